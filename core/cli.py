@@ -1,0 +1,177 @@
+"""`arxiv-feeds serve | refresh | backfill | check-config | digest`.
+
+Every failure the user can fix ends with one line saying what to fix and a non-zero exit code:
+2 for bad input or configuration, 1 for an upstream or store failure, 75 when another refresh
+holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from core.config import ConfigError, Settings, load_settings
+from core.models import RefreshReport
+from core.store import Store, StoreError, open_store, papers_of_days
+
+EXIT_USAGE = 2
+EXIT_UPSTREAM = 1
+EXIT_LOCKED = 75
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _masked(url: str) -> str:
+    """A store URL without its password, for printing."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arxiv-feeds", description="Ranked arXiv announcements as RSS / Atom / JSON feeds."
+    )
+    parser.add_argument("--config", type=Path, help="config file (default: ./arxiv-feeds.toml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the feeds over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    refresh = commands.add_parser("refresh", help="fetch today's announcements and publish them")
+    refresh.add_argument("--from-file", type=Path, help="ingest a saved rss.arxiv.org response")
+    backfill = commands.add_parser("backfill", help="fill earlier days from the export API")
+    backfill.add_argument("--days", type=int, required=True, help="how many days back (1-30)")
+    commands.add_parser("check-config", help="validate and print the effective configuration")
+    digest = commands.add_parser("digest", help="print a Markdown digest of the latest day")
+    digest.add_argument("--limit", type=int, default=100, help="papers to list (default 100)")
+    return parser
+
+
+def _report_exit(report: RefreshReport) -> int:
+    print(f"{report.status}: {report.message}")
+    if report.stage_seconds:
+        print("stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.stage_seconds.items()))
+    if report.status == "locked":
+        return EXIT_LOCKED
+    return EXIT_UPSTREAM if report.status in ("upstream-error", "failed") else 0
+
+
+def _refresh(settings: Settings, store: Store, source_file: Path | None) -> int:
+    from core.refresh import refresh
+
+    if source_file is not None:
+        if not source_file.is_file():
+            raise CommandError(f"--from-file: no such file {source_file}")
+        return _report_exit(
+            refresh(settings, store, source_file.read_bytes, source=str(source_file))
+        )
+    from core.ingest.client import ArxivClient
+
+    client = ArxivClient(settings.arxiv, store)
+    try:
+        report = refresh(
+            settings,
+            store,
+            lambda: client.announcements(settings.arxiv.categories),
+            source=settings.arxiv.rss_url + "+".join(settings.arxiv.categories),
+        )
+    finally:
+        client.close()
+    return _report_exit(report)
+
+
+def _backfill(settings: Settings, store: Store, days: int) -> int:
+    if not 1 <= days <= 30:
+        raise CommandError(f"--days: expected 1 to 30, got {days}")
+    from core.ingest.client import ArxivClient
+    from core.refresh import backfill
+
+    client = ArxivClient(settings.arxiv, store)
+    try:
+        return _report_exit(backfill(settings, store, client, days))
+    finally:
+        client.close()
+
+
+def _digest(settings: Settings, store: Store, limit: int) -> int:
+    from core.render.digest import render_digest
+
+    if limit < 1:
+        raise CommandError(f"--limit: expected a positive number, got {limit}")
+    index = store.day_index()
+    day = max(index) if index else None
+    papers = papers_of_days(store, [day]) if day else []
+    report = store.last_report()
+    updated = (report.finished or report.started) if report else None
+    print(render_digest(papers, day, settings.arxiv.categories, updated, limit))
+    return 0
+
+
+def _check_config(settings: Settings) -> int:
+    effective = settings.model_dump(mode="json")
+    effective["store"]["url"] = _masked(settings.store.url)
+    print(f"config OK ({settings.source})")
+    print(json.dumps(effective, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    import uvicorn
+
+    from core.web.app import create_app
+
+    store = open_store(settings.store)
+    if not store.day_index():
+        print("The store is empty: feeds are valid but hold no papers until you run "
+              "`uv run arxiv-feeds refresh`.")
+    print(f"Serving on http://{host}:{port}/ (store: {_masked(settings.store.url)})")
+    uvicorn.run(create_app(settings, lambda: store), host=host, port=port, log_level="info")
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings(args.config)
+    if args.command == "check-config":
+        return _check_config(settings)
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port)
+    store = open_store(settings.store)
+    try:
+        if args.command == "refresh":
+            return _refresh(settings, store, args.from_file)
+        if args.command == "backfill":
+            return _backfill(settings, store, args.days)
+        return _digest(settings, store, args.limit)
+    finally:
+        store.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except ConfigError as error:
+        print(f"arxiv-feeds: invalid configuration: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except CommandError as error:
+        print(f"arxiv-feeds: {error}", file=sys.stderr)
+        return error.code
+    except StoreError as error:
+        print(f"arxiv-feeds: store unavailable: {error}", file=sys.stderr)
+        return EXIT_UPSTREAM
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

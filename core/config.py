@@ -1,0 +1,314 @@
+"""Settings: `arxiv-feeds.toml` plus environment overrides, validated with pydantic.
+
+The defaults below are the ones `arxiv-feeds.toml` ships (a test keeps the two equal), so a
+deployment without the file behaves like a fresh clone.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from core.models import AnnounceType
+
+DEFAULT_CONFIG_PATH = Path("arxiv-feeds.toml")
+DEFAULT_STORE_URL = "sqlite:///./data/arxiv-feeds.db"
+RESERVED_FEED_NAMES = frozenset({"all", "keyword", "k"})
+FORMATS = ("xml", "atom", "json")
+
+CATEGORY_PATTERN = re.compile(r"^[a-z]+(-[a-z]+)?(\.[A-Za-z]+(-[a-z]+)?)?$")
+FEED_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who has to fix it."""
+
+
+def _check_category(value: str) -> str:
+    if not CATEGORY_PATTERN.fullmatch(value):
+        raise ValueError("expected an arXiv category such as 'cs.LG' or 'hep-ph'")
+    return value
+
+
+Category = Annotated[str, AfterValidator(_check_category)]
+
+
+def slugify(text: str) -> str:
+    """A URL segment for a keyword: 'KV cache' -> 'kv-cache', 'decod*' -> 'decod'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rule(_Strict):
+    """A keyword rule: the term, its aliases (any may match) and what a match is worth.
+
+    A term is matched case-insensitively as whole words; a trailing `*` makes its last word a
+    prefix (`decod*`), and the last word may take a plural `s`/`es`.
+    """
+
+    term: Annotated[str, Field(min_length=1, max_length=100)]
+    aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
+    weight: float = Field(default=1.0, ge=-100, le=100)
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.term)
+
+    @field_validator("term", "aliases")
+    @classmethod
+    def _has_a_word(cls, value: Any) -> Any:
+        for text in value if isinstance(value, list) else [value]:
+            if not slugify(text):
+                raise ValueError(f"expected a term with letters or digits, got {text!r}")
+        return value
+
+
+def _as_rules(value: Any) -> Any:
+    """Accept `"MoE"` or `{term = "MoE", ...}`; merge terms that differ only by case."""
+    if not isinstance(value, list):
+        return value
+    merged: dict[str, dict[str, Any]] = {}
+    for item in value:
+        entry = {"term": item} if isinstance(item, str) else item
+        if not isinstance(entry, dict) or "term" not in entry:
+            return value  # let pydantic report the malformed entry
+        key = str(entry["term"]).casefold()
+        if key in merged:
+            kept = merged[key]
+            kept["aliases"] = list(kept.get("aliases", [])) + list(entry.get("aliases", []))
+        else:
+            merged[key] = dict(entry)
+    return list(merged.values())
+
+
+class ArxivConfig(_Strict):
+    categories: list[Category] = Field(
+        default_factory=lambda: ["cs.AI", "cs.CL", "cs.DC", "cs.LG"], min_length=1, max_length=50
+    )
+    announce_types: list[AnnounceType] = Field(
+        default_factory=lambda: [AnnounceType.NEW, AnnounceType.CROSS], min_length=1
+    )
+    contact: str = Field(default="", description="an e-mail for arXiv's logs, in the User-Agent")
+    rss_url: str = "https://rss.arxiv.org/rss/"
+    api_url: str = "https://export.arxiv.org/api/query"
+    min_interval_seconds: float = Field(default=3.0, ge=3.0, le=60)
+    retry_seconds: float = Field(default=120.0, ge=0, le=280)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=120)
+
+    @field_validator("categories")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class RankConfig(_Strict):
+    min_score: float = Field(default=1.0, ge=0, le=1000)
+    title_weight: float = Field(default=1.5, ge=0, le=100)
+    abstract_weight: float = Field(default=1.0, ge=0, le=100)
+    keywords: Annotated[list[Rule], Field(max_length=500)] = Field(
+        default_factory=lambda: [
+            Rule(term=term, aliases=list(DEFAULT_ALIASES.get(term, ())))
+            for term in DEFAULT_KEYWORDS
+        ]
+    )
+    exclude: Annotated[list[Rule], Field(max_length=200)] = Field(
+        default_factory=lambda: [Rule(term=t) for t in ("survey", "review", "tutorial")]
+    )
+    exclude_weight: float = Field(
+        default=0.0, le=0, ge=-100, description="0 vetoes a paper; a negative number subtracts"
+    )
+    authors: list[Annotated[str, Field(min_length=2, max_length=200)]] = Field(
+        default_factory=list, max_length=500
+    )
+    author_weight: float = Field(default=3.0, ge=-100, le=100)
+    category_weights: dict[Category, Annotated[float, Field(ge=-100, le=100)]] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("keywords", "exclude", mode="before")
+    @classmethod
+    def _rules_from_strings(cls, value: Any) -> Any:
+        return _as_rules(value)
+
+    @model_validator(mode="after")
+    def _unique_slugs(self) -> RankConfig:
+        seen: dict[str, str] = {}
+        for rule in self.keywords:
+            if rule.slug in seen:
+                raise ValueError(
+                    f"keywords {seen[rule.slug]!r} and {rule.term!r} share the feed URL "
+                    f"/feeds/keyword/{rule.slug}; rename one"
+                )
+            seen[rule.slug] = rule.term
+        return self
+
+
+DEFAULT_KEYWORDS = (
+    "LLM RL RLHF Inference Training Attention Pipeline MoE Sparse Quantization Speculative "
+    "Efficient Framework Parallel Distributed Kernel Decoding Prefill Throughput Network "
+    "Hardware Cluster FP8 FP4 Optimization Scalable Communication"
+).split() + ["KV cache", "State Space"]
+DEFAULT_ALIASES = {
+    "LLM": ("large language model",),
+    "RL": ("reinforcement learning",),
+    "MoE": ("mixture of experts",),
+}
+
+
+class NamedFeed(_Strict):
+    """A `[feeds.NAME]` table: a feed of its own at `/feeds/NAME.xml`."""
+
+    title: str = ""
+    categories: list[Category] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list, description="terms of configured keywords")
+    min_score: float | None = Field(default=None, ge=0, le=1000)
+    types: list[AnnounceType] = Field(default_factory=list)
+    days: int | None = Field(default=None, ge=1, le=30)
+    limit: int | None = Field(default=None, ge=1, le=2000)
+
+
+class FeedsConfig(_Strict):
+    days: int = Field(default=3, ge=1, le=30, description="announcement days a feed holds")
+    max_items: int = Field(default=500, ge=1, le=2000)
+    ttl_minutes: int = Field(default=360, ge=1, le=1440)
+    named: dict[str, NamedFeed] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tables_are_named_feeds(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "named" in data:
+            return data
+        named = {k: v for k, v in data.items() if isinstance(v, dict)}
+        rest = {k: v for k, v in data.items() if not isinstance(v, dict)}
+        return {**rest, "named": named}
+
+
+class StoreConfig(_Strict):
+    url: str = DEFAULT_STORE_URL
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    redis_prefix: str = Field(default="arxiv-feeds:", min_length=1, max_length=64)
+    redis_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "redis://", "rediss://")):
+            raise ValueError(
+                f"expected sqlite:///PATH, redis://HOST:PORT/DB or rediss://..., got {value!r}"
+            )
+        return value
+
+
+class SiteConfig(_Strict):
+    base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+(/\S*)?$")
+    title: str = "arxiv-feeds"
+
+
+class Settings(_Strict):
+    site: SiteConfig = Field(default_factory=SiteConfig)
+    arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
+    rank: RankConfig = Field(default_factory=RankConfig)
+    feeds: FeedsConfig = Field(default_factory=FeedsConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    source: str = Field(default="built-in defaults", exclude=True)
+
+    @model_validator(mode="after")
+    def _named_feeds_fit(self) -> Settings:
+        terms = {rule.term.casefold() for rule in self.rank.keywords}
+        taken = RESERVED_FEED_NAMES | {c.casefold() for c in self.arxiv.categories}
+        for name, feed in self.feeds.named.items():
+            where = f"feeds.{name}"
+            if not FEED_NAME_PATTERN.fullmatch(name):
+                raise ValueError(f"{where}: a feed name is lowercase letters, digits, - and _")
+            if name.casefold() in taken:
+                raise ValueError(
+                    f"{where}: the name {name!r} collides with a built-in route or category feed"
+                )
+            for term in feed.keywords:
+                if term.casefold() not in terms:
+                    raise ValueError(f"{where}.keywords: {term!r} is not one of rank.keywords")
+            for category in feed.categories:
+                if category not in self.arxiv.categories:
+                    raise ValueError(f"{where}.categories: {category!r} is not in arxiv.categories")
+        return self
+
+
+def split_list(value: str) -> list[str]:
+    """`moe, "kv cache"` -> ['moe', 'kv cache']: commas separate, double quotes group."""
+    row = next(csv.reader([value], skipinitialspace=True), [])
+    return [item.strip() for item in row if item.strip()]
+
+
+def _environment_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """Apply deployment overrides; the store URL comes from STORE_URL, REDIS_URL, then KV_URL."""
+    sections = {key: dict(value) for key, value in data.items() if isinstance(value, dict)}
+    merged: dict[str, Any] = {**data, **sections}
+    store_url = env.get("STORE_URL") or env.get("REDIS_URL") or env.get("KV_URL")
+    if store_url:
+        merged.setdefault("store", {})["url"] = store_url
+    if env.get("ARXIV_FEEDS_CATEGORIES"):
+        merged.setdefault("arxiv", {})["categories"] = split_list(env["ARXIV_FEEDS_CATEGORIES"])
+    if env.get("ARXIV_FEEDS_KEYWORDS"):
+        merged.setdefault("rank", {})["keywords"] = split_list(env["ARXIV_FEEDS_KEYWORDS"])
+    base_url = env.get("BASE_URL") or (
+        f"https://{env['VERCEL_PROJECT_PRODUCTION_URL']}"
+        if env.get("VERCEL_PROJECT_PRODUCTION_URL")
+        else None
+    )
+    if base_url:
+        merged.setdefault("site", {})["base_url"] = base_url.rstrip("/")
+    return merged
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per problem: the key, the value given, and what is expected."""
+    lines = []
+    for problem in error.errors():
+        location = [str(part) for part in problem["loc"]]
+        if location[:2] == ["feeds", "named"]:
+            location.pop(1)  # `[feeds.NAME]` tables are stored under feeds.named
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against the README)"
+        shown = problem.get("input")
+        given = "" if isinstance(shown, dict | list) else f" (got {shown!r})"
+        lines.append(f"{'.'.join(location)}: {message}{given}" if location else message)
+    return "\n".join(lines)
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read the TOML file (ARXIV_FEEDS_CONFIG, else ./arxiv-feeds.toml if present), apply the
+    environment, validate. Raises ConfigError with a readable message."""
+    env = dict(os.environ) if env is None else env
+    explicit = path or (Path(env["ARXIV_FEEDS_CONFIG"]) if env.get("ARXIV_FEEDS_CONFIG") else None)
+    chosen = explicit or DEFAULT_CONFIG_PATH
+    data: dict[str, Any] = {}
+    if chosen.is_file():
+        try:
+            data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{chosen}: not valid TOML: {error}") from error
+    elif explicit is not None:
+        raise ConfigError(f"{chosen}: no such config file (set by ARXIV_FEEDS_CONFIG or --config)")
+    source = str(chosen) if chosen.is_file() else "built-in defaults"
+    try:
+        return Settings.model_validate({**_environment_overrides(data, env), "source": source})
+    except ValidationError as error:
+        raise ConfigError(f"{source}:\n{describe_validation_error(error)}") from error

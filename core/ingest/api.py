@@ -1,0 +1,73 @@
+"""Parse export.arxiv.org/api/query responses (Atom) into papers, for backfill and metadata.
+
+The API reports a bad query as a single entry titled "Error"; that becomes an ArxivError.
+A paper's announcement time is not in the API, so its first-version submission time stands in.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+from pydantic import BaseModel
+
+from core.ingest import ArxivError
+from core.ingest.normalize import clean_text, split_id
+from core.models import AnnounceType, Paper
+
+PAGE_SIZE = 200  # the API allows up to 2000; smaller pages keep each response well inside timeouts
+
+
+class QueryPage(BaseModel):
+    total: int
+    papers: list[Paper]
+
+
+def _when(parsed: Any) -> datetime:
+    return datetime(*parsed[:6], tzinfo=UTC)
+
+
+def _paper(entry: Any, followed: set[str]) -> Paper:
+    arxiv_id, version = split_id(entry["id"])
+    categories = [tag["term"] for tag in entry.get("tags", []) if tag.get("term")]
+    primary = entry.get("arxiv_primary_category", {}).get("term") or categories[0]
+    return Paper(
+        id=arxiv_id,
+        version=version,
+        title=clean_text(entry.get("title", "")),
+        authors=[clean_text(author["name"]) for author in entry.get("authors", [])],
+        abstract=clean_text(entry.get("summary", "")),
+        categories=categories,
+        primary_category=primary,
+        announce_type=AnnounceType.NEW if primary in followed else AnnounceType.CROSS,
+        announced=_when(entry["published_parsed"]),
+        doi=entry.get("arxiv_doi") or None,
+        journal_ref=clean_text(entry["arxiv_journal_ref"])
+        if entry.get("arxiv_journal_ref")
+        else None,
+        comment=clean_text(entry["arxiv_comment"]) if entry.get("arxiv_comment") else None,
+    )
+
+
+def parse_query(raw: bytes, followed_categories: list[str]) -> QueryPage:
+    """One API page; `followed_categories` decide whether a paper counts as new or cross."""
+    document = feedparser.parse(raw)
+    entries = document.entries
+    if len(entries) == 1 and entries[0].get("title") == "Error":
+        raise ArxivError(f"arXiv said: {clean_text(entries[0].get('summary', 'unknown error'))}")
+    if document.get("bozo") and not entries and "opensearch_totalresults" not in document.feed:
+        raise ArxivError(f"not an arXiv API response: {document.get('bozo_exception')}")
+    followed = set(followed_categories)
+    papers = []
+    for entry in entries:
+        try:
+            papers.append(_paper(entry, followed))
+        except (KeyError, ValueError, IndexError):
+            continue
+    total = int(document.feed.get("opensearch_totalresults", len(papers)))
+    return QueryPage(total=total, papers=papers)
+
+
+def category_query(categories: list[str]) -> str:
+    return " OR ".join(f"cat:{category}" for category in categories)

@@ -1,0 +1,50 @@
+"""Shared clean-up of arXiv metadata: ids and versions, author lists, whitespace, TeX."""
+
+from __future__ import annotations
+
+import re
+
+from core.ingest.tex import tex_to_unicode
+from core.text import xml_safe
+
+_ID_WITH_VERSION = re.compile(
+    r"(?P<id>(?:[a-z-]+(?:\.[A-Z]{2})?/\d{7})|(?:\d{4}\.\d{4,5}))(?:v(?P<version>\d+))?"
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def split_id(text: str) -> tuple[str, int]:
+    """`oai:arXiv.org:2411.17700v2` or `http://arxiv.org/abs/hep-ph/0101001v1` -> (id, version)."""
+    match = _ID_WITH_VERSION.search(text)
+    if match is None:
+        raise ValueError(f"no arXiv id in {text!r}")
+    return match.group("id"), int(match.group("version") or 1)
+
+
+def clean_text(text: str) -> str:
+    """Collapse whitespace, drop characters XML cannot carry, convert TeX to Unicode."""
+    return tex_to_unicode(xml_safe(_WHITESPACE.sub(" ", text)).strip())
+
+
+def split_authors(creators: str) -> list[str]:
+    """Split arXiv's one-string author list at commas outside parentheses.
+
+    `A. Smith (MIT, USA), B. Jones` -> ['A. Smith (MIT, USA)', 'B. Jones']; a trailing
+    `and` before the last name is dropped.
+    """
+    names: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for char in creators:
+        if char in "([":
+            depth += 1
+        elif char in ")]" and depth:
+            depth -= 1
+        if char == "," and depth == 0:
+            names.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    names.append("".join(current))
+    cleaned = (clean_text(re.sub(r"^\s*and\s+", "", name)) for name in names)
+    return [name for name in cleaned if name]

@@ -1,0 +1,123 @@
+"""Parse rss.arxiv.org announcement feeds into papers.
+
+The feed lists every paper announced today in the requested categories, each once, with an
+`arxiv:announce_type` relative to those categories. An empty feed (weekends, holidays) and
+arXiv's error feed ("Feed error for query") are reported, never turned into an empty day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import feedparser
+from pydantic import BaseModel
+
+from core.ingest.normalize import clean_text, split_authors, split_id
+from core.models import AnnounceType, Paper
+
+
+class Announcements(BaseModel):
+    """The outcome of reading one announcement feed."""
+
+    status: Literal["ok", "empty", "error"]
+    message: str
+    announced: datetime | None = None
+    total: int = 0
+    papers: list[Paper] = []
+
+
+def _parse_date(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _abstract(description: str) -> str:
+    """`arXiv:2411.17700v1 Announce Type: new \\nAbstract: ...` -> the abstract alone."""
+    _, found, abstract = description.partition("Abstract:")
+    return clean_text(abstract if found else description)
+
+
+def _paper(entry: Any, announced: datetime) -> Paper:
+    arxiv_id, version = split_id(entry.get("id") or entry.get("link", ""))
+    categories = [tag["term"] for tag in entry.get("tags", []) if tag.get("term")]
+    return Paper(
+        id=arxiv_id,
+        version=version,
+        title=clean_text(entry.get("title", "")),
+        authors=split_authors(entry.get("author", "")),
+        abstract=_abstract(entry.get("summary", "")),
+        categories=categories,
+        primary_category=categories[0] if categories else "",
+        announce_type=AnnounceType(entry.get("arxiv_announce_type", "new").strip()),
+        announced=_parse_date(entry.get("published")) or announced,
+        doi=entry.get("arxiv_doi") or None,
+        journal_ref=clean_text(entry["arxiv_journal_reference"])
+        if entry.get("arxiv_journal_reference")
+        else None,
+        license=entry.get("rights") or None,
+    )
+
+
+def _wanted(
+    entry: Any, categories: Collection[str] | None, types: Collection[AnnounceType] | None
+) -> bool:
+    if types is not None and entry.get("arxiv_announce_type", "new").strip() not in types:
+        return False
+    if categories is None:
+        return True
+    return any(tag.get("term") in categories for tag in entry.get("tags", []))
+
+
+def parse_announcements(
+    raw: bytes,
+    categories: Collection[str] | None = None,
+    types: Collection[AnnounceType] | None = None,
+) -> Announcements:
+    """Read one rss.arxiv.org response, keeping the items in `categories` with an announce type
+    in `types` (all when None). Items that cannot be read are skipped and counted."""
+    document = feedparser.parse(raw)
+    channel = document.feed
+    title = str(channel.get("title", ""))
+    if title.startswith("Feed error"):
+        return Announcements(
+            status="error", message=f"arXiv said: {clean_text(channel.get('subtitle', title))}"
+        )
+    if not document.entries:
+        if document.get("bozo") and not title:
+            reason = document.get("bozo_exception", "unreadable")
+            return Announcements(status="error", message=f"not an arXiv RSS feed: {reason}")
+        return Announcements(
+            status="empty",
+            message="no announcement today (arXiv publishes none on weekends and holidays)",
+            announced=_parse_date(channel.get("published")),
+        )
+    announced = _parse_date(channel.get("published")) or _parse_date(
+        document.entries[0].get("published")
+    )
+    if announced is None:
+        return Announcements(status="error", message="the feed has no announcement date")
+    papers: list[Paper] = []
+    skipped = 0
+    for entry in document.entries:
+        if not _wanted(entry, categories, types):
+            continue
+        try:
+            papers.append(_paper(entry, announced))
+        except ValueError:
+            skipped += 1
+    note = f", {skipped} unreadable items skipped" if skipped else ""
+    return Announcements(
+        status="ok",
+        message=f"{len(document.entries)} announcements for {announced.date()}{note}",
+        announced=announced,
+        total=len(document.entries),
+        papers=papers,
+    )

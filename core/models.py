@@ -1,0 +1,143 @@
+"""The data that flows between stages: papers, their scores, feed specs and refresh reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ARXIV_ABS = "https://arxiv.org/abs/"
+
+
+class AnnounceType(StrEnum):
+    """How arXiv announced a paper, relative to the categories that were asked for."""
+
+    NEW = "new"
+    CROSS = "cross"
+    REPLACE = "replace"
+    REPLACE_CROSS = "replace-cross"
+
+
+class Hit(BaseModel):
+    """One reason a paper scored: a rule that matched somewhere, and what it added."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    field: Literal["title", "abstract", "author", "category"]
+    matched: str
+    points: float
+
+
+class Score(BaseModel):
+    """A paper's score with its explanation; `vetoed_by` names an exclude rule that vetoed it."""
+
+    total: float = 0.0
+    hits: list[Hit] = Field(default_factory=list)
+    vetoed_by: str | None = None
+
+    @property
+    def rules(self) -> list[str]:
+        """The matched rule names, each once, in the order they scored."""
+        return list(dict.fromkeys(hit.rule for hit in self.hits if hit.points > 0))
+
+    def explain(self) -> str:
+        """One line for a feed item: `4.5: MoE (title), KV cache (abstract)`."""
+        if self.vetoed_by:
+            return f"excluded by '{self.vetoed_by}'"
+        if not self.hits:
+            return "no rule matched"
+        parts = ", ".join(f"{hit.rule} ({hit.field} {hit.points:+g})" for hit in self.hits)
+        return f"{self.total:g}: {parts}"
+
+
+class Paper(BaseModel):
+    """One arXiv paper as announced on one day, with its score once ranked."""
+
+    id: str = Field(description="arXiv id without version, e.g. 2411.17700 or hep-ph/0101001")
+    version: int = 1
+    title: str
+    authors: list[str]
+    abstract: str
+    categories: list[str]
+    primary_category: str
+    announce_type: AnnounceType
+    announced: datetime = Field(description="announcement time, timezone-aware")
+    doi: str | None = None
+    journal_ref: str | None = None
+    comment: str | None = None
+    license: str | None = None
+    score: Score = Field(default_factory=Score)
+
+    @property
+    def day(self) -> date:
+        return self.announced.date()
+
+    @property
+    def abs_url(self) -> str:
+        return f"{ARXIV_ABS}{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}v{self.version}"
+
+    @property
+    def html_url(self) -> str:
+        return f"https://arxiv.org/html/{self.id}v{self.version}"
+
+
+class FeedSpec(BaseModel):
+    """What a feed holds: every filter is optional; an empty list means 'any'."""
+
+    name: str
+    title: str
+    description: str = ""
+    categories: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list, description="rule names; any one must match")
+    min_score: float | None = None
+    types: list[AnnounceType] = Field(default_factory=list)
+    include_vetoed: bool = False
+    days: int = 3
+    limit: int = 500
+
+
+class RefreshReport(BaseModel):
+    """What one refresh did, for the CLI, `/health` and the next refresh."""
+
+    started: datetime
+    finished: datetime | None = None
+    status: Literal["published", "no-announcement", "upstream-error", "locked", "failed"]
+    message: str
+    source: str
+    day: date | None = None
+    fetched: int = 0
+    kept: int = 0
+    by_type: dict[str, int] = Field(default_factory=dict)
+    feeds_rendered: int = 0
+    papers_stored: int = 0
+    pruned: int = 0
+    stage_seconds: dict[str, float] = Field(default_factory=dict)
+
+
+class RenderedFeed(BaseModel):
+    """A feed rendered at refresh time, served as stored bytes."""
+
+    body: bytes
+    media_type: str
+    etag: str
+    last_modified: datetime
+
+
+class Publication(BaseModel):
+    """Everything one refresh writes, applied by the store in one atomic step."""
+
+    papers: list[Paper] = Field(default_factory=list)
+    days: dict[date, list[str]] = Field(default_factory=dict, description="day -> paper ids")
+    feeds: dict[str, RenderedFeed] = Field(
+        default_factory=dict, description="the complete set of pre-rendered feeds"
+    )
+    remove_days: list[date] = Field(default_factory=list)
+    remove_papers: list[str] = Field(default_factory=list)
+    report: RefreshReport

@@ -1,0 +1,269 @@
+"""The pipeline: ingest -> rank -> render -> store, once, under the store's refresh lock.
+
+A refresh is idempotent (the same announcements give the same stored state) and publishes in
+one atomic step. An empty, stale or failed fetch leaves the last good data in place and only
+records a report saying what happened.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from core.clock import Clock, SystemClock, utc_now
+from core.config import FORMATS, Settings
+from core.ingest import ArxivError
+from core.ingest.api import PAGE_SIZE, category_query, parse_query
+from core.ingest.client import ArxivClient
+from core.ingest.rss import parse_announcements
+from core.models import Paper, Publication, RefreshReport, RenderedFeed
+from core.rank import Ranker
+from core.render.feeds import FeedMeta, item_html, render_feed
+from core.render.select import configured_feeds, select
+from core.store import Store
+
+LOCK_NAME = "refresh"
+LOCK_TTL_SECONDS = 600.0
+MAX_BACKFILL_PAGES = 50
+
+
+class _Stages:
+    """Seconds spent per stage, for the report."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = self.clock.time()
+        yield
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + self.clock.time() - started, 4)
+
+
+def keep(papers: list[Paper], settings: Settings) -> list[Paper]:
+    """Papers of the configured announce types that list a followed category, each once."""
+    followed = set(settings.arxiv.categories)
+    types = set(settings.arxiv.announce_types)
+    unique: dict[str, Paper] = {}
+    for paper in papers:
+        if paper.announce_type in types and followed.intersection(paper.categories):
+            unique.setdefault(paper.id, paper)
+    return list(unique.values())
+
+
+def render_all(settings: Settings, papers: list[Paper], clock: Clock) -> dict[str, RenderedFeed]:
+    """Every configured feed in every format, keyed `NAME.FORMAT` as in its URL."""
+    now = utc_now(clock).replace(microsecond=0)
+    base = settings.site.base_url
+    rendered: dict[str, RenderedFeed] = {}
+    bodies = {paper.id: item_html(paper) for paper in papers}
+    for name, spec in configured_feeds(settings).items():
+        chosen = select(papers, spec)
+        for fmt in FORMATS:
+            meta = FeedMeta(
+                title=spec.title,
+                description=spec.description,
+                self_url=f"{base}/feeds/{name}.{fmt}",
+                home_url=f"{base}/",
+                updated=now,
+                ttl_minutes=settings.feeds.ttl_minutes,
+            )
+            rendered[f"{name}.{fmt}"] = render_feed(fmt, meta, chosen, bodies)
+    return rendered
+
+
+def _window_days(settings: Settings) -> int:
+    named = [feed.days for feed in settings.feeds.named.values() if feed.days]
+    return max([settings.feeds.days, *named])
+
+
+def publish_days(
+    settings: Settings,
+    store: Store,
+    fresh: list[Paper],
+    days: dict[date, list[str]],
+    report: RefreshReport,
+    stages: _Stages,
+) -> RefreshReport:
+    """Rank the fresh papers with those still inside the feeds' window, render every feed,
+    prune what retention drops, and publish it all at once."""
+    with stages.stage("rank"):
+        index = {**store.day_index(), **days}
+        window = sorted(index, reverse=True)[: _window_days(settings)]
+        fresh_ids = {paper.id for paper in fresh}
+        stored_ids = [i for day in window for i in index[day] if i not in fresh_ids]
+        papers = Ranker.from_config(settings.rank).rank([*fresh, *store.papers(stored_ids)])
+        position = {paper.id: n for n, paper in enumerate(papers)}
+        ordered_days = {
+            day: sorted(ids, key=lambda i: position.get(i, len(position)))
+            for day, ids in days.items()
+        }
+    with stages.stage("render"):
+        feeds = render_all(settings, papers, stages.clock)
+    newest = max(index)
+    cutoff = newest - timedelta(days=settings.store.retention_days)
+    remove_days = [day for day in index if day < cutoff]
+    kept_ids = {i for day, ids in index.items() if day >= cutoff for i in ids}
+    remove_papers = sorted({i for day in remove_days for i in index[day]} - kept_ids)
+    report = report.model_copy(
+        update={
+            "status": "published",
+            "feeds_rendered": len(feeds),
+            "papers_stored": len(papers),
+            "pruned": len(remove_papers),
+            "finished": utc_now(stages.clock),
+        }
+    )
+    with stages.stage("store"):
+        store.publish(
+            Publication(
+                papers=papers,
+                days=ordered_days,
+                feeds=feeds,
+                remove_days=remove_days,
+                remove_papers=remove_papers,
+                report=report,
+            )
+        )
+    return report.model_copy(update={"stage_seconds": stages.seconds})
+
+
+def _locked(
+    store: Store, clock: Clock, source: str, work: Callable[[RefreshReport], RefreshReport]
+) -> RefreshReport:
+    started = utc_now(clock)
+    report = RefreshReport(started=started, status="failed", message="", source=source)
+    token = store.acquire_lock(LOCK_NAME, LOCK_TTL_SECONDS, clock.time())
+    if token is None:
+        return report.model_copy(
+            update={"status": "locked", "message": "another refresh is running; try later"}
+        )
+    try:
+        return work(report)
+    finally:
+        store.release_lock(LOCK_NAME, token)
+
+
+def _not_published(
+    store: Store, report: RefreshReport, status: str, message: str, clock: Clock
+) -> RefreshReport:
+    index = store.day_index()
+    serving = f"; still serving {max(index)}" if index else ""
+    report = report.model_copy(
+        update={"status": status, "message": message + serving, "finished": utc_now(clock)}
+    )
+    store.save_report(report)
+    return report
+
+
+def refresh(
+    settings: Settings,
+    store: Store,
+    fetch: Callable[[], bytes],
+    *,
+    source: str,
+    clock: Clock | None = None,
+) -> RefreshReport:
+    """Fetch one day of announcements (from arXiv or a saved file) and publish it."""
+    clock = clock or SystemClock()
+    stages = _Stages(clock)
+
+    def work(report: RefreshReport) -> RefreshReport:
+        with stages.stage("fetch"):
+            try:
+                raw = fetch()
+            except (ArxivError, OSError) as error:
+                return _not_published(store, report, "upstream-error", str(error), clock)
+        with stages.stage("ingest"):
+            announcements = parse_announcements(
+                raw, settings.arxiv.categories, settings.arxiv.announce_types
+            )
+            fresh = keep(announcements.papers, settings)
+        if announcements.status == "error":
+            return _not_published(store, report, "upstream-error", announcements.message, clock)
+        if announcements.announced is None or not fresh:
+            message = (
+                announcements.message
+                if announcements.status == "empty"
+                else (
+                    f"none of the {announcements.total} announcements is in "
+                    f"{', '.join(settings.arxiv.categories)} with type "
+                    f"{', '.join(settings.arxiv.announce_types)}"
+                )
+            )
+            return _not_published(store, report, "no-announcement", message, clock)
+        day = announcements.announced.date()
+        index = store.day_index()
+        if index and day < max(index):
+            return _not_published(
+                store, report, "no-announcement", f"arXiv still lists {day}, older than ours", clock
+            )
+        report = report.model_copy(
+            update={
+                "day": day,
+                "fetched": announcements.total,
+                "kept": len(fresh),
+                "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
+                "message": f"published {len(fresh)} papers announced {day}",
+            }
+        )
+        return publish_days(settings, store, fresh, {day: [p.id for p in fresh]}, report, stages)
+
+    return _locked(store, clock, source, work)
+
+
+def backfill(
+    settings: Settings, store: Store, client: ArxivClient, days: int, *, clock: Clock | None = None
+) -> RefreshReport:
+    """Fill the last `days` days from the export API, newest submissions first."""
+    clock = clock or SystemClock()
+    stages = _Stages(clock)
+    since = utc_now(clock) - timedelta(days=days)
+    categories = settings.arxiv.categories
+
+    def work(report: RefreshReport) -> RefreshReport:
+        fresh: list[Paper] = []
+        with stages.stage("fetch"):
+            try:
+                for page_number in range(MAX_BACKFILL_PAGES):
+                    raw = client.query(
+                        {
+                            "search_query": category_query(categories),
+                            "sortBy": "submittedDate",
+                            "sortOrder": "descending",
+                            "start": page_number * PAGE_SIZE,
+                            "max_results": PAGE_SIZE,
+                        }
+                    )
+                    page = parse_query(raw, categories)
+                    recent = [paper for paper in page.papers if paper.announced >= since]
+                    fresh.extend(recent)
+                    if len(recent) < len(page.papers) or not page.papers:
+                        break
+            except ArxivError as error:
+                return _not_published(store, report, "upstream-error", str(error), clock)
+        fresh = keep(fresh, settings)
+        if not fresh:
+            return _not_published(
+                store, report, "no-announcement", f"no papers in the last {days} days", clock
+            )
+        index = store.day_index()
+        by_day: dict[date, list[str]] = {}
+        for paper in fresh:
+            by_day.setdefault(paper.day, list(index.get(paper.day, [])))
+            if paper.id not in by_day[paper.day]:
+                by_day[paper.day].append(paper.id)
+        report = report.model_copy(
+            update={
+                "fetched": len(fresh),
+                "kept": len(fresh),
+                "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
+                "message": f"backfilled {len(fresh)} papers over {len(by_day)} days",
+            }
+        )
+        return publish_days(settings, store, fresh, by_day, report, stages)
+
+    return _locked(store, clock, f"export API, last {days} days", work)

@@ -1,0 +1,54 @@
+"""A Markdown digest of one announcement day: statistics, then the ranked papers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+
+from core.models import Paper
+
+ABSTRACT_LIMIT = 1200
+
+
+def _escape(text: str) -> str:
+    """Keep arXiv text from turning into Markdown markup."""
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("<", "&lt;")
+
+
+def render_digest(
+    papers: list[Paper],
+    day: date | None,
+    categories: list[str],
+    updated: datetime | None,
+    limit: int = 100,
+) -> str:
+    """Statistics over all of `papers` (rank order, best first), then the first `limit`."""
+    if day is None:
+        return "# arXiv digest\n\nNo papers yet: run `arxiv-feeds refresh` first.\n"
+    by_type = Counter(paper.announce_type.value for paper in papers)
+    by_category = Counter(c for paper in papers for c in paper.categories if c in categories)
+    lines = [
+        f"# arXiv digest for {day.isoformat()}",
+        "",
+        f"- Last update: {updated:%Y-%m-%d %H:%M} UTC" if updated else "- Last update: unknown",
+        f"- Papers: {len(papers)} ({', '.join(f'{n} {t}' for t, n in by_type.most_common())})",
+        f"- Categories monitored: {', '.join(f'{c} ({by_category[c]})' for c in categories)}",
+        f"- Matching at least one keyword: {sum(1 for p in papers if p.score.rules)}",
+        "",
+    ]
+    for rank, paper in enumerate(papers[:limit], start=1):
+        abstract = paper.abstract
+        if len(abstract) > ABSTRACT_LIMIT:
+            abstract = abstract[:ABSTRACT_LIMIT].rsplit(" ", 1)[0] + " …"
+        lines += [
+            f"## {rank}. [{_escape(paper.title)}]({paper.abs_url})",
+            "",
+            f"- **Authors:** {_escape(', '.join(paper.authors))}",
+            f"- **Category:** {paper.primary_category} · **Type:** {paper.announce_type.value}"
+            f" · **arXiv:** {paper.id}v{paper.version} · [PDF]({paper.pdf_url})",
+            f"- **Score:** {_escape(paper.score.explain())}",
+            "",
+            f"> {_escape(abstract)}",
+            "",
+        ]
+    return "\n".join(lines)

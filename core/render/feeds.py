@@ -1,0 +1,190 @@
+"""Render papers as RSS 2.0 and Atom 1.0 (feedgen) and JSON Feed 1.1.
+
+Every string from arXiv is HTML-escaped before it becomes item HTML; nothing from outside is
+passed through as markup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from collections.abc import Mapping
+from html import escape
+from typing import Any, Literal
+
+from feedgen.feed import FeedGenerator
+from pydantic import BaseModel
+
+from core.models import Paper, RenderedFeed
+from core.text import xml_safe
+
+Format = Literal["xml", "atom", "json"]
+MEDIA_TYPES: dict[str, str] = {
+    "xml": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+
+class FeedMeta(BaseModel):
+    """The channel-level facts of one feed."""
+
+    title: str
+    description: str
+    self_url: str
+    home_url: str
+    updated: datetime
+    ttl_minutes: int = 360
+    empty_hint: str = "No papers yet: run `arxiv-feeds refresh` to fetch today's announcements."
+
+
+def item_html(paper: Paper) -> str:
+    """The body of a feed item: why it matched, who wrote it, the abstract, the links."""
+    score = paper.score
+    categories = " · ".join(
+        f"<b>{escape(c)}</b>" if c == paper.primary_category else escape(c)
+        for c in paper.categories
+    )
+    links = [
+        f'<a href="{escape(paper.abs_url)}">abstract</a>',
+        f'<a href="{escape(paper.pdf_url)}">PDF</a>',
+        f'<a href="{escape(paper.html_url)}">HTML</a>',
+    ]
+    if paper.doi:
+        links.append(f'<a href="https://doi.org/{escape(paper.doi)}">DOI {escape(paper.doi)}</a>')
+    extra = "".join(
+        f"<p><i>{label}:</i> {escape(value)}</p>"
+        for label, value in (("Journal", paper.journal_ref), ("Comment", paper.comment))
+        if value
+    )
+    return (
+        f"<p><b>Score {score.total:g}</b> — {escape(score.explain())}</p>"
+        f"<p>{escape(', '.join(paper.authors))}</p>"
+        f"<p>{categories} · {escape(paper.announce_type.value)} · arXiv:{escape(paper.id)}"
+        f"v{paper.version}</p>"
+        f"<p>{escape(paper.abstract)}</p>{extra}"
+        f"<p>{' · '.join(links)}</p>"
+    )
+
+
+def _item_times(papers: list[Paper]) -> list[datetime]:
+    """Announcement time minus the paper's rank within its day, in seconds, so that readers
+    which sort by date keep the ranking."""
+    times = []
+    position_in_day: dict[object, int] = {}
+    for paper in papers:
+        position = position_in_day.get(paper.day, 0)
+        position_in_day[paper.day] = position + 1
+        times.append(paper.announced - timedelta(seconds=position))
+    return times
+
+
+def _description(meta: FeedMeta, papers: list[Paper]) -> str:
+    days = sorted({paper.day.isoformat() for paper in papers}, reverse=True)
+    if not papers:
+        return f"{meta.description} {meta.empty_hint}"
+    return (
+        f"{meta.description} Updated {meta.updated:%Y-%m-%d %H:%M} UTC; {len(papers)} papers "
+        f"announced {', '.join(days)}."
+    )
+
+
+def _feedgen(meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]) -> FeedGenerator:
+    generator = FeedGenerator()
+    generator.load_extension("dc", atom=False, rss=True)
+    generator.id(meta.self_url)
+    generator.title(xml_safe(meta.title))
+    generator.description(xml_safe(_description(meta, papers)))
+    generator.link(href=meta.self_url, rel="self")
+    generator.link(href=meta.home_url, rel="alternate")  # last: feedgen's RSS <link> is the last
+    generator.language("en")
+    generator.updated(meta.updated)
+    generator.lastBuildDate(meta.updated)
+    generator.ttl(meta.ttl_minutes)
+    generator.skipDays(["Saturday", "Sunday"])
+    generator.generator("arxiv-feeds")
+    for paper, when in zip(papers, _item_times(papers), strict=True):
+        entry = generator.add_entry(order="append")
+        entry.id(paper.abs_url)
+        entry.guid(paper.abs_url, permalink=True)
+        entry.title(paper.title)
+        entry.link(href=paper.abs_url, rel="alternate")
+        entry.link(href=paper.pdf_url, rel="related", type="application/pdf", title="PDF")
+        entry.description(f"Score {paper.score.total:g}. {paper.abstract}")
+        entry.content(bodies[paper.id], type="CDATA")
+        entry.published(when)
+        entry.updated(when)
+        entry.author([{"name": name} for name in paper.authors] or [{"name": "arXiv"}])
+        entry.dc.dc_creator(", ".join(paper.authors))
+        for category in paper.categories:
+            entry.category(term=category, scheme="https://arxiv.org/archive/")
+    return generator
+
+
+def _json_feed(meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]) -> bytes:
+    items: list[dict[str, Any]] = []
+    for paper, when in zip(papers, _item_times(papers), strict=True):
+        items.append(
+            {
+                "id": paper.abs_url,
+                "url": paper.abs_url,
+                "external_url": paper.pdf_url,
+                "title": paper.title,
+                "content_html": bodies[paper.id],
+                "summary": paper.abstract,
+                "date_published": when.isoformat(),
+                "authors": [{"name": name} for name in paper.authors],
+                "tags": paper.categories,
+                "_arxiv": {
+                    "id": paper.id,
+                    "version": paper.version,
+                    "announce_type": paper.announce_type.value,
+                    "primary_category": paper.primary_category,
+                    "score": paper.score.total,
+                    "matched": [hit.model_dump() for hit in paper.score.hits],
+                    "vetoed_by": paper.score.vetoed_by,
+                    "pdf_url": paper.pdf_url,
+                    "html_url": paper.html_url,
+                    "doi": paper.doi,
+                    "journal_ref": paper.journal_ref,
+                },
+            }
+        )
+    document = {
+        "version": JSON_FEED_VERSION,
+        "title": meta.title,
+        "home_page_url": meta.home_url,
+        "feed_url": meta.self_url,
+        "description": _description(meta, papers),
+        "language": "en",
+        "items": items,
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def render(
+    fmt: Format, meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str] | None = None
+) -> bytes:
+    """The feed document. `bodies` maps paper ids to their `item_html`, for callers that
+    render the same papers into many feeds."""
+    bodies = bodies if bodies is not None else {paper.id: item_html(paper) for paper in papers}
+    if fmt == "json":
+        return _json_feed(meta, papers, bodies)
+    generator = _feedgen(meta, papers, bodies)
+    body: bytes = generator.rss_str() if fmt == "xml" else generator.atom_str()
+    return body
+
+
+def render_feed(
+    fmt: Format, meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str] | None = None
+) -> RenderedFeed:
+    """Rendered bytes with the validators HTTP caching needs."""
+    body = render(fmt, meta, papers, bodies)
+    return RenderedFeed(
+        body=body,
+        media_type=MEDIA_TYPES[fmt],
+        etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
+        last_modified=meta.updated,
+    )

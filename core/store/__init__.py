@@ -1,0 +1,68 @@
+"""Storage: one `Store` protocol, an embedded SQLite store and a Redis store."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Protocol
+
+from core.config import StoreConfig
+from core.models import Paper, Publication, RefreshReport, RenderedFeed
+
+
+class StoreError(Exception):
+    """The store could not be reached or answered badly; the message says which and why."""
+
+
+class Store(Protocol):
+    """What the pipeline and the web layer need from storage.
+
+    `publish` is atomic: a reader sees the previous refresh or this one, never a mix.
+    """
+
+    def publish(self, publication: Publication) -> None: ...
+
+    def save_report(self, report: RefreshReport) -> None: ...
+
+    def last_report(self) -> RefreshReport | None:
+        """The report of the latest refresh attempt, whatever its outcome."""
+        ...
+
+    def last_published(self) -> RefreshReport | None:
+        """The report of the latest refresh that published data."""
+        ...
+
+    def feed(self, key: str) -> RenderedFeed | None: ...
+
+    def day_index(self) -> dict[date, list[str]]: ...
+
+    def papers(self, ids: list[str]) -> list[Paper]: ...
+
+    def acquire_lock(self, name: str, ttl_seconds: float, now: float) -> str | None: ...
+
+    def release_lock(self, name: str, token: str) -> None: ...
+
+    def reserve_slot(self, name: str, interval_seconds: float, now: float) -> float: ...
+
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def papers_of_days(store: Store, days: list[date]) -> list[Paper]:
+    """The papers announced on `days`, newest day first, in each day's stored order."""
+    index = store.day_index()
+    ids = list(dict.fromkeys(i for day in sorted(days, reverse=True) for i in index.get(day, [])))
+    return store.papers(ids)
+
+
+def open_store(config: StoreConfig) -> Store:
+    """The store named by the URL; imports only the backend it needs."""
+    if config.url.startswith("sqlite://"):
+        from core.store.sqlite import SQLiteStore
+
+        return SQLiteStore.from_url(config.url)
+    from core.store.redis import RedisStore
+
+    return RedisStore.from_url(
+        config.url, prefix=config.redis_prefix, timeout=config.redis_timeout_seconds
+    )

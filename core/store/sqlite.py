@@ -1,0 +1,196 @@
+"""The embedded store: one SQLite file in WAL mode, a connection per thread."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+
+from core.models import Paper, Publication, RefreshReport, RenderedFeed
+from core.store import StoreError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS papers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, ids TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feeds (
+    key TEXT PRIMARY KEY, media_type TEXT NOT NULL, etag TEXT NOT NULL,
+    last_modified TEXT NOT NULL, body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS limiter (name TEXT PRIMARY KEY, next_at REAL NOT NULL);
+"""
+
+
+def path_from_url(url: str) -> Path:
+    """`sqlite:///./data/x.db` -> ./data/x.db; `sqlite:////abs/x.db` -> /abs/x.db."""
+    rest = url.removeprefix("sqlite://")
+    if not rest.startswith("/") or len(rest) < 2:
+        raise StoreError(
+            f"expected sqlite:///RELATIVE/PATH or sqlite:////ABSOLUTE/PATH, got {url!r}"
+        )
+    return Path(rest[1:])
+
+
+class SQLiteStore:
+    """Readers never block the publisher and see the previous or the new publication (WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._connection().executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"cannot open the SQLite store at {path}: {error}") from error
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStore:
+        return cls(path_from_url(url))
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One immediate transaction: all of it is committed, or none."""
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def publish(self, publication: Publication) -> None:
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO papers (id, record) VALUES (?, ?)",
+                [(paper.id, paper.model_dump_json()) for paper in publication.papers],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO days (day, ids) VALUES (?, ?)",
+                [(day.isoformat(), json.dumps(ids)) for day, ids in publication.days.items()],
+            )
+            db.executemany(
+                "DELETE FROM days WHERE day = ?",
+                [(day.isoformat(),) for day in publication.remove_days],
+            )
+            db.executemany(
+                "DELETE FROM papers WHERE id = ?", [(i,) for i in publication.remove_papers]
+            )
+            db.execute("DELETE FROM feeds")
+            db.executemany(
+                "INSERT INTO feeds (key, media_type, etag, last_modified, body) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (key, f.media_type, f.etag, f.last_modified.isoformat(), f.body)
+                    for key, f in publication.feeds.items()
+                ],
+            )
+            self._put_report(db, publication.report, "report")
+            self._put_report(db, publication.report, "published")
+
+    @staticmethod
+    def _put_report(db: sqlite3.Connection, report: RefreshReport, key: str) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (key, report.model_dump_json()),
+        )
+
+    def save_report(self, report: RefreshReport) -> None:
+        with self._write() as db:
+            self._put_report(db, report, "report")
+
+    def _get_report(self, key: str) -> RefreshReport | None:
+        row = self._connection().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return RefreshReport.model_validate_json(row[0]) if row else None
+
+    def last_report(self) -> RefreshReport | None:
+        return self._get_report("report")
+
+    def last_published(self) -> RefreshReport | None:
+        return self._get_report("published")
+
+    def feed(self, key: str) -> RenderedFeed | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT media_type, etag, last_modified, body FROM feeds WHERE key = ?", (key,)
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        media_type, etag, last_modified, body = row
+        return RenderedFeed(
+            body=body,
+            media_type=media_type,
+            etag=etag,
+            last_modified=datetime.fromisoformat(last_modified),
+        )
+
+    def day_index(self) -> dict[date, list[str]]:
+        rows = self._connection().execute("SELECT day, ids FROM days").fetchall()
+        return {date.fromisoformat(day): json.loads(ids) for day, ids in rows}
+
+    def papers(self, ids: list[str]) -> list[Paper]:
+        found: dict[str, Paper] = {}
+        db = self._connection()
+        for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for paper_id, record in db.execute(
+                f"SELECT id, record FROM papers WHERE id IN ({marks})", chunk
+            ):
+                found[paper_id] = Paper.model_validate_json(record)
+        return [found[i] for i in ids if i in found]
+
+    def acquire_lock(self, name: str, ttl_seconds: float, now: float) -> str | None:
+        token = uuid.uuid4().hex
+        with self._write() as db:
+            db.execute("DELETE FROM locks WHERE name = ? AND expires <= ?", (name, now))
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO locks (name, token, expires) VALUES (?, ?, ?)",
+                (name, token, now + ttl_seconds),
+            ).rowcount
+        return token if inserted else None
+
+    def release_lock(self, name: str, token: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM locks WHERE name = ? AND token = ?", (name, token))
+
+    def reserve_slot(self, name: str, interval_seconds: float, now: float) -> float:
+        with self._write() as db:
+            row = db.execute("SELECT next_at FROM limiter WHERE name = ?", (name,)).fetchone()
+            start = max(now, row[0] if row else now)
+            db.execute(
+                "INSERT OR REPLACE INTO limiter (name, next_at) VALUES (?, ?)",
+                (name, start + interval_seconds),
+            )
+        return start - now
+
+    def ping(self) -> bool:
+        try:
+            self._connection().execute("SELECT 1").fetchone()
+        except sqlite3.Error:
+            return False
+        return True
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None

@@ -1,0 +1,12 @@
+"""Small text helpers shared by ingest and render."""
+
+from __future__ import annotations
+
+import re
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Drop the characters XML 1.0 cannot carry (feedgen and lxml refuse them)."""
+    return _XML_INVALID.sub("", text)

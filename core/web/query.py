@@ -1,0 +1,101 @@
+"""The filters of ad-hoc feeds and `/api/papers`, parsed and bounded from query parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.config import Rule, Settings, slugify
+from core.config import split_list as _split
+from core.models import AnnounceType, FeedSpec, Paper
+from core.rank import Ranker, combine
+from core.render.select import select
+
+MAX_TERMS = 20
+
+
+class FeedQuery(BaseModel):
+    """`?cat=cs.DC,cs.LG&q=moe,"kv cache"&min_score=4&type=new&days=3&limit=100`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cat: Annotated[str, Field(max_length=500)] = ""
+    q: Annotated[str, Field(max_length=1000)] = ""
+    min_score: Annotated[float | None, Field(ge=0, le=1000)] = None
+    type: Annotated[str, Field(max_length=100)] = ""
+    days: Annotated[int, Field(ge=1, le=30)] = 1
+    limit: Annotated[int, Field(ge=1, le=2000)] = 200
+
+    @field_validator("q")
+    @classmethod
+    def _terms_are_bounded(cls, value: str) -> str:
+        terms = _split(value)
+        if len(terms) > MAX_TERMS:
+            raise ValueError(f"at most {MAX_TERMS} terms, got {len(terms)}")
+        for term in terms:
+            if len(term) > 100 or not slugify(term):
+                raise ValueError(f"each term needs letters or digits and at most 100 characters: {term!r}")
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _known_types(cls, value: str) -> str:
+        valid = [t.value for t in AnnounceType]
+        for item in _split(value):
+            if item not in valid:
+                raise ValueError(f"unknown announce type {item!r}; expected one of {', '.join(valid)}")
+        return value
+
+    @property
+    def categories(self) -> list[str]:
+        return _split(self.cat)
+
+    @property
+    def terms(self) -> list[str]:
+        return list(dict.fromkeys(_split(self.q)))
+
+    @property
+    def types(self) -> list[AnnounceType]:
+        return [AnnounceType(item) for item in _split(self.type)]
+
+    def unknown_categories(self, settings: Settings) -> list[str]:
+        return [c for c in self.categories if c not in settings.arxiv.categories]
+
+    def describe(self) -> str:
+        parts = [
+            f"{name}={value}"
+            for name, value in (
+                ("cat", self.cat),
+                ("q", self.q),
+                ("min_score", self.min_score),
+                ("type", self.type),
+            )
+            if value not in ("", None)
+        ]
+        return ", ".join(parts) or "everything"
+
+    def apply(self, papers: list[Paper], settings: Settings) -> list[Paper]:
+        """Score the query terms on top of the stored scores, then filter like any feed."""
+        terms = self.terms
+        if terms:
+            ranker = Ranker(
+                [Rule(term=term) for term in terms],
+                title_weight=settings.rank.title_weight,
+                abstract_weight=settings.rank.abstract_weight,
+            )
+            papers = [
+                paper.model_copy(update={"score": combine(paper.score, ranker.score(paper))})
+                for paper in papers
+            ]
+        spec = FeedSpec(
+            name="query",
+            title=f"arXiv: {self.describe()}",
+            categories=self.categories,
+            rules=terms,
+            min_score=self.min_score,
+            types=self.types,
+            days=self.days,
+            limit=self.limit,
+        )
+        return select(papers, spec)
