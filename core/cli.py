@@ -132,8 +132,10 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
     store = open_store(settings.store)
     if not store.day_index():
-        print("The store is empty: feeds are valid but hold no papers until you run "
-              "`uv run arxiv-feeds refresh`.")
+        print(
+            "The store is empty: feeds are valid but hold no papers until you run "
+            "`uv run arxiv-feeds refresh`."
+        )
     print(f"Serving on http://{host}:{port}/ (store: {_masked(settings.store.url)})")
     uvicorn.run(create_app(settings, lambda: store), host=host, port=port, log_level="info")
     return 0

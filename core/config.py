@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -28,7 +28,8 @@ from core.models import AnnounceType
 DEFAULT_CONFIG_PATH = Path("arxiv-feeds.toml")
 DEFAULT_STORE_URL = "sqlite:///./data/arxiv-feeds.db"
 RESERVED_FEED_NAMES = frozenset({"all", "keyword", "k"})
-FORMATS = ("xml", "atom", "json")
+Format = Literal["xml", "atom", "json"]
+FORMATS: tuple[Format, ...] = ("xml", "atom", "json")
 
 CATEGORY_PATTERN = re.compile(r"^[a-z]+(-[a-z]+)?(\.[A-Za-z]+(-[a-z]+)?)?$")
 FEED_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -98,6 +99,44 @@ def _as_rules(value: Any) -> Any:
     return list(merged.values())
 
 
+DEFAULT_KEYWORDS: list[str] = [
+    "LLM",
+    "RL",
+    "RLHF",
+    "Inference",
+    "Training",
+    "Attention",
+    "Pipeline",
+    "MoE",
+    "Sparse",
+    "Quantization",
+    "Speculative",
+    "Efficient",
+    "Framework",
+    "Parallel",
+    "Distributed",
+    "Kernel",
+    "Decoding",
+    "Prefill",
+    "Throughput",
+    "Network",
+    "Hardware",
+    "Cluster",
+    "FP8",
+    "FP4",
+    "Optimization",
+    "Scalable",
+    "Communication",
+    "KV cache",
+    "State Space",
+]
+DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
+    "LLM": ("large language model",),
+    "RL": ("reinforcement learning",),
+    "MoE": ("mixture of experts",),
+}
+
+
 class ArxivConfig(_Strict):
     categories: list[Category] = Field(
         default_factory=lambda: ["cs.AI", "cs.CL", "cs.DC", "cs.LG"], min_length=1, max_length=50
@@ -158,18 +197,6 @@ class RankConfig(_Strict):
                 )
             seen[rule.slug] = rule.term
         return self
-
-
-DEFAULT_KEYWORDS = (
-    "LLM RL RLHF Inference Training Attention Pipeline MoE Sparse Quantization Speculative "
-    "Efficient Framework Parallel Distributed Kernel Decoding Prefill Throughput Network "
-    "Hardware Cluster FP8 FP4 Optimization Scalable Communication"
-).split() + ["KV cache", "State Space"]
-DEFAULT_ALIASES = {
-    "LLM": ("large language model",),
-    "RL": ("reinforcement learning",),
-    "MoE": ("mixture of experts",),
-}
 
 
 class NamedFeed(_Strict):
@@ -235,12 +262,12 @@ class Settings(_Strict):
         taken = RESERVED_FEED_NAMES | {c.casefold() for c in self.arxiv.categories}
         for name, feed in self.feeds.named.items():
             where = f"feeds.{name}"
-            if not FEED_NAME_PATTERN.fullmatch(name):
-                raise ValueError(f"{where}: a feed name is lowercase letters, digits, - and _")
             if name.casefold() in taken:
                 raise ValueError(
                     f"{where}: the name {name!r} collides with a built-in route or category feed"
                 )
+            if not FEED_NAME_PATTERN.fullmatch(name):
+                raise ValueError(f"{where}: a feed name is lowercase letters, digits, - and _")
             for term in feed.keywords:
                 if term.casefold() not in terms:
                     raise ValueError(f"{where}.keywords: {term!r} is not one of rank.keywords")

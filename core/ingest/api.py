@@ -6,6 +6,7 @@ A paper's announcement time is not in the API, so its first-version submission t
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,8 @@ class QueryPage(BaseModel):
 
 
 def _when(parsed: Any) -> datetime:
-    return datetime(*parsed[:6], tzinfo=UTC)
+    """feedparser's UTC struct_time as an aware datetime."""
+    return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
 
 
 def _paper(entry: Any, followed: set[str]) -> Paper:

@@ -76,7 +76,7 @@ class ArxivClient:
         started = self.clock.time()
 
         def wait(state: tenacity.RetryCallState) -> float:
-            backoff = min(60.0, 2.0 * 2 ** (state.attempt_number - 1))
+            backoff = min(60.0, 2.0 * 2.0 ** (state.attempt_number - 1))
             error = state.outcome.exception() if state.outcome else None
             hint = error.retry_after if isinstance(error, _Transient) else None
             return max(backoff, hint or 0.0)
@@ -93,7 +93,8 @@ class ArxivClient:
             reraise=True,
         )
         try:
-            return retrying(self._attempt, url, params)
+            body: bytes = retrying(self._attempt, url, params)
+            return body
         except _Transient as error:
             raise ArxivError(f"arXiv kept failing for {url}: {error}") from error
 

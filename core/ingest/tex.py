@@ -25,7 +25,7 @@ _LITERAL = {"%": "\ue000", "~": "\ue001", "&": "\ue002"}
 _UNESCAPED_LITERAL = re.compile(r"(?<!\\)[%~&]")
 _TEXT_MACRO = re.compile(
     r"\{\\[^{}]*\}"  # a group that starts with a macro: {\"o}, {\em word}
-    r"|\\[A-Za-z]+\*?(?:\{[^{}]*\})*"  # a word macro and its arguments: \textit{x}
+    r"|\\[A-Za-z]+\*?(?:\{[^{}]*\})*(?![{A-Za-z])"  # a word macro with whole arguments: \textit{x}
     r"|\\[^A-Za-z\s](?:\{[^{}]*\}|[A-Za-z])?"  # an accent or escaped character: \'e, \"{o}, \%
 )
 _MACRO_AFTER_WORD = re.compile(r"(?<=[A-Za-z0-9])\\(?=[A-Za-z])")

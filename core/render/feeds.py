@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from html import escape
-from typing import Any, Literal
+from typing import Any
 
 from feedgen.feed import FeedGenerator
 from pydantic import BaseModel
 
+from core.config import Format
 from core.models import Paper, RenderedFeed
 from core.text import xml_safe
 
-Format = Literal["xml", "atom", "json"]
 MEDIA_TYPES: dict[str, str] = {
     "xml": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
@@ -109,15 +109,16 @@ def _feedgen(meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]) -> 
         entry = generator.add_entry(order="append")
         entry.id(paper.abs_url)
         entry.guid(paper.abs_url, permalink=True)
-        entry.title(paper.title)
-        entry.link(href=paper.abs_url, rel="alternate")
+        entry.title(xml_safe(paper.title))
         entry.link(href=paper.pdf_url, rel="related", type="application/pdf", title="PDF")
-        entry.description(f"Score {paper.score.total:g}. {paper.abstract}")
-        entry.content(bodies[paper.id], type="CDATA")
+        entry.link(href=paper.abs_url, rel="alternate")  # last: feedgen's RSS <link> is the last
+        entry.description(xml_safe(f"Score {paper.score.total:g}. {paper.abstract}"))
+        entry.content(xml_safe(bodies[paper.id]), type="CDATA")
         entry.published(when)
         entry.updated(when)
-        entry.author([{"name": name} for name in paper.authors] or [{"name": "arXiv"}])
-        entry.dc.dc_creator(", ".join(paper.authors))
+        authors = [xml_safe(name) for name in paper.authors] or ["arXiv"]
+        entry.author([{"name": name} for name in authors])
+        entry.dc.dc_creator(", ".join(authors))
         for category in paper.categories:
             entry.category(term=category, scheme="https://arxiv.org/archive/")
     return generator

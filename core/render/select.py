@@ -13,7 +13,7 @@ def configured_feeds(settings: Settings) -> dict[str, FeedSpec]:
     Category feeds list every paper announced in the category (vetoed ones last), so nothing
     announced is lost; `all`, keyword and named feeds hold only what the rules let through.
     """
-    window = {"days": settings.feeds.days, "limit": settings.feeds.max_items}
+    days, limit = settings.feeds.days, settings.feeds.max_items
     feeds: dict[str, FeedSpec] = {
         category: FeedSpec(
             name=category,
@@ -21,7 +21,8 @@ def configured_feeds(settings: Settings) -> dict[str, FeedSpec]:
             description=f"Every paper announced in {category}, best-scoring first.",
             categories=[category],
             include_vetoed=True,
-            **window,
+            days=days,
+            limit=limit,
         )
         for category in settings.arxiv.categories
     }
@@ -31,7 +32,8 @@ def configured_feeds(settings: Settings) -> dict[str, FeedSpec]:
         description=f"Papers in {', '.join(settings.arxiv.categories)} scoring at least "
         f"{settings.rank.min_score:g}.",
         min_score=settings.rank.min_score,
-        **window,
+        days=days,
+        limit=limit,
     )
     for rule in settings.rank.keywords:
         feeds[f"keyword/{rule.slug}"] = FeedSpec(
@@ -40,7 +42,8 @@ def configured_feeds(settings: Settings) -> dict[str, FeedSpec]:
             description=f"Papers in {', '.join(settings.arxiv.categories)} that mention "
             f"{rule.term}.",
             rules=[rule.term],
-            **window,
+            days=days,
+            limit=limit,
         )
     terms = {rule.term.casefold(): rule.term for rule in settings.rank.keywords}
     for name, named in settings.feeds.named.items():

@@ -1,8 +1,8 @@
 """The production store: Redis (Upstash on Vercel), every key under one prefix.
 
 Keys: `{prefix}papers` (hash id -> paper JSON), `{prefix}days` (hash day -> id list JSON),
-`{prefix}feeds` (hash key -> metadata line + body), `{prefix}report`, `{prefix}published`, `{prefix}lock:{name}`,
-`{prefix}limiter:{name}`. A publication is one MULTI/EXEC transaction.
+`{prefix}feeds` (hash key -> metadata line + body), `{prefix}report`, `{prefix}published`,
+`{prefix}lock:{name}`, `{prefix}limiter:{name}`. A publication is one MULTI/EXEC transaction.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ return 0
 
 
 class RedisStore:
-    def __init__(self, client: redis.Redis, prefix: str = "arxiv-feeds:") -> None:
+    def __init__(self, client: redis.Redis[bytes], prefix: str = "arxiv-feeds:") -> None:
         self.client = client
         self.prefix = prefix
         self._reserve = client.register_script(_RESERVE_SLOT)

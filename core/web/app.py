@@ -24,7 +24,9 @@ from core.store import Store, StoreError, papers_of_days
 from core.web.pages import landing_page
 from core.web.query import FeedQuery
 
-FEED_CACHE = "public, max-age=600, s-maxage=1800, stale-while-revalidate=86400, stale-if-error=86400"
+FEED_CACHE = (
+    "public, max-age=600, s-maxage=1800, stale-while-revalidate=86400, stale-if-error=86400"
+)
 QUERY_CACHE = "public, max-age=300, s-maxage=600, stale-while-revalidate=3600"
 
 

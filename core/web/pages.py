@@ -30,10 +30,13 @@ def _status(report: RefreshReport | None) -> str:
     return f"<p>Last refresh {escape(when)}: {escape(report.message)}.</p>"
 
 
-def landing_page(settings: Settings, feeds: dict[str, FeedSpec], report: RefreshReport | None) -> str:
+def landing_page(
+    settings: Settings, feeds: dict[str, FeedSpec], report: RefreshReport | None
+) -> str:
     base = settings.site.base_url
     items = "".join(
-        f"<li><b>{escape(spec.title)}</b> <small>({escape(name)})</small>: {_links(name, base)}</li>"
+        f"<li><b>{escape(spec.title)}</b> <small>({escape(name)})</small>: "
+        f"{_links(name, base)}</li>"
         for name, spec in feeds.items()
     )
     return (
@@ -44,7 +47,7 @@ def landing_page(settings: Settings, feeds: dict[str, FeedSpec], report: Refresh
         f"<p>arXiv announcements in {escape(', '.join(settings.arxiv.categories))}, ranked "
         "against this deployment's keywords. Subscribe to any feed below in your reader.</p>"
         f"{_status(report)}<ul>{items}</ul>"
-        "<p>Ad-hoc feeds: <code>/feed.xml?cat=cs.LG&amp;q=moe,\"kv cache\"&amp;min_score=2"
+        '<p>Ad-hoc feeds: <code>/feed.xml?cat=cs.LG&amp;q=moe,"kv cache"&amp;min_score=2'
         "&amp;type=new&amp;days=3</code>. Papers as JSON: <a href=/api/papers>/api/papers</a>. "
         "Status: <a href=/health>/health</a>.</p></body></html>"
     )

@@ -35,7 +35,9 @@ class FeedQuery(BaseModel):
             raise ValueError(f"at most {MAX_TERMS} terms, got {len(terms)}")
         for term in terms:
             if len(term) > 100 or not slugify(term):
-                raise ValueError(f"each term needs letters or digits and at most 100 characters: {term!r}")
+                raise ValueError(
+                    f"each term needs letters or digits and at most 100 characters: {term!r}"
+                )
         return value
 
     @field_validator("type")
@@ -44,7 +46,9 @@ class FeedQuery(BaseModel):
         valid = [t.value for t in AnnounceType]
         for item in _split(value):
             if item not in valid:
-                raise ValueError(f"unknown announce type {item!r}; expected one of {', '.join(valid)}")
+                raise ValueError(
+                    f"unknown announce type {item!r}; expected one of {', '.join(valid)}"
+                )
         return value
 
     @property

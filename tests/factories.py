@@ -1,0 +1,122 @@
+"""The project's own small test data, shaped exactly like arXiv's responses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import escape
+
+from core.models import AnnounceType, Paper
+
+ANNOUNCED = datetime(2024, 11, 28, 5, 0, tzinfo=UTC)
+
+
+def make_paper(
+    arxiv_id: str = "2411.00001",
+    title: str = "A paper",
+    abstract: str = "An abstract.",
+    categories: tuple[str, ...] = ("cs.LG",),
+    announce_type: AnnounceType = AnnounceType.NEW,
+    announced: datetime = ANNOUNCED,
+    authors: tuple[str, ...] = ("Ada Lovelace",),
+) -> Paper:
+    return Paper(
+        id=arxiv_id,
+        title=title,
+        authors=list(authors),
+        abstract=abstract,
+        categories=list(categories),
+        primary_category=categories[0],
+        announce_type=announce_type,
+        announced=announced,
+    )
+
+
+@dataclass
+class RssItem:
+    arxiv_id: str
+    title: str = "A title"
+    abstract: str = "An abstract."
+    categories: tuple[str, ...] = ("cs.LG",)
+    announce_type: str = "new"
+    creators: str = "Ada Lovelace, Alan Turing"
+    version: int = 1
+    extra: list[str] = field(default_factory=list)
+
+
+def arxiv_rss(items: list[RssItem], day: str = "Thu, 28 Nov 2024") -> bytes:
+    """An rss.arxiv.org response with these items, in arXiv's layout."""
+    entries = []
+    for item in items:
+        categories = "".join(f"<category>{c}</category>" for c in item.categories)
+        entries.append(
+            f"""<item>
+      <title>{escape(item.title)}</title>
+      <link>https://arxiv.org/abs/{item.arxiv_id}</link>
+      <description>arXiv:{item.arxiv_id}v{item.version} Announce Type: {item.announce_type}
+Abstract: {escape(item.abstract)}</description>
+      <guid isPermaLink="false">oai:arXiv.org:{item.arxiv_id}v{item.version}</guid>
+      {categories}
+      <pubDate>{day} 00:00:00 -0500</pubDate>
+      <arxiv:announce_type>{item.announce_type}</arxiv:announce_type>
+      <dc:rights>http://creativecommons.org/licenses/by/4.0/</dc:rights>
+      {"".join(item.extra)}
+      <dc:creator>{escape(item.creators)}</dc:creator>
+    </item>"""
+        )
+    return f"""<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:content="http://purl.org/rss/1.0/modules/content/" version="2.0">
+  <channel>
+    <title>cs.AI, cs.LG updates on arXiv.org</title>
+    <link>http://rss.arxiv.org/rss/cs.AI+cs.LG</link>
+    <description>cs.AI, cs.LG updates on the arXiv.org e-print archive.</description>
+    <atom:link href="http://rss.arxiv.org/rss/cs.AI+cs.LG" rel="self" type="application/rss+xml"/>
+    <docs>http://www.rssboard.org/rss-specification</docs>
+    <language>en-us</language>
+    <lastBuildDate>{day} 14:47:20 +0000</lastBuildDate>
+    <managingEditor>rss-help@arxiv.org</managingEditor>
+    <pubDate>{day} 00:00:00 -0500</pubDate>
+    <skipDays>
+      <day>Saturday</day>
+      <day>Sunday</day>
+    </skipDays>
+    {"".join(entries)}
+  </channel>
+</rss>""".encode()
+
+
+def arxiv_api(
+    entries: list[tuple[str, str, str, tuple[str, ...]]], total: int | None = None
+) -> bytes:
+    """An export.arxiv.org/api/query response; entries are (id with version, title, published,
+    categories with the primary first)."""
+    body = []
+    for versioned_id, title, published, categories in entries:
+        tags = "".join(
+            f'<category term="{c}" scheme="http://arxiv.org/schemas/atom"/>' for c in categories
+        )
+        body.append(
+            f"""<entry>
+    <id>http://arxiv.org/abs/{versioned_id}</id>
+    <title>{escape(title)}</title>
+    <updated>{published}</updated>
+    <link href="https://arxiv.org/abs/{versioned_id}" rel="alternate" type="text/html"/>
+    <link href="https://arxiv.org/pdf/{versioned_id}" rel="related" type="application/pdf" title="pdf"/>
+    <summary>An abstract about LLM inference.</summary>
+    {tags}
+    <published>{published}</published>
+    <arxiv:primary_category term="{categories[0]}"/>
+    <author><name>Ada Lovelace</name></author>
+  </entry>"""
+        )
+    count = len(entries) if total is None else total
+    return f"""<?xml version='1.0' encoding='UTF-8'?>
+<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">
+  <id>https://arxiv.org/api/test</id>
+  <title>arXiv Query: search_query=cat:cs.LG</title>
+  <updated>2024-11-29T00:00:00Z</updated>
+  <opensearch:itemsPerPage>{len(entries)}</opensearch:itemsPerPage>
+  <opensearch:totalResults>{count}</opensearch:totalResults>
+  <opensearch:startIndex>0</opensearch:startIndex>
+  {"".join(body)}
+</feed>""".encode()

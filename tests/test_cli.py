@@ -1,0 +1,93 @@
+"""The CLI: one line saying what to fix and a distinct exit code, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.cli import EXIT_LOCKED, EXIT_UPSTREAM, EXIT_USAGE, main
+from core.config import load_settings
+from core.refresh import LOCK_NAME
+from core.store import open_store
+from tests.factories import RssItem, arxiv_rss
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "arxiv-feeds.toml"
+    path.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/cli.db"\n')
+    return path
+
+
+def test_check_config_prints_effective_config_and_masks_secrets(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "rediss://default:s3cret@example.upstash.io:6379")
+    monkeypatch.delenv("STORE_URL", raising=False)
+    config.write_text("")
+    assert main(["--config", str(config), "check-config"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"config OK ({config})")
+    effective = json.loads(out.split("\n", 1)[1])
+    assert effective["store"]["url"] == "rediss://default:***@example.upstash.io:6379"
+    assert "s3cret" not in out
+
+
+def test_invalid_config_exits_2_with_the_key(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config.write_text('[arxiv]\ncategories = ["nope nope"]\n')
+    assert main(["--config", str(config), "check-config"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "arxiv.categories.0" in err
+    assert "'nope nope'" in err
+    assert "Traceback" not in err
+
+
+def test_refresh_from_missing_file(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "refresh", "--from-file", "/no/such.xml"]) == EXIT_USAGE
+    assert "no such file /no/such.xml" in capsys.readouterr().err
+
+
+def test_refresh_reports_outcomes_with_exit_codes(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.xml"
+    good.write_bytes(arxiv_rss([RssItem("2411.00001", title="LLM inference")]))
+    empty = tmp_path / "empty.xml"
+    empty.write_bytes(arxiv_rss([]))
+    assert main(["--config", str(config), "refresh", "--from-file", str(good)]) == 0
+    assert main(["--config", str(config), "refresh", "--from-file", str(empty)]) == 0
+    out = capsys.readouterr().out
+    assert "published: published 1 papers announced 2024-11-28" in out
+    assert "no-announcement: no announcement today" in out
+
+    garbage = tmp_path / "garbage.xml"
+    garbage.write_bytes(b"<html>")
+    assert main(["--config", str(config), "refresh", "--from-file", str(garbage)]) == EXIT_UPSTREAM
+
+    store = open_store(load_settings(config, env={}).store)
+    assert store.acquire_lock(LOCK_NAME, 600, now=9e12)
+    assert main(["--config", str(config), "refresh", "--from-file", str(good)]) == EXIT_LOCKED
+    store.close()
+
+
+def test_backfill_bounds_days(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "backfill", "--days", "90"]) == EXIT_USAGE
+    assert "--days: expected 1 to 30" in capsys.readouterr().err
+
+
+def test_unreachable_store_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[store]\nurl = "redis://127.0.0.1:1/0"\nredis_timeout_seconds = 0.5\n')
+    assert main(["--config", str(config), "digest"]) == EXIT_UPSTREAM
+    err = capsys.readouterr().err
+    assert err.startswith("arxiv-feeds: store unavailable: Redis")
+    assert err.count("\n") == 1
+
+
+def test_digest_of_empty_store(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "digest"]) == 0
+    assert "run `arxiv-feeds refresh` first" in capsys.readouterr().out

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from core.config import ConfigError, Settings, load_settings
+from tests.conftest import ROOT
+
+
+def test_shipped_file_equals_built_in_defaults() -> None:
+    from_file = load_settings(ROOT / "arxiv-feeds.toml", env={})
+    assert from_file.model_dump() == Settings().model_dump()
+
+
+def test_shipped_defaults_are_the_documented_ones() -> None:
+    settings = load_settings(ROOT / "arxiv-feeds.toml", env={})
+    assert settings.arxiv.categories == ["cs.AI", "cs.CL", "cs.DC", "cs.LG"]
+    terms = [rule.term for rule in settings.rank.keywords]
+    assert terms[:8] == [
+        "LLM",
+        "RL",
+        "RLHF",
+        "Inference",
+        "Training",
+        "Attention",
+        "Pipeline",
+        "MoE",
+    ]
+    assert terms[-2:] == ["KV cache", "State Space"]
+    assert len(terms) == 29
+    assert [rule.term for rule in settings.rank.exclude] == ["survey", "review", "tutorial"]
+    assert settings.store.retention_days == 30
+    assert [t.value for t in settings.arxiv.announce_types] == ["new", "cross"]
+
+
+def test_environment_overrides() -> None:
+    settings = load_settings(
+        env={
+            "REDIS_URL": "rediss://default:secret@example.upstash.io:6379",
+            "KV_URL": "redis://ignored:6379",
+            "ARXIV_FEEDS_CATEGORIES": "cs.DC, cs.LG",
+            "ARXIV_FEEDS_KEYWORDS": 'moe,"kv cache"',
+            "BASE_URL": "https://feeds.example.org/",
+        },
+    )
+    assert settings.store.url == "rediss://default:secret@example.upstash.io:6379"
+    assert settings.arxiv.categories == ["cs.DC", "cs.LG"]
+    assert [rule.term for rule in settings.rank.keywords] == ["moe", "kv cache"]
+    assert settings.site.base_url == "https://feeds.example.org"
+    assert (
+        load_settings(env={"STORE_URL": "sqlite:///x.db", "REDIS_URL": "redis://r"}).store.url
+        == "sqlite:///x.db"
+    )
+
+
+def _invalid(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, env={})
+    return str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[arxiv]\ncategories = ["cs LG"]\n', "arxiv.categories.0: expected an arXiv category"),
+        ("[arxiv]\ncolour = 1\n", "arxiv.colour: unknown key"),
+        ('[rank]\ntitle_weight = "heavy"\n', "rank.title_weight: Input should be a valid number"),
+        ('[rank]\nkeywords = [{ term = "x", weight = 1000 }]\n', "rank.keywords.0.weight"),
+        ("[feeds.all]\ntitle = 'x'\n", "feeds.all: the name 'all' collides"),
+        ('[feeds."cs.LG"]\ntitle = "x"\n', "collides with a built-in route or category feed"),
+        ("[feeds.mine]\nkeywords = ['nope']\n", "feeds.mine.keywords: 'nope' is not one of"),
+        ('[store]\nurl = "postgres://x"\n', "store.url: expected sqlite:///PATH"),
+        ("[rank\n", "not valid TOML"),
+    ],
+)
+def test_invalid_values_name_key_value_and_expectation(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    assert expected in _invalid(tmp_path, text)
+
+
+def test_named_feed_table(tmp_path: Path) -> None:
+    path = tmp_path / "ok.toml"
+    path.write_text(
+        '[feeds.systems]\ntitle = "Systems"\ncategories = ["cs.DC"]\nkeywords = ["kv CACHE"]\n'
+    )
+    settings = load_settings(path, env={})
+    assert settings.feeds.named["systems"].categories == ["cs.DC"]
+    assert tomllib.loads(path.read_text())["feeds"]["systems"]["title"] == "Systems"
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_settings(env={"ARXIV_FEEDS_CONFIG": str(tmp_path / "missing.toml")})

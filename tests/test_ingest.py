@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from core.ingest import ArxivError
+from core.ingest.api import parse_query
+from core.ingest.normalize import split_authors, split_id
+from core.ingest.rss import parse_announcements
+from core.models import AnnounceType
+from tests.conftest import shared_fixture
+from tests.factories import RssItem, arxiv_rss
+
+RSS = "arxiv-rss/all-archives-2024-11-28.rss.xml"
+
+
+def test_split_authors_keeps_affiliations_whole() -> None:
+    assert split_authors("A. Smith (MIT, USA), B. Jones, and C. Wu") == [
+        "A. Smith (MIT, USA)",
+        "B. Jones",
+        "C. Wu",
+    ]
+
+
+def test_split_authors_converts_tex_accents() -> None:
+    assert split_authors(r"D\'enes Berta, P\'eter Isp\'anovity") == [
+        "Dénes Berta",
+        "Péter Ispánovity",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("oai:arXiv.org:2411.17700v2", ("2411.17700", 2)),
+        ("http://arxiv.org/abs/hep-ph/0301050v1", ("hep-ph/0301050", 1)),
+        ("https://arxiv.org/abs/2411.17700", ("2411.17700", 1)),
+    ],
+)
+def test_split_id(text: str, expected: tuple[str, int]) -> None:
+    assert split_id(text) == expected
+
+
+def test_recorded_feed_is_read_completely() -> None:
+    result = parse_announcements(shared_fixture(RSS).read_bytes())
+    assert result.status == "ok"
+    assert result.total == len(result.papers) == 1504
+    assert Counter(p.announce_type for p in result.papers) == {
+        AnnounceType.NEW: 926,
+        AnnounceType.REPLACE: 569,
+        AnnounceType.CROSS: 9,
+    }
+    assert max(len(p.authors) for p in result.papers) == 207
+    assert len({p.id for p in result.papers}) == 1504
+    assert sum("cs.LG" in p.categories for p in result.papers) == 218
+
+
+def test_recorded_feed_fields() -> None:
+    papers = {p.id: p for p in parse_announcements(shared_fixture(RSS).read_bytes()).papers}
+    first = papers["2411.17700"]
+    assert first.version == 1
+    assert first.categories == ["cs.CY"]
+    assert first.primary_category == "cs.CY"
+    assert first.authors == ["Jun Cui"]
+    assert first.abstract.startswith("This study investigates")
+    assert "Announce Type" not in first.abstract
+    assert first.license == "http://creativecommons.org/licenses/by/4.0/"
+    assert str(first.announced) == "2024-11-28 00:00:00-05:00"
+    cross = papers["2202.06515"]
+    assert cross.announce_type == AnnounceType.CROSS
+    assert cross.version == 3
+    assert cross.doi == "10.1063/5.0236964"
+    assert cross.journal_ref == "Physics of Fluids 36, 117158 (2024)"
+    assert any("Dénes Berta" in p.authors for p in papers.values())
+    assert not any("\\'" in name for p in papers.values() for name in p.authors)
+
+
+def test_filters_by_category_and_type_before_normalising() -> None:
+    result = parse_announcements(
+        shared_fixture(RSS).read_bytes(), {"cs.LG"}, {AnnounceType.NEW, AnnounceType.CROSS}
+    )
+    assert result.total == 1504
+    assert result.papers
+    assert all("cs.LG" in p.categories for p in result.papers)
+    assert {p.announce_type for p in result.papers} <= {AnnounceType.NEW, AnnounceType.CROSS}
+
+
+def test_empty_feed_is_reported_not_treated_as_a_day() -> None:
+    result = parse_announcements(shared_fixture("arxiv-rss/empty-archive.rss.xml").read_bytes())
+    assert result.status == "empty"
+    assert result.papers == []
+    assert "no announcement" in result.message
+
+
+def test_error_feed_says_what_arxiv_said() -> None:
+    result = parse_announcements(shared_fixture("arxiv-rss/bad-archive-error.rss.xml").read_bytes())
+    assert result.status == "error"
+    assert result.message.startswith("arXiv said: Bad archive 'astroph'")
+
+
+def test_garbage_is_an_error() -> None:
+    assert parse_announcements(b"<html>oops").status == "error"
+
+
+def test_own_feed_with_math_and_literal_markup() -> None:
+    raw = arxiv_rss(
+        [RssItem("2411.00001", title=r"$\omega$-Automata", abstract="if a < b then $x^{2n}$")]
+    )
+    (paper,) = parse_announcements(raw).papers
+    assert paper.title == "ω-Automata"
+    assert paper.abstract == "if a < b then $x^{2n}$"
+    assert paper.authors == ["Ada Lovelace", "Alan Turing"]
+
+
+def test_api_response_current_format() -> None:
+    page = parse_query(
+        shared_fixture("arxiv-api/query-testing-100.atom.xml").read_bytes(), ["cs.LG"]
+    )
+    assert page.total == 214881
+    assert len(page.papers) == 100
+    first = page.papers[0]
+    assert (first.id, first.version, first.primary_category) == ("2202.12139", 1, "cs.SE")
+    assert first.announce_type == AnnounceType.CROSS  # primary is not followed
+    assert first.doi == "10.1109/ICSTW55395.2022.00035"
+    assert first.comment
+    assert first.comment.startswith("Artificial Intelligence in Software Testing")
+    assert any(p.id == "hep-ph/0301050" for p in page.papers)
+    assert max(p.version for p in page.papers) == 9
+    names = {name for p in page.papers for name in p.authors}
+    assert {"Oliver Weißl", "Lasse Møldrup"} <= names
+    assert any(p.title.startswith("ωTest") for p in page.papers)
+
+
+def test_api_response_legacy_format() -> None:
+    raw = shared_fixture("arxiv-api/legacy-2016-id_list-1111.2011v2.xml").read_bytes()
+    (paper,) = parse_query(raw, ["cond-mat.str-el"]).papers
+    assert (paper.id, paper.version) == ("1111.2011", 2)
+    assert paper.primary_category == "cond-mat.str-el"
+    assert paper.announce_type == AnnounceType.NEW
+    assert (
+        paper.title == "Quantum Criticality for Extended Nodes on a Bethe Lattice in the Large "
+        "Connectivity Limit"
+    )
+
+
+def test_api_error_entry_raises() -> None:
+    raw = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">
+  <title>arXiv Query: search_query=&amp;id_list=1234.12345</title>
+  <id>https://arxiv.org/api/abc</id>
+  <updated>2026-04-12T00:00:00-04:00</updated>
+  <opensearch:totalResults>1</opensearch:totalResults>
+  <entry>
+    <id>https://arxiv.org/api/errors#incorrect_id_format_for_1234.12345</id>
+    <title>Error</title>
+    <summary>incorrect id format for 1234.12345</summary>
+    <updated>2026-04-12T00:00:00-04:00</updated>
+    <author><name>arXiv api core</name></author>
+  </entry>
+</feed>"""
+    with pytest.raises(ArxivError, match=r"incorrect id format for 1234\.12345"):
+        parse_query(raw, ["cs.LG"])

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import pytest
+
+from core.config import RankConfig, Rule
+from core.rank import Ranker, combine
+from tests.factories import make_paper
+
+
+def _ranker(*terms: str | Rule, **options: object) -> Ranker:
+    rules = [term if isinstance(term, Rule) else Rule(term=term) for term in terms]
+    return Ranker(rules, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("MoE", "FlowMoE: routing tokens"),
+        ("MoE", "MoE-based language models"),
+        ("MoE", "Sparse MOE layers"),
+        ("KV cache", "Compressing the KV-cache"),
+        ("KV cache", "Sharing KV caches across requests"),
+        ("KV cache", "KVCache eviction"),
+        ("RL", "Deep RL for robots"),
+        ("RL", "DeepRL agents"),
+        ("LLM", "LLMs as judges"),
+        ("decod*", "Speculative decoders"),
+        ("State Space", "state-space models"),
+    ],
+)
+def test_matches_whole_words_and_compounds(term: str, text: str) -> None:
+    assert _ranker(term).score(make_paper(title=text)).rules == [term]
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("RL", "the world is particularly interesting"),
+        ("Training", "constraining the search"),
+        ("Attention", "attentive readers"),
+        ("Kernel", "kernelized methods"),
+        ("MoE", "homoeopathy"),
+    ],
+)
+def test_does_not_match_inside_words(term: str, text: str) -> None:
+    assert _ranker(term).score(make_paper(title=text, abstract=text)).hits == []
+
+
+def test_alias_counts_for_its_rule() -> None:
+    ranker = _ranker(Rule(term="MoE", aliases=["mixture of experts"]))
+    score = ranker.score(make_paper(abstract="a sparse mixture-of-experts model"))
+    assert [(h.rule, h.field) for h in score.hits] == [("MoE", "abstract")]
+
+
+def test_title_outweighs_abstract_and_each_rule_counts_once() -> None:
+    ranker = _ranker("LLM", "Inference", title_weight=1.5, abstract_weight=1.0)
+    paper = make_paper(title="LLM serving", abstract="LLM inference and more LLM inference")
+    score = ranker.score(paper)
+    assert score.total == 2.5
+    assert [(h.rule, h.field, h.points) for h in score.hits] == [
+        ("LLM", "title", 1.5),
+        ("Inference", "abstract", 1.0),
+    ]
+    assert score.explain() == "2.5: LLM (title +1.5), Inference (abstract +1)"
+
+
+def test_keywords_differing_only_by_case_count_once() -> None:
+    config = RankConfig(keywords=["Inference", "inference", "INFERENCE"])  # type: ignore[list-item]
+    assert [rule.term for rule in config.keywords] == ["Inference"]
+    score = Ranker.from_config(config).score(make_paper(title="Fast inference"))
+    assert score.total == 1.5
+
+
+def test_weights_and_exclusion_veto() -> None:
+    config = RankConfig(
+        keywords=[Rule(term="LLM", weight=2.0)],
+        exclude=[Rule(term="survey")],
+        category_weights={"cs.DC": 0.5},
+    )
+    ranker = Ranker.from_config(config)
+    normal = ranker.score(make_paper(title="LLM systems", categories=("cs.DC",)))
+    assert normal.total == 3.5
+    assert normal.vetoed_by is None
+    vetoed = ranker.score(make_paper(title="A survey of LLM systems"))
+    assert vetoed.vetoed_by == "survey"
+    assert "excluded" in vetoed.explain()
+
+
+def test_negative_exclude_weight_subtracts_instead_of_vetoing() -> None:
+    config = RankConfig(keywords=["LLM"], exclude=["survey"], exclude_weight=-2.0)  # type: ignore[list-item]
+    score = Ranker.from_config(config).score(make_paper(title="A survey of LLM systems"))
+    assert score.vetoed_by is None
+    assert score.total == -0.5
+
+
+def test_followed_authors_ignore_case_and_accents() -> None:
+    ranker = _ranker(authors=["Denes Berta"], author_weight=3.0)
+    score = ranker.score(make_paper(authors=("Dénes Berta (ELTE)", "Someone Else")))
+    assert [(h.field, h.points) for h in score.hits] == [("author", 3.0)]
+    assert ranker.score(make_paper(authors=("Dénes Bertalan",))).hits == []
+
+
+def test_rank_orders_best_first_and_vetoed_last() -> None:
+    config = RankConfig(keywords=["LLM", "MoE"], exclude=["survey"])  # type: ignore[list-item]
+    papers = [
+        make_paper("1", title="Nothing relevant"),
+        make_paper("2", title="A survey of LLM MoE"),
+        make_paper("3", title="LLM with MoE"),
+        make_paper("4", title="LLM only"),
+    ]
+    assert [p.id for p in Ranker.from_config(config).rank(papers)] == ["3", "4", "1", "2"]
+
+
+def test_combine_adds_query_terms_to_a_stored_score() -> None:
+    paper = make_paper(title="LLM serving with MoE")
+    base = _ranker("LLM").score(paper)
+    extra = _ranker("MoE").score(paper)
+    combined = combine(base, extra)
+    assert combined.total == 3.0
+    assert combined.rules == ["LLM", "MoE"]

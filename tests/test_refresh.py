@@ -1,0 +1,204 @@
+"""The pipeline end to end on the project's own small feeds, on both stores."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import feedparser
+
+from core.config import Settings, load_settings
+from core.ingest import ArxivError
+from core.refresh import LOCK_NAME, refresh
+from core.store import Store, papers_of_days
+from tests.conftest import FakeClock
+from tests.factories import RssItem, arxiv_rss
+
+ITEMS = [
+    RssItem(
+        "2411.00001", title="KV cache compression for LLM inference", categories=("cs.CL", "cs.LG")
+    ),
+    RssItem("2411.00002", title="A survey of MoE", categories=("cs.LG",)),
+    RssItem(
+        "2411.00003",
+        title="Cross-listed efficient kernels",
+        categories=("math.NA", "cs.LG"),
+        announce_type="cross",
+    ),
+    RssItem(
+        "2411.00004",
+        title="Replaced paper",
+        categories=("cs.LG",),
+        announce_type="replace",
+        version=2,
+    ),
+    RssItem("2411.00005", title="Unrelated astronomy", categories=("astro-ph.GA",)),
+]
+
+
+def _settings(tmp_path: Path, extra: str = "") -> Settings:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[arxiv]\ncategories = ["cs.CL", "cs.LG"]\n[store]\nretention_days = 2\n' + extra
+    )
+    return load_settings(path, env={})
+
+
+def test_publishes_kept_types_once_and_renders_every_feed(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    report = refresh(settings, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
+    assert report.status == "published", report.message
+    assert (report.fetched, report.kept, report.by_type) == (5, 3, {"new": 2, "cross": 1})
+    ids = [p.id for p in papers_of_days(store, [report.day])]  # type: ignore[list-item]
+    assert sorted(ids) == ["2411.00001", "2411.00002", "2411.00003"]
+    assert ids[-1] == "2411.00002"  # vetoed by 'survey': last
+    feed = store.feed("cs.LG.xml")
+    assert feed is not None
+    entries = feedparser.parse(feed.body).entries
+    assert [e.id.rsplit("/", 1)[1] for e in entries] == ["2411.00001", "2411.00003", "2411.00002"]
+    all_feed = feedparser.parse(store.feed("all.xml").body)  # type: ignore[union-attr]
+    assert "2411.00002" not in {e.id.rsplit("/", 1)[1] for e in all_feed.entries}
+    keyword = feedparser.parse(store.feed("keyword/kv-cache.atom").body)  # type: ignore[union-attr]
+    assert [e.id for e in keyword.entries] == ["https://arxiv.org/abs/2411.00001"]
+    assert report.feeds_rendered == 3 * (2 + 1 + 29)
+
+
+def test_running_twice_gives_the_same_state(tmp_path: Path, store: Store, clock: FakeClock) -> None:
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
+    first = (store.day_index(), store.feed("cs.LG.json").body)  # type: ignore[union-attr]
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
+    assert (store.day_index(), store.feed("cs.LG.json").body) == first  # type: ignore[union-attr]
+
+
+def test_replace_is_opt_in(tmp_path: Path, store: Store, clock: FakeClock) -> None:
+    settings = _settings(tmp_path, "")
+    opted = settings.model_copy(
+        update={
+            "arxiv": settings.arxiv.model_copy(
+                update={"announce_types": ["new", "cross", "replace"]}
+            )
+        }
+    )
+    report = refresh(opted, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
+    assert report.by_type == {"new": 2, "cross": 1, "replace": 1}
+    (replaced,) = store.papers(["2411.00004"])
+    assert replaced.version == 2
+
+
+def test_empty_error_and_failed_fetch_keep_the_last_good_day(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
+    good = (store.day_index(), store.feed("cs.LG.xml").body)  # type: ignore[union-attr]
+
+    def unreachable() -> bytes:
+        raise ArxivError("arXiv kept failing: HTTP 503")
+
+    error_feed = arxiv_rss([]).replace(
+        b"cs.AI, cs.LG updates on arXiv.org", b"Feed error for query"
+    )
+    outcomes = [
+        refresh(settings, store, lambda: arxiv_rss([]), source="t", clock=clock),
+        refresh(settings, store, lambda: error_feed, source="t", clock=clock),
+        refresh(settings, store, unreachable, source="t", clock=clock),
+        refresh(
+            settings,
+            store,
+            lambda: arxiv_rss(ITEMS[:1], "Wed, 27 Nov 2024"),
+            source="t",
+            clock=clock,
+        ),
+    ]
+    assert [r.status for r in outcomes] == [
+        "no-announcement",
+        "upstream-error",
+        "upstream-error",
+        "no-announcement",
+    ]
+    assert all("still serving 2024-11-28" in r.message for r in outcomes)
+    assert (store.day_index(), store.feed("cs.LG.xml").body) == good  # type: ignore[union-attr]
+    assert store.last_report().status == "no-announcement"  # type: ignore[union-attr]
+    assert store.last_published().status == "published"  # type: ignore[union-attr]
+
+
+def test_days_accumulate_and_retention_prunes(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    days = ["Mon, 25 Nov 2024", "Tue, 26 Nov 2024", "Wed, 27 Nov 2024", "Thu, 28 Nov 2024"]
+    for n, day in enumerate(days):
+        item = RssItem(f"2411.1000{n}", title=f"LLM paper {n}", categories=("cs.LG",))
+        report = refresh(
+            settings,
+            store,
+            partial(arxiv_rss, [item], day),
+            source="t",
+            clock=clock,
+        )
+    assert report.pruned == 1
+    assert [d.isoformat() for d in sorted(store.day_index())] == [
+        "2024-11-26",
+        "2024-11-27",
+        "2024-11-28",
+    ]
+    assert store.papers(["2411.10000"]) == []
+    entries = feedparser.parse(store.feed("cs.LG.xml").body).entries  # type: ignore[union-attr]
+    assert [e.id[-10:] for e in entries] == [
+        "2411.10003",
+        "2411.10002",
+        "2411.10001",
+    ]  # newest day first
+
+
+def test_a_held_lock_refuses_a_second_refresh(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    assert store.acquire_lock(LOCK_NAME, 600, clock.time())
+    report = refresh(settings, store, lambda: arxiv_rss(ITEMS), source="t", clock=clock)
+    assert report.status == "locked"
+    assert store.day_index() == {}
+
+
+def test_backfill_fills_recent_days_from_the_api(tmp_path: Path, store: Store) -> None:
+    import httpx
+
+    from core.ingest.client import ArxivClient
+    from core.refresh import backfill
+    from tests.factories import arxiv_api
+
+    settings = _settings(tmp_path)
+    clock = FakeClock(start=1_732_838_400.0)  # 2024-11-29 00:00 UTC
+    seen: list[httpx.Request] = []
+
+    def arxiv(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200,
+            content=arxiv_api(
+                [
+                    ("2411.20001v1", "LLM serving", "2024-11-28T10:00:00Z", ("cs.LG",)),
+                    ("2411.20002v2", "Cross-listed", "2024-11-27T10:00:00Z", ("stat.ML", "cs.LG")),
+                    ("2411.10001v1", "Too old", "2024-11-20T10:00:00Z", ("cs.LG",)),
+                ],
+                total=5000,
+            ),
+        )
+
+    client = ArxivClient(settings.arxiv, store, transport=httpx.MockTransport(arxiv), clock=clock)
+    report = backfill(settings, store, client, days=3, clock=clock)
+    assert report.status == "published", report.message
+    assert len(seen) == 1  # the page reached papers older than the window: no second page
+    assert seen[0].url.params["search_query"] == "cat:cs.CL OR cat:cs.LG"
+    assert seen[0].url.params["sortBy"] == "submittedDate"
+    assert {d.isoformat(): ids for d, ids in store.day_index().items()} == {
+        "2024-11-28": ["2411.20001"],
+        "2024-11-27": ["2411.20002"],
+    }
+    (cross,) = store.papers(["2411.20002"])
+    assert cross.announce_type.value == "cross"
+    assert cross.version == 2

@@ -1,0 +1,147 @@
+"""One contract, both real stores: a SQLite file and a Redis server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+
+import pytest
+
+from core.models import Publication, RefreshReport, RenderedFeed
+from core.store import Store, papers_of_days
+from tests.factories import make_paper
+
+DAY1, DAY2 = date(2024, 11, 27), date(2024, 11, 28)
+WHEN = datetime(2024, 11, 28, 6, 0, tzinfo=UTC)
+
+
+def _report(message: str = "ok") -> RefreshReport:
+    return RefreshReport(started=WHEN, status="published", message=message, source="test")
+
+
+def _feed(body: bytes) -> RenderedFeed:
+    return RenderedFeed(body=body, media_type="application/rss+xml", etag='"x"', last_modified=WHEN)
+
+
+def test_publish_then_read_back(store: Store) -> None:
+    papers = [make_paper("2411.00001", title="One"), make_paper("hep-ph/0101001", title="Two")]
+    store.publish(
+        Publication(
+            papers=papers,
+            days={DAY2: ["hep-ph/0101001", "2411.00001"]},
+            feeds={"cs.LG.xml": _feed(b"<rss/>\x00binary-safe")},
+            report=_report(),
+        )
+    )
+    assert store.day_index() == {DAY2: ["hep-ph/0101001", "2411.00001"]}
+    assert [p.title for p in papers_of_days(store, [DAY2])] == ["Two", "One"]
+    stored = store.feed("cs.LG.xml")
+    assert stored is not None
+    assert stored.body == b"<rss/>\x00binary-safe"
+    assert stored.last_modified == WHEN
+    assert stored.etag == '"x"'
+    assert store.feed("missing.xml") is None
+    assert store.last_report() == store.last_published() == _report()
+
+
+def test_publication_replaces_feeds_and_prunes(store: Store) -> None:
+    store.publish(
+        Publication(
+            papers=[make_paper("old"), make_paper("kept")],
+            days={DAY1: ["old", "kept"]},
+            feeds={"a.xml": _feed(b"a"), "b.xml": _feed(b"b")},
+            report=_report(),
+        )
+    )
+    store.publish(
+        Publication(
+            papers=[make_paper("new")],
+            days={DAY2: ["new", "kept"]},
+            feeds={"a.xml": _feed(b"a2")},
+            remove_days=[DAY1],
+            remove_papers=["old"],
+            report=_report("second"),
+        )
+    )
+    assert store.day_index() == {DAY2: ["new", "kept"]}
+    assert [p.id for p in store.papers(["old", "kept", "new"])] == ["kept", "new"]
+    assert store.feed("b.xml") is None
+    assert store.feed("a.xml").body == b"a2"  # type: ignore[union-attr]
+
+
+def test_failed_refresh_report_keeps_last_published(store: Store) -> None:
+    store.publish(Publication(papers=[make_paper()], days={DAY2: ["2411.00001"]}, report=_report()))
+    failure = RefreshReport(started=WHEN, status="upstream-error", message="503", source="t")
+    store.save_report(failure)
+    assert store.last_report() == failure
+    assert store.last_published() == _report()
+    assert store.day_index() == {DAY2: ["2411.00001"]}
+
+
+def test_lock_is_exclusive_until_released_or_expired(store: Store) -> None:
+    token = store.acquire_lock("refresh", 60, now=1000.0)
+    assert token is not None
+    assert store.acquire_lock("refresh", 60, now=1001.0) is None
+    store.release_lock("refresh", "not-the-token")
+    assert store.acquire_lock("refresh", 60, now=1002.0) is None
+    store.release_lock("refresh", token)
+    assert store.acquire_lock("refresh", 60, now=1003.0) is not None
+
+
+def test_rate_limiter_spaces_requests_across_callers(store: Store) -> None:
+    waits = [store.reserve_slot("arxiv", 3.0, now=100.0) for _ in range(3)]
+    assert waits == [0.0, 3.0, 6.0]
+    assert store.reserve_slot("arxiv", 3.0, now=120.0) == 0.0
+    assert store.reserve_slot("other", 3.0, now=120.0) == 0.0
+
+
+def test_rate_limiter_is_atomic_under_concurrency(store: Store) -> None:
+    waits: list[float] = []
+    guard = threading.Lock()
+
+    def reserve() -> None:
+        wait = store.reserve_slot("arxiv", 3.0, now=500.0)
+        with guard:
+            waits.append(wait)
+
+    threads = [threading.Thread(target=reserve) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(waits) == [3.0 * n for n in range(8)]
+
+
+def test_ping(store: Store) -> None:
+    assert store.ping() is True
+
+
+@pytest.mark.redis
+def test_redis_store_touches_only_its_own_prefix(redis_store: Store) -> None:
+    from core.store.redis import RedisStore
+
+    assert isinstance(redis_store, RedisStore)
+    foreign = f"foreign-{redis_store.prefix}"
+    redis_store.client.set(foreign, b"keep me")
+    try:
+        redis_store.publish(
+            Publication(papers=[make_paper()], days={DAY2: ["2411.00001"]}, report=_report())
+        )
+        keys = {
+            key.decode() for key in redis_store.client.scan_iter(match=f"{redis_store.prefix}*")
+        }
+        assert keys
+        assert all(key.startswith(redis_store.prefix) for key in keys)
+        assert redis_store.client.get(foreign) == b"keep me"
+    finally:
+        redis_store.client.delete(foreign)
+
+
+def test_unreachable_redis_is_a_store_error() -> None:
+    from core.store import StoreError
+    from core.store.redis import RedisStore
+
+    store = RedisStore.from_url("redis://127.0.0.1:1/0", timeout=0.5)
+    assert store.ping() is False
+    with pytest.raises(StoreError, match="Redis"):
+        store.day_index()

@@ -1,0 +1,178 @@
+"""HTTP behaviour of the app over both stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import feedparser
+import pytest
+from fastapi.testclient import TestClient
+
+from core.config import Settings, load_settings
+from core.refresh import refresh
+from core.store import Store, StoreError
+from core.web.app import create_app
+from tests.conftest import FakeClock
+from tests.factories import RssItem, arxiv_rss
+
+ITEMS = [
+    RssItem("2411.00001", title="KV cache compression for LLM inference", categories=("cs.LG",)),
+    RssItem(
+        "2411.00002",
+        title="MoE routing",
+        abstract="A mixture of experts.",
+        categories=("cs.DC", "cs.LG"),
+    ),
+    RssItem("2411.00003", title="Graph theory", categories=("cs.DC",)),
+]
+
+
+def _settings(tmp_path: Path) -> Settings:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[arxiv]\ncategories = ["cs.DC", "cs.LG"]\n'
+        '[feeds.systems]\ntitle = "Systems"\ncategories = ["cs.DC"]\nkeywords = ["MoE"]\n'
+    )
+    return load_settings(path, env={})
+
+
+@pytest.fixture
+def client(tmp_path: Path, store: Store, clock: FakeClock) -> TestClient:
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
+    return TestClient(create_app(settings, lambda: store))
+
+
+def _ids(body: bytes) -> list[str]:
+    return [entry.id.rsplit("/", 1)[1] for entry in feedparser.parse(body).entries]
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type", "ids"),
+    [
+        ("/feeds/cs.LG.xml", "application/rss+xml", ["2411.00001", "2411.00002"]),
+        ("/feeds/cs.DC.atom", "application/atom+xml", ["2411.00002", "2411.00003"]),
+        ("/feeds/all.xml", "application/rss+xml", ["2411.00001", "2411.00002"]),
+        ("/feeds/keyword/moe.xml", "application/rss+xml", ["2411.00002"]),
+        ("/feeds/k/kv-cache.xml", "application/rss+xml", ["2411.00001"]),
+        ("/feeds/systems.atom", "application/atom+xml", ["2411.00002"]),
+    ],
+)
+def test_configured_feeds(client: TestClient, path: str, media_type: str, ids: list[str]) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media_type)
+    assert _ids(response.content) == ids
+    assert "s-maxage" in response.headers["cache-control"]
+
+
+def test_json_feed_route(client: TestClient) -> None:
+    response = client.get("/feeds/cs.LG.json")
+    assert response.headers["content-type"].startswith("application/feed+json")
+    assert [i["id"][-10:] for i in response.json()["items"]] == ["2411.00001", "2411.00002"]
+
+
+def test_conditional_requests_and_head(client: TestClient) -> None:
+    first = client.get("/feeds/cs.LG.xml")
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert client.get("/feeds/cs.LG.xml", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/feeds/cs.LG.xml", headers={"If-None-Match": '"other"'}).status_code == 200
+    assert (
+        client.get("/feeds/cs.LG.xml", headers={"If-Modified-Since": modified}).status_code == 304
+    )
+    head = client.head("/feeds/cs.LG.xml")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["etag"] == etag
+
+
+def test_unknown_feeds_are_404_naming_the_valid_ones(client: TestClient) -> None:
+    response = client.get("/feeds/cs.XX.xml")
+    assert response.status_code == 404
+    assert "cs.DC, cs.LG" in response.json()["error"]
+    assert "systems" in response.json()["error"]
+    assert client.get("/feeds/keyword/nope.xml").status_code == 404
+    assert client.get("/feeds/cs.LG.html").status_code == 404
+    assert client.get("/feed.html").status_code == 404
+
+
+def test_ad_hoc_feed_filters_and_scores_query_terms(client: TestClient) -> None:
+    response = client.get("/feed.xml", params={"cat": "cs.DC", "q": 'experts,"graph theory"'})
+    assert response.status_code == 200
+    assert _ids(response.content) == ["2411.00002", "2411.00003"]  # MoE 1.5 + experts 1 > 1.5
+    assert _ids(client.get("/feed.atom", params={"min_score": "2", "type": "new"}).content) == [
+        "2411.00001"
+    ]
+    assert _ids(client.get("/feed.atom", params={"min_score": "1.5"}).content) == [
+        "2411.00001",
+        "2411.00002",
+    ]
+    items = client.get("/feed.json", params={"limit": "1"}).json()["items"]
+    assert [item["_arxiv"]["id"] for item in items] == ["2411.00001"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"min_score": "abc"}, "min_score"),
+        ({"min_score": "5000"}, "min_score"),
+        ({"limit": "0"}, "limit"),
+        ({"days": "999"}, "days"),
+        ({"type": "bogus"}, "unknown announce type 'bogus'"),
+        ({"cat": "cs.XX"}, "cs.XX not followed here; valid: cs.DC, cs.LG"),
+        ({"q": ",".join(f"t{n}" for n in range(30))}, "at most 20 terms"),
+        ({"q": "x" * 2000}, "q"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_bad_parameters_are_422_with_a_message(
+    client: TestClient, params: dict[str, str], message: str
+) -> None:
+    for path in ("/feed.xml", "/api/papers"):
+        response = client.get(path, params=params)
+        assert response.status_code == 422
+        assert message in response.json()["error"]
+
+
+def test_api_papers(client: TestClient) -> None:
+    body = client.get("/api/papers", params={"q": "moe"}).json()
+    assert body["count"] == 1
+    paper = body["papers"][0]
+    assert paper["id"] == "2411.00002"
+    assert paper["pdf_url"] == "https://arxiv.org/pdf/2411.00002v1"
+    assert {hit["rule"] for hit in paper["score"]["hits"]} >= {"MoE", "moe"}
+
+
+def test_health_and_home(client: TestClient) -> None:
+    health = client.get("/health").json()
+    assert health["status"] == "ok"
+    assert health["store"]["reachable"] is True
+    assert health["last_refresh"]["status"] == "published"
+    assert health["days"] == ["2024-11-28"]
+    assert health["papers"] == 3
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "/feeds/cs.LG.xml" in home.text
+    assert "/feeds/systems.atom" in home.text
+
+
+def test_empty_store_serves_valid_empty_feeds(tmp_path: Path, sqlite_store: Store) -> None:
+    client = TestClient(create_app(_settings(tmp_path), lambda: sqlite_store))
+    response = client.get("/feeds/cs.LG.xml")
+    assert response.status_code == 200
+    parsed = feedparser.parse(response.content)
+    assert not parsed.bozo
+    assert parsed.entries == []
+    assert "arxiv-feeds refresh" in parsed.feed.description
+    assert "No papers yet" in client.get("/").text
+
+
+def test_unreachable_store_is_503_not_a_traceback(tmp_path: Path) -> None:
+    def broken() -> Store:
+        raise StoreError("Redis: Connection refused")
+
+    client = TestClient(create_app(_settings(tmp_path), broken), raise_server_exceptions=False)
+    for path in ("/feeds/cs.LG.xml", "/health", "/api/papers"):
+        response = client.get(path)
+        assert response.status_code == 503
+        assert "Connection refused" in response.json()["error"]
