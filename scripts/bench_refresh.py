@@ -1,0 +1,79 @@
+"""Refresh benchmark: ingest + rank + render of the recorded 1,504-item day, per stage, against
+feedparser alone parsing the same file, interleaved in one run.
+
+    uv run python scripts/bench_refresh.py [--rounds 7] [--fixture PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import feedparser
+
+from core.clock import SystemClock
+from core.config import Settings
+from core.ingest.rss import parse_announcements
+from core.rank import Ranker
+from core.refresh import keep, render_all
+
+DEFAULT_FIXTURE = (
+    Path(__file__).resolve().parents[2]
+    / "shared/fixtures/arxiv-rss/all-archives-2024-11-28.rss.xml"
+)
+
+
+def _timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--fixture", type=Path, default=DEFAULT_FIXTURE)
+    args = parser.parse_args()
+    raw = args.fixture.read_bytes()
+    settings = Settings()
+    ranker = Ranker.from_config(settings.rank)
+    clock = SystemClock()
+    samples: dict[str, list[float]] = {
+        "feedparser alone": [],
+        "ingest": [],
+        "rank": [],
+        "render": [],
+        "pipeline": [],
+    }
+    for _ in range(args.rounds):
+        samples["feedparser alone"].append(_timed(lambda: feedparser.parse(raw)))
+        started = time.perf_counter()
+        announcements = parse_announcements(
+            raw, settings.arxiv.categories, settings.arxiv.announce_types
+        )
+        papers = keep(announcements.papers, settings)
+        ingested = time.perf_counter()
+        ranked = ranker.rank(papers)
+        ranked_at = time.perf_counter()
+        feeds = render_all(settings, ranked, clock)
+        done = time.perf_counter()
+        samples["ingest"].append(ingested - started)
+        samples["rank"].append(ranked_at - ingested)
+        samples["render"].append(done - ranked_at)
+        samples["pipeline"].append(done - started)
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    print(
+        f"fixture: {args.fixture.name}, {announcements.total} items, {len(papers)} kept "
+        f"(default config), {len(feeds)} feeds rendered; median of {args.rounds} interleaved rounds"
+    )
+    for name, value in medians.items():
+        print(f"  {name:<17} {value * 1000:8.1f} ms")
+    ratio = medians["pipeline"] / medians["feedparser alone"]
+    print(f"  ingest+rank+render / feedparser alone = {ratio:.2f}x (target <= 2x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Serving benchmark: a pre-rendered category feed against a route returning the same number
+of constant bytes from memory, in the same uvicorn process, interleaved in one run, for the
+SQLite and the Redis store.
+
+    uv run python scripts/bench_serve.py [--requests 400] [--rounds 3] [--concurrency 4]
+        [--redis-url redis://127.0.0.1:6379/0]
+
+The server runs in a child process on a socket bound here; the load comes from this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from core.config import Settings, StoreConfig
+from core.refresh import refresh
+from core.store import open_store
+
+FIXTURE = (
+    Path(__file__).resolve().parents[2]
+    / "shared/fixtures/arxiv-rss/all-archives-2024-11-28.rss.xml"
+)
+FEED = "cs.LG.xml"
+
+
+def serve(fd: int, store_url: str, prefix: str) -> None:
+    """Child process: the real app plus `/bench/constant`, on the inherited socket."""
+    import uvicorn
+    from fastapi import Response
+
+    from core.web.app import create_app
+
+    settings = Settings(store=StoreConfig(url=store_url, redis_prefix=prefix))
+    store = open_store(settings.store)
+    app = create_app(settings, lambda: store)
+    feed = store.feed(FEED)
+    assert feed is not None, "refresh the store before serving"
+    constant = bytes(len(feed.body))
+
+    @app.get("/bench/constant")
+    async def constant_bytes() -> Response:
+        return Response(constant, media_type=feed.media_type)
+
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(
+        sockets=[socket.socket(fileno=fd)]
+    )
+
+
+async def _load(base: str, path: str, requests: int, concurrency: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    remaining = iter(range(requests))
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
+        async def worker() -> None:
+            for _ in remaining:
+                started = time.perf_counter()
+                response = await client.get(path)
+                response.raise_for_status()
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, latencies
+
+
+def _bench_store(label: str, store_url: str, prefix: str, args: argparse.Namespace) -> None:
+    settings = Settings(store=StoreConfig(url=store_url, redis_prefix=prefix))
+    store = open_store(settings.store)
+    refresh(settings, store, FIXTURE.read_bytes, source="bench")
+    store.close()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve-fd",
+            str(sock.fileno()),
+            "--store-url",
+            store_url,
+            "--prefix",
+            prefix,
+        ],
+        pass_fds=[sock.fileno()],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    try:
+        results: dict[str, list[tuple[float, list[float]]]] = {"constant": [], "feed": []}
+        paths = {"constant": "/bench/constant", "feed": f"/feeds/{FEED}"}
+        asyncio.run(_load(base, paths["feed"], 20, 2))  # warm-up
+        for _ in range(args.rounds):
+            for name in ("constant", "feed"):
+                results[name].append(
+                    asyncio.run(_load(base, paths[name], args.requests, args.concurrency))
+                )
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+        sock.close()
+    rates = {}
+    for name, runs in results.items():
+        elapsed = sum(run[0] for run in runs)
+        latencies = sorted(x for run in runs for x in run[1])
+        rates[name] = len(latencies) / elapsed
+        p50 = statistics.median(latencies) * 1000
+        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+        print(
+            f"  {label:<6} {name:<8} {rates[name]:8.1f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+        )
+    print(
+        f"  {label:<6} feed / constant throughput = {rates['feed'] / rates['constant']:.0%} "
+        "(target >= 70%)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument("--serve-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--store-url", help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", default="arxiv-feeds-bench:", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_fd is not None:
+        serve(args.serve_fd, args.store_url, args.prefix)
+        return
+    print(
+        f"{FEED} body served from the store vs the same number of bytes from memory; "
+        f"{args.rounds} interleaved rounds x {args.requests} requests, "
+        f"concurrency {args.concurrency}"
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        _bench_store("sqlite", f"sqlite:///{directory}/bench.db", "unused:", args)
+    prefix = f"arxiv-feeds-bench-{uuid.uuid4().hex}:"
+    try:
+        _bench_store("redis", args.redis_url, prefix, args)
+    finally:
+        import redis
+
+        client = redis.Redis.from_url(args.redis_url)
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
+
+
+if __name__ == "__main__":
+    main()
