@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
@@ -88,6 +89,18 @@ class CompiledRule:
         return None
 
 
+_Place = tuple[Literal["title", "abstract"], _Field, float]
+
+
+def _first_hit(rule: CompiledRule, places: Sequence[_Place]) -> Hit | None:
+    """The rule's hit in the first place it matches (title before abstract), worth
+    `rule.weight` times that place's weight."""
+    for field, text, weight in places:
+        if found := rule.find(text):
+            return Hit(rule=rule.name, field=field, matched=found, points=rule.weight * weight)
+    return None
+
+
 def _fold(name: str) -> str:
     """Case- and accent-insensitive form of a name: 'Dénes' and 'denes' compare equal."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -135,39 +148,18 @@ class Ranker:
 
     def score(self, paper: Paper) -> Score:
         title, abstract = _Field.of(paper.title), _Field.of(paper.abstract)
-        hits: list[Hit] = []
-        vetoed_by = None
-        for rule in self.keywords:
-            if found := rule.find(title):
-                hits.append(
-                    Hit(
-                        rule=rule.name,
-                        field="title",
-                        matched=found,
-                        points=rule.weight * self.title_weight,
-                    )
-                )
-            elif found := rule.find(abstract):
-                hits.append(
-                    Hit(
-                        rule=rule.name,
-                        field="abstract",
-                        matched=found,
-                        points=rule.weight * self.abstract_weight,
-                    )
-                )
-        for rule in self.exclude:
-            if found := rule.find(title):
-                if self.exclude_weight == 0:
-                    vetoed_by = vetoed_by or rule.name
-                hits.append(
-                    Hit(
-                        rule=rule.name,
-                        field="title",
-                        matched=found,
-                        points=rule.weight * self.exclude_weight,
-                    )
-                )
+        keyword_places: list[_Place] = [
+            ("title", title, self.title_weight),
+            ("abstract", abstract, self.abstract_weight),
+        ]
+        hits = [hit for rule in self.keywords if (hit := _first_hit(rule, keyword_places))]
+        vetoes = [
+            hit
+            for rule in self.exclude
+            if (hit := _first_hit(rule, [("title", title, self.exclude_weight)]))
+        ]
+        vetoed_by = vetoes[0].rule if vetoes and self.exclude_weight == 0 else None
+        hits.extend(vetoes)
         hits.extend(self._author_hits(paper.authors))
         for category in paper.categories:
             if category in self.category_weights:
