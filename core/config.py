@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -209,6 +210,7 @@ class NamedFeed(_Strict):
     types: list[AnnounceType] = Field(default_factory=list)
     days: int | None = Field(default=None, ge=1, le=30)
     limit: int | None = Field(default=None, ge=1, le=2000)
+    summaries: int = Field(default=0, ge=0, le=100, description="summarize this feed's top N")
 
 
 class FeedsConfig(_Strict):
@@ -248,12 +250,54 @@ class SiteConfig(_Strict):
     title: str = "arxiv-feeds"
 
 
+DASHSCOPE_BASE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class SummariesConfig(_Strict):
+    """LLM summaries of the top papers. Off unless an API key is in the environment."""
+
+    max_papers: int = Field(default=15, ge=0, le=100)
+    min_score: float = Field(default=1.0, ge=0, le=1000)
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]] = Field(
+        default_factory=lambda: ["en"], min_length=1, max_length=5
+    )
+    base_url: str = Field(default="", description="OpenAI-compatible endpoint; LLM_BASE_URL")
+    model: str = Field(default="", description="LLM_MODEL; default qwen-long or gpt-4o-mini")
+    response_format: Literal["json_schema", "json_object", "none"] = "json_object"
+    concurrency: int = Field(default=5, ge=1, le=20)
+    deadline_seconds: float = Field(default=240.0, ge=5, le=3600)
+    request_timeout_seconds: float = Field(default=120.0, gt=0, le=600)
+    max_input_tokens: int = Field(default=30_000, ge=500, le=1_000_000)
+    daily_token_budget: int = Field(default=3_000_000, ge=0, le=1_000_000_000)
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+
+    @field_validator("languages")
+    @classmethod
+    def _unique_languages(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @property
+    def enabled(self) -> bool:
+        return self.api_key is not None and self.max_papers > 0
+
+    @property
+    def status(self) -> str:
+        """Whether summaries are on, and why not."""
+        if self.api_key is None:
+            return "off: no LLM_API_KEY, DASHSCOPE_API_KEY or OPENAI_API_KEY in the environment"
+        if self.max_papers == 0:
+            return "off: summaries.max_papers is 0"
+        return f"on: {self.model} at {self.base_url}, languages {', '.join(self.languages)}"
+
+
 class Settings(_Strict):
     site: SiteConfig = Field(default_factory=SiteConfig)
     arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
     rank: RankConfig = Field(default_factory=RankConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    summaries: SummariesConfig = Field(default_factory=SummariesConfig)
     source: str = Field(default="built-in defaults", exclude=True)
 
     @model_validator(mode="after")
@@ -301,7 +345,26 @@ def _environment_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[st
     )
     if base_url:
         merged.setdefault("site", {})["base_url"] = base_url.rstrip("/")
+    merged["summaries"] = _llm_provider(merged.get("summaries", {}), env)
     return merged
+
+
+def _llm_provider(section: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """The key comes only from the environment; endpoint and model follow the key's provider
+    unless LLM_BASE_URL / LLM_MODEL or the file name them."""
+    if "api_key" in section:
+        raise ConfigError("summaries.api_key: put the key in LLM_API_KEY, never in the file")
+    dashscope = not env.get("LLM_API_KEY") and bool(env.get("DASHSCOPE_API_KEY"))
+    key = env.get("LLM_API_KEY") or env.get("DASHSCOPE_API_KEY") or env.get("OPENAI_API_KEY")
+    default_url, default_model = (
+        (DASHSCOPE_BASE_URL, "qwen-long") if dashscope else (OPENAI_BASE_URL, "gpt-4o-mini")
+    )
+    return {
+        **section,
+        "api_key": key or None,
+        "base_url": (env.get("LLM_BASE_URL") or section.get("base_url") or default_url).rstrip("/"),
+        "model": env.get("LLM_MODEL") or section.get("model") or default_model,
+    }
 
 
 def describe_validation_error(error: ValidationError) -> str:

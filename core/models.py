@@ -53,6 +53,44 @@ class Score(BaseModel):
         return f"{self.total:g}: {parts}"
 
 
+class SummaryText(BaseModel):
+    """What the LLM is asked to return: a TL;DR and the four sections, as plain text."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tldr: str = Field(min_length=1, max_length=1000)
+    contributions: str = Field(min_length=1, max_length=6000)
+    methods: str = Field(min_length=1, max_length=6000)
+    results: str = Field(min_length=1, max_length=6000)
+    conclusions: str = Field(min_length=1, max_length=6000)
+
+
+class Summary(SummaryText):
+    """A validated summary with where it came from; reused while the abstract is unchanged."""
+
+    arxiv_id: str
+    version: int
+    language: str
+    model: str
+    prompt_version: str
+    abstract_sha: str
+    source: Literal["html", "pdf", "abstract"]
+    created: datetime
+
+
+class SummaryStats(BaseModel):
+    """What one summarize stage did, for the refresh report and /health."""
+
+    made: int = 0
+    reused: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    failures: list[str] = Field(default_factory=list)
+
+
 class Paper(BaseModel):
     """One arXiv paper as announced on one day, with its score once ranked."""
 
@@ -70,6 +108,7 @@ class Paper(BaseModel):
     comment: str | None = None
     license: str | None = None
     score: Score = Field(default_factory=Score)
+    summaries: dict[str, Summary] = Field(default_factory=dict, description="by language")
 
     @property
     def day(self) -> date:
@@ -118,6 +157,7 @@ class RefreshReport(BaseModel):
     feeds_rendered: int = 0
     papers_stored: int = 0
     pruned: int = 0
+    summaries: SummaryStats | None = None
     stage_seconds: dict[str, float] = Field(default_factory=dict)
 
 

@@ -21,8 +21,9 @@ from core.ingest.rss import parse_announcements
 from core.models import Paper, Publication, RefreshReport, RenderedFeed
 from core.rank import Ranker
 from core.render.feeds import FeedMeta, item_html, render_feed
-from core.render.select import configured_feeds, select
-from core.store import Store
+from core.select import configured_feeds, select
+from core.store import Store, feed_key
+from core.summarize.batch import Summarizer
 
 LOCK_NAME = "refresh"
 LOCK_TTL_SECONDS = 600.0
@@ -34,6 +35,7 @@ class _Stages:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        self.started = clock.time()
         self.seconds: dict[str, float] = {}
 
     @contextmanager
@@ -55,23 +57,31 @@ def keep(papers: list[Paper], settings: Settings) -> list[Paper]:
 
 
 def render_all(settings: Settings, papers: list[Paper], clock: Clock) -> dict[str, RenderedFeed]:
-    """Every configured feed in every format, keyed `NAME.FORMAT` as in its URL."""
+    """Every configured feed in every format (and summary language), keyed by `feed_key`."""
     now = utc_now(clock).replace(microsecond=0)
     base = settings.site.base_url
+    languages = settings.summaries.languages if settings.summaries.enabled else [None]
     rendered: dict[str, RenderedFeed] = {}
-    bodies = {paper.id: item_html(paper) for paper in papers}
-    for name, spec in configured_feeds(settings).items():
-        chosen = select(papers, spec)
-        for fmt in FORMATS:
-            meta = FeedMeta(
-                title=spec.title,
-                description=spec.description,
-                self_url=f"{base}/feeds/{name}.{fmt}",
-                home_url=f"{base}/",
-                updated=now,
-                ttl_minutes=settings.feeds.ttl_minutes,
-            )
-            rendered[f"{name}.{fmt}"] = render_feed(fmt, meta, chosen, bodies)
+    specs = {
+        name: (spec, select(papers, spec)) for name, spec in configured_feeds(settings).items()
+    }
+    for position, language in enumerate(languages):
+        extra_language = language if position > 0 else None
+        query = f"?lang={language}" if extra_language else ""
+        bodies = {paper.id: item_html(paper, language) for paper in papers}
+        for name, (spec, chosen) in specs.items():
+            for fmt in FORMATS:
+                meta = FeedMeta(
+                    title=spec.title,
+                    description=spec.description,
+                    self_url=f"{base}/feeds/{name}.{fmt}{query}",
+                    home_url=f"{base}/",
+                    updated=now,
+                    ttl_minutes=settings.feeds.ttl_minutes,
+                )
+                rendered[feed_key(name, fmt, extra_language)] = render_feed(
+                    fmt, meta, chosen, bodies
+                )
     return rendered
 
 
@@ -87,9 +97,15 @@ def publish_days(
     days: dict[date, list[str]],
     report: RefreshReport,
     stages: _Stages,
+    summarizer: Summarizer | None = None,
+    *,
+    only_if_summarized: bool = False,
 ) -> RefreshReport:
-    """Rank the fresh papers with those still inside the feeds' window, render every feed,
-    prune what retention drops, and publish it all at once."""
+    """Rank the fresh papers with those still inside the feeds' window, summarize the top ones,
+    render every feed, prune what retention drops, and publish it all at once.
+
+    With `only_if_summarized`, nothing is published unless a new summary was made (a day
+    without announcements finishing the summaries an earlier refresh left undone)."""
     with stages.stage("rank"):
         index = {**store.day_index(), **days}
         window = sorted(index, reverse=True)[: _window_days(settings)]
@@ -101,6 +117,15 @@ def publish_days(
             day: sorted(ids, key=lambda i: position.get(i, len(position)))
             for day, ids in days.items()
         }
+    if summarizer is not None:
+        with stages.stage("summarize"):
+            deadline = stages.started + settings.summaries.deadline_seconds
+            papers, stats = summarizer.run(papers, deadline)
+        report = report.model_copy(update={"summaries": stats})
+        if only_if_summarized and stats.made == 0:
+            report = report.model_copy(update={"finished": utc_now(stages.clock)})
+            store.save_report(report)
+            return report.model_copy(update={"stage_seconds": stages.seconds})
     with stages.stage("render"):
         feeds = render_all(settings, papers, stages.clock)
     newest = max(index)
@@ -110,7 +135,6 @@ def publish_days(
     remove_papers = sorted({i for day in remove_days for i in index[day]} - kept_ids)
     report = report.model_copy(
         update={
-            "status": "published",
             "feeds_rendered": len(feeds),
             "papers_stored": len(papers),
             "pruned": len(remove_papers),
@@ -148,13 +172,24 @@ def _locked(
 
 
 def _not_published(
-    store: Store, report: RefreshReport, status: str, message: str, clock: Clock
+    settings: Settings,
+    store: Store,
+    report: RefreshReport,
+    status: str,
+    message: str,
+    stages: _Stages,
+    summarizer: Summarizer | None,
 ) -> RefreshReport:
+    """Keep the last good data; only summaries still missing for it may be completed."""
     index = store.day_index()
     serving = f"; still serving {max(index)}" if index else ""
     report = report.model_copy(
-        update={"status": status, "message": message + serving, "finished": utc_now(clock)}
+        update={"status": status, "message": message + serving, "finished": utc_now(stages.clock)}
     )
+    if summarizer is not None and index:
+        return publish_days(
+            settings, store, [], {}, report, stages, summarizer, only_if_summarized=True
+        )
     store.save_report(report)
     return report
 
@@ -166,8 +201,10 @@ def refresh(
     *,
     source: str,
     clock: Clock | None = None,
+    summarizer: Summarizer | None = None,
 ) -> RefreshReport:
-    """Fetch one day of announcements (from arXiv or a saved file) and publish it."""
+    """Fetch one day of announcements (from arXiv or a saved file) and publish it, with LLM
+    summaries of its top papers when a summarizer is given."""
     clock = clock or SystemClock()
     stages = _Stages(clock)
 
@@ -176,14 +213,24 @@ def refresh(
             try:
                 raw = fetch()
             except (ArxivError, OSError) as error:
-                return _not_published(store, report, "upstream-error", str(error), clock)
+                return _not_published(
+                    settings, store, report, "upstream-error", str(error), stages, summarizer
+                )
         with stages.stage("ingest"):
             announcements = parse_announcements(
                 raw, settings.arxiv.categories, settings.arxiv.announce_types
             )
             fresh = keep(announcements.papers, settings)
         if announcements.status == "error":
-            return _not_published(store, report, "upstream-error", announcements.message, clock)
+            return _not_published(
+                settings,
+                store,
+                report,
+                "upstream-error",
+                announcements.message,
+                stages,
+                summarizer,
+            )
         if announcements.announced is None or not fresh:
             message = (
                 announcements.message
@@ -194,12 +241,15 @@ def refresh(
                     f"{', '.join(settings.arxiv.announce_types)}"
                 )
             )
-            return _not_published(store, report, "no-announcement", message, clock)
+            return _not_published(
+                settings, store, report, "no-announcement", message, stages, summarizer
+            )
         day = announcements.announced.date()
         index = store.day_index()
         if index and day < max(index):
+            stale = f"arXiv still lists {day}, older than ours"
             return _not_published(
-                store, report, "no-announcement", f"arXiv still lists {day}, older than ours", clock
+                settings, store, report, "no-announcement", stale, stages, summarizer
             )
         report = report.model_copy(
             update={
@@ -207,10 +257,12 @@ def refresh(
                 "fetched": announcements.total,
                 "kept": len(fresh),
                 "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
+                "status": "published",
                 "message": f"published {len(fresh)} papers announced {day}",
             }
         )
-        return publish_days(settings, store, fresh, {day: [p.id for p in fresh]}, report, stages)
+        ids = {day: [p.id for p in fresh]}
+        return publish_days(settings, store, fresh, ids, report, stages, summarizer)
 
     return _locked(store, clock, source, work)
 
@@ -244,12 +296,13 @@ def backfill(
                     if len(recent) < len(page.papers) or not page.papers:
                         break
             except ArxivError as error:
-                return _not_published(store, report, "upstream-error", str(error), clock)
+                return _not_published(
+                    settings, store, report, "upstream-error", str(error), stages, None
+                )
         fresh = keep(fresh, settings)
         if not fresh:
-            return _not_published(
-                store, report, "no-announcement", f"no papers in the last {days} days", clock
-            )
+            empty = f"no papers in the last {days} days"
+            return _not_published(settings, store, report, "no-announcement", empty, stages, None)
         index = store.day_index()
         by_day: dict[date, list[str]] = {}
         for paper in fresh:
@@ -261,6 +314,7 @@ def backfill(
                 "fetched": len(fresh),
                 "kept": len(fresh),
                 "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
+                "status": "published",
                 "message": f"backfilled {len(fresh)} papers over {len(by_day)} days",
             }
         )

@@ -17,7 +17,7 @@ from feedgen.feed import FeedGenerator
 from pydantic import BaseModel
 
 from core.config import Format
-from core.models import Paper, RenderedFeed
+from core.models import Paper, RenderedFeed, Summary
 from core.text import xml_safe
 
 MEDIA_TYPES: dict[str, str] = {
@@ -40,9 +40,64 @@ class FeedMeta(BaseModel):
     empty_hint: str = "No papers yet: run `arxiv-feeds refresh` to fetch today's announcements."
 
 
-def item_html(paper: Paper) -> str:
-    """The body of a feed item: why it matched, who wrote it, the abstract, the links."""
+SUMMARY_LABELS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Summary",
+        "TL;DR",
+        "Contributions and novelty",
+        "Methods and experimental setup",
+        "Main results",
+        "Conclusions, limitations and future work",
+        "Written by {model} from the {source}.",
+    ),
+    "zh": (
+        "论文总结",
+        "一句话总结",
+        "贡献与创新",
+        "方法与实验设置",
+        "主要结果",
+        "结论、局限与未来工作",
+        "由 {model} 根据{source}生成。",
+    ),
+}
+SOURCE_NAMES = {
+    "en": {"html": "full text (arXiv HTML)", "pdf": "full text (PDF)", "abstract": "abstract only"},
+    "zh": {"html": "论文全文（arXiv HTML）", "pdf": "论文全文（PDF）", "abstract": "摘要"},  # noqa: RUF001
+}
+
+
+def _paragraphs(text: str) -> str:
+    """Plain text from an LLM as HTML: escaped, line breaks kept. Nothing passes as markup."""
+    return "<br>".join(escape(line) for line in text.strip().splitlines() if line.strip())
+
+
+def summary_html(summary: Summary) -> str:
+    labels = SUMMARY_LABELS.get(summary.language, SUMMARY_LABELS["en"])
+    sources = SOURCE_NAMES.get(summary.language, SOURCE_NAMES["en"])
+    sections = (summary.contributions, summary.methods, summary.results, summary.conclusions)
+    body = "".join(
+        f"<h4>{escape(label)}</h4><p>{_paragraphs(text)}</p>"
+        for label, text in zip(labels[2:6], sections, strict=True)
+    )
+    credit = labels[6].format(model=summary.model, source=sources[summary.source])
+    return (
+        f'<section lang="{escape(summary.language)}"><h3>{escape(labels[0])}</h3>'
+        f"<p><b>{escape(labels[1])}:</b> {_paragraphs(summary.tldr)}</p>{body}"
+        f"<p><small>{escape(credit)}</small></p></section>"
+    )
+
+
+def _summary_for(paper: Paper, language: str | None) -> Summary | None:
+    if language is not None:
+        return paper.summaries.get(language)
+    return next(iter(paper.summaries.values()), None)
+
+
+def item_html(paper: Paper, language: str | None = None) -> str:
+    """The body of a feed item: why it matched, who wrote it, the summary in `language` (any,
+    when None) if there is one, the abstract, the links."""
     score = paper.score
+    summary = _summary_for(paper, language)
     categories = " · ".join(
         f"<b>{escape(c)}</b>" if c == paper.primary_category else escape(c)
         for c in paper.categories
@@ -64,6 +119,7 @@ def item_html(paper: Paper) -> str:
         f"<p>{escape(', '.join(paper.authors))}</p>"
         f"<p>{categories} · {escape(paper.announce_type.value)} · arXiv:{escape(paper.id)}"
         f"v{paper.version}</p>"
+        f"{summary_html(summary) if summary else ''}"
         f"<p>{escape(paper.abstract)}</p>{extra}"
         f"<p>{' · '.join(links)}</p>"
     )
@@ -150,6 +206,10 @@ def _json_feed(meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]) -
                     "html_url": paper.html_url,
                     "doi": paper.doi,
                     "journal_ref": paper.journal_ref,
+                    "summaries": {
+                        lang: summary.model_dump(mode="json")
+                        for lang, summary in paper.summaries.items()
+                    },
                 },
             }
         )

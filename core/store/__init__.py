@@ -6,7 +6,7 @@ from datetime import date
 from typing import Protocol
 
 from core.config import StoreConfig
-from core.models import Paper, Publication, RefreshReport, RenderedFeed
+from core.models import Paper, Publication, RefreshReport, RenderedFeed, Summary
 
 
 class StoreError(Exception):
@@ -16,7 +16,8 @@ class StoreError(Exception):
 class Store(Protocol):
     """What the pipeline and the web layer need from storage.
 
-    `publish` is atomic: a reader sees the previous refresh or this one, never a mix.
+    `publish` is atomic: a reader sees the previous refresh or this one, never a mix. Removing
+    a paper also removes its cached summaries.
     """
 
     def publish(self, publication: Publication) -> None: ...
@@ -37,6 +38,18 @@ class Store(Protocol):
 
     def papers(self, ids: list[str]) -> list[Paper]: ...
 
+    def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
+        """Cached summaries by paper id, for one `language|model|prompt version` variant."""
+        ...
+
+    def put_summary(self, summary: Summary, variant: str) -> None:
+        """Saved as soon as it is made, so work cut short by a deadline is kept."""
+        ...
+
+    def add_usage(self, day: str, tokens: int) -> int:
+        """Add LLM tokens spent on `day` (UTC, ISO date) and return the day's total."""
+        ...
+
     def acquire_lock(self, name: str, ttl_seconds: float, now: float) -> str | None: ...
 
     def release_lock(self, name: str, token: str) -> None: ...
@@ -46,6 +59,11 @@ class Store(Protocol):
     def ping(self) -> bool: ...
 
     def close(self) -> None: ...
+
+
+def feed_key(name: str, fmt: str, language: str | None = None) -> str:
+    """Where a rendered feed is stored: `cs.LG.xml`, or `zh/cs.LG.xml` for a second language."""
+    return f"{language}/{name}.{fmt}" if language else f"{name}.{fmt}"
 
 
 def papers_of_days(store: Store, days: list[date]) -> list[Paper]:

@@ -2,7 +2,8 @@
 
 Keys: `{prefix}papers` (hash id -> paper JSON), `{prefix}days` (hash day -> id list JSON),
 `{prefix}feeds` (hash key -> metadata line + body), `{prefix}report`, `{prefix}published`,
-`{prefix}lock:{name}`, `{prefix}limiter:{name}`. A publication is one MULTI/EXEC transaction.
+`{prefix}lock:{name}`, `{prefix}limiter:{name}`, `{prefix}summaries:{id}` (hash variant ->
+summary JSON), `{prefix}usage:{day}`. A publication is one MULTI/EXEC transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 import redis
 
-from core.models import Paper, Publication, RefreshReport, RenderedFeed
+from core.models import Paper, Publication, RefreshReport, RenderedFeed, Summary
 from core.store import StoreError
 
 T = TypeVar("T")
@@ -78,6 +79,7 @@ class RedisStore:
                 pipe.hdel(days, *[day.isoformat() for day in publication.remove_days])
             if publication.remove_papers:
                 pipe.hdel(papers, *publication.remove_papers)
+                pipe.delete(*[self._key(f"summaries:{i}") for i in publication.remove_papers])
             pipe.delete(feeds)
             if publication.feeds:
                 pipe.hset(feeds, mapping={k: _pack(f) for k, f in publication.feeds.items()})
@@ -115,6 +117,39 @@ class RedisStore:
             lambda: self.client.hmget(self._key("papers"), ids)
         )
         return [Paper.model_validate_json(record) for record in records if record]
+
+    def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
+        if not ids:
+            return {}
+
+        def run() -> list[bytes | None]:
+            pipe = self.client.pipeline(transaction=False)
+            for paper_id in ids:
+                pipe.hget(self._key(f"summaries:{paper_id}"), variant)
+            return pipe.execute()
+
+        records = self._call(run)
+        return {
+            paper_id: Summary.model_validate_json(record)
+            for paper_id, record in zip(ids, records, strict=True)
+            if record
+        }
+
+    def put_summary(self, summary: Summary, variant: str) -> None:
+        key = self._key(f"summaries:{summary.arxiv_id}")
+        self._call(lambda: self.client.hset(key, variant, summary.model_dump_json()))
+
+    def add_usage(self, day: str, tokens: int) -> int:
+        key = self._key(f"usage:{day}")
+
+        def run() -> int:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.incrby(key, tokens)
+            pipe.expire(key, 3 * 86400)
+            total, _ = pipe.execute()
+            return int(total)
+
+        return self._call(run)
 
     def acquire_lock(self, name: str, ttl_seconds: float, now: float) -> str | None:
         token = uuid.uuid4().hex

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
-from core.models import Paper, Publication, RefreshReport, RenderedFeed
+from core.models import Paper, Publication, RefreshReport, RenderedFeed, Summary
 from core.store import StoreError
 
 _SCHEMA = """
@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS locks (
     name TEXT PRIMARY KEY, token TEXT NOT NULL, expires REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS limiter (name TEXT PRIMARY KEY, next_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS summaries (
+    id TEXT NOT NULL, variant TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (id, variant)
+);
+CREATE TABLE IF NOT EXISTS usage (day TEXT PRIMARY KEY, tokens INTEGER NOT NULL);
 """
 
 
@@ -90,9 +94,10 @@ class SQLiteStore:
                 "DELETE FROM days WHERE day = ?",
                 [(day.isoformat(),) for day in publication.remove_days],
             )
-            db.executemany(
-                "DELETE FROM papers WHERE id = ?", [(i,) for i in publication.remove_papers]
-            )
+            for table in ("papers", "summaries"):
+                db.executemany(
+                    f"DELETE FROM {table} WHERE id = ?", [(i,) for i in publication.remove_papers]
+                )
             db.execute("DELETE FROM feeds")
             db.executemany(
                 "INSERT INTO feeds (key, media_type, etag, last_modified, body) "
@@ -159,6 +164,36 @@ class SQLiteStore:
             ):
                 found[paper_id] = Paper.model_validate_json(record)
         return [found[i] for i in ids if i in found]
+
+    def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
+        found: dict[str, Summary] = {}
+        db = self._connection()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for paper_id, record in db.execute(
+                f"SELECT id, record FROM summaries WHERE variant = ? AND id IN ({marks})",
+                [variant, *chunk],
+            ):
+                found[paper_id] = Summary.model_validate_json(record)
+        return found
+
+    def put_summary(self, summary: Summary, variant: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO summaries (id, variant, record) VALUES (?, ?, ?)",
+                (summary.arxiv_id, variant, summary.model_dump_json()),
+            )
+
+    def add_usage(self, day: str, tokens: int) -> int:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO usage (day, tokens) VALUES (?, ?) "
+                "ON CONFLICT (day) DO UPDATE SET tokens = tokens + excluded.tokens",
+                (day, tokens),
+            )
+            row = db.execute("SELECT tokens FROM usage WHERE day = ?", (day,)).fetchone()
+        return int(row[0])
 
     def acquire_lock(self, name: str, ttl_seconds: float, now: float) -> str | None:
         token = uuid.uuid4().hex

@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from core.config import FORMATS, Settings, describe_validation_error
 from core.models import FeedSpec, Paper, RenderedFeed
-from core.render.select import configured_feeds, select
-from core.store import Store, StoreError, papers_of_days
+from core.select import configured_feeds, select
+from core.store import Store, StoreError, feed_key, papers_of_days
 from core.web.pages import landing_page
 from core.web.query import FeedQuery
 
@@ -104,8 +104,20 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
         newest = sorted(current.day_index(), reverse=True)[:days]
         return papers_of_days(current, newest)
 
-    def render_now(spec: FeedSpec, fmt: str, papers: list[Paper], request: Request) -> RenderedFeed:
-        from core.render.feeds import FeedMeta, render_feed  # feedgen only when rendering live
+    def language_of(request: Request) -> str | JSONResponse | None:
+        """`?lang=`: None for the first configured language, 422 for one not configured."""
+        lang = request.query_params.get("lang")
+        languages = settings.summaries.languages
+        if lang is None or lang == languages[0]:
+            return None
+        if lang not in languages:
+            return _error(422, f"lang: {lang!r} is not configured; valid: {', '.join(languages)}")
+        return lang
+
+    def render_now(
+        spec: FeedSpec, fmt: str, papers: list[Paper], request: Request, language: str | None
+    ) -> RenderedFeed:
+        from core.render.feeds import FeedMeta, item_html, render_feed  # feedgen only when live
 
         base = settings.site.base_url
         meta = FeedMeta(
@@ -118,15 +130,21 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
             updated=_last_updated(lazy.get()),
             ttl_minutes=settings.feeds.ttl_minutes,
         )
-        return render_feed(fmt, meta, papers)  # type: ignore[arg-type]
+        shown = language or settings.summaries.languages[0]
+        bodies = {paper.id: item_html(paper, shown) for paper in papers}
+        return render_feed(fmt, meta, papers, bodies)  # type: ignore[arg-type]
 
     def serve_configured(name: str, fmt: str, request: Request) -> Response:
         spec = feeds.get(name)
         if spec is None:
             return _unknown_feed(name)
-        stored = lazy.get().feed(f"{name}.{fmt}")
+        language = language_of(request)
+        if isinstance(language, JSONResponse):
+            return language
+        stored = lazy.get().feed(feed_key(name, fmt, language))
         if stored is None:  # nothing refreshed yet, or the config changed since
-            stored = render_now(spec, fmt, select(recent_papers(spec.days), spec), request)
+            papers = select(recent_papers(spec.days), spec)
+            stored = render_now(spec, fmt, papers, request, language)
         return feed_response(request, stored, FEED_CACHE)
 
     def _unknown_feed(name: str) -> JSONResponse:
@@ -156,7 +174,8 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
 
     def parse_query(request: Request) -> FeedQuery | JSONResponse:
         try:
-            query = FeedQuery.model_validate(dict(request.query_params))
+            params = {k: v for k, v in request.query_params.items() if k != "lang"}
+            query = FeedQuery.model_validate(params)
         except ValidationError as error:
             return _error(422, describe_validation_error(error).replace("\n", "; "))
         if unknown := query.unknown_categories(settings):
@@ -174,9 +193,13 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
         query = parse_query(request)
         if isinstance(query, JSONResponse):
             return query
+        language = language_of(request)
+        if isinstance(language, JSONResponse):
+            return language
         papers = query.apply(recent_papers(query.days), settings)
         spec = FeedSpec(name="query", title=f"arXiv: {query.describe()}")
-        return feed_response(request, render_now(spec, fmt, papers, request), QUERY_CACHE)
+        rendered = render_now(spec, fmt, papers, request, language)
+        return feed_response(request, rendered, QUERY_CACHE)
 
     @app.get("/api/papers")
     def api_papers(request: Request) -> Response:
@@ -211,6 +234,7 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
         body = {
             "status": "ok" if reachable else "store unreachable",
             "store": {"kind": settings.store.url.split(":", 1)[0], "reachable": reachable},
+            "summaries": settings.summaries.status,
             "last_refresh": report.model_dump(mode="json") if report else None,
             "last_published": published.model_dump(mode="json") if published else None,
             "days": [day.isoformat() for day in sorted(index, reverse=True)],

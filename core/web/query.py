@@ -10,7 +10,7 @@ from core.config import Rule, Settings, slugify
 from core.config import split_list as _split
 from core.models import AnnounceType, FeedSpec, Paper
 from core.rank import Ranker, combine
-from core.render.select import select
+from core.select import select
 
 MAX_TERMS = 20
 

@@ -1,0 +1,74 @@
+"""Retrying HTTP calls to services outside this machine (arXiv, LLM providers).
+
+429, 5xx, timeouts and connection errors are transient: retried with exponential backoff,
+honouring `Retry-After`, until the next wait would pass the time budget. Time comes from an
+injected Clock, so tests control every wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+import httpx
+import tenacity
+
+from core.clock import Clock
+
+T = TypeVar("T")
+
+
+class Transient(Exception):
+    """A failure worth retrying; `retry_after` is the server's hint, in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after(headers: httpx.Headers, now: float) -> float | None:
+    """`Retry-After` as seconds from now, whether given as seconds or as an HTTP date."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+def raise_if_transient(response: httpx.Response, clock: Clock) -> None:
+    if response.status_code == 429 or response.status_code >= 500:
+        raise Transient(f"HTTP {response.status_code}", retry_after(response.headers, clock.time()))
+
+
+def transient_from(error: httpx.TransportError) -> Transient:
+    return Transient(f"{type(error).__name__}: {error}")
+
+
+def with_retries(attempt: Callable[[], T], clock: Clock, budget_seconds: float) -> T:
+    """Run `attempt` until it succeeds or raises a non-Transient error; the last Transient is
+    re-raised once the budget would be exceeded."""
+    started = clock.time()
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        backoff = min(60.0, 2.0 * 2.0 ** (state.attempt_number - 1))
+        error = state.outcome.exception() if state.outcome else None
+        hint = error.retry_after if isinstance(error, Transient) else None
+        return max(backoff, hint or 0.0)
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        return clock.time() - started + state.upcoming_sleep > budget_seconds
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(Transient),
+        wait=wait,
+        stop=stop,
+        sleep=clock.sleep,
+        reraise=True,
+    )
+    result: T = retrying(attempt)
+    return result
