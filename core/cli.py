@@ -12,11 +12,17 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from core.clock import SystemClock
 from core.config import ConfigError, Settings, load_settings
 from core.models import RefreshReport
 from core.store import Store, StoreError, open_store, papers_of_days
+
+if TYPE_CHECKING:
+    from core.ingest.client import ArxivClient
+    from core.summarize.batch import Summarizer
 
 EXIT_USAGE = 2
 EXIT_UPSTREAM = 1
@@ -52,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     backfill = commands.add_parser("backfill", help="fill earlier days from the export API")
     backfill.add_argument("--days", type=int, required=True, help="how many days back (1-30)")
     commands.add_parser("check-config", help="validate and print the effective configuration")
+    summarize = commands.add_parser("summarize", help="summarize one paper now and print it")
+    summarize.add_argument("arxiv_id", metavar="ID", help="e.g. 2411.17700 or 2411.17700v2")
+    summarize.add_argument("--lang", help="summary language (default: the first configured)")
     digest = commands.add_parser("digest", help="print a Markdown digest of the latest day")
     digest.add_argument("--limit", type=int, default=100, help="papers to list (default 100)")
     return parser
@@ -66,28 +75,115 @@ def _report_exit(report: RefreshReport) -> int:
     return EXIT_UPSTREAM if report.status in ("upstream-error", "failed") else 0
 
 
+def _summarizer(settings: Settings, store: Store, client: ArxivClient) -> Summarizer | None:
+    """The summarize stage, when an LLM key is configured."""
+    if not settings.summaries.enabled:
+        return None
+    from core.summarize.batch import Summarizer
+    from core.summarize.fulltext import fetch_full_text
+    from core.summarize.llm import LLMClient
+
+    clock = SystemClock()
+    budget = settings.summaries.max_input_tokens
+    return Summarizer(
+        settings,
+        store,
+        LLMClient(settings.summaries, clock),
+        lambda paper: fetch_full_text(paper, client, budget),
+        clock,
+    )
+
+
 def _refresh(settings: Settings, store: Store, source_file: Path | None) -> int:
+    from core.ingest.client import ArxivClient
     from core.refresh import refresh
 
-    if source_file is not None:
-        if not source_file.is_file():
-            raise CommandError(f"--from-file: no such file {source_file}")
-        return _report_exit(
-            refresh(settings, store, source_file.read_bytes, source=str(source_file))
-        )
-    from core.ingest.client import ArxivClient
-
+    if source_file is not None and not source_file.is_file():
+        raise CommandError(f"--from-file: no such file {source_file}")
     client = ArxivClient(settings.arxiv, store)
+    summarizer = _summarizer(settings, store, client)
     try:
-        report = refresh(
-            settings,
-            store,
-            lambda: client.announcements(settings.arxiv.categories),
-            source=settings.arxiv.rss_url + "+".join(settings.arxiv.categories),
-        )
+        if source_file is not None:
+            report = refresh(
+                settings,
+                store,
+                source_file.read_bytes,
+                source=str(source_file),
+                summarizer=summarizer,
+            )
+        else:
+            report = refresh(
+                settings,
+                store,
+                lambda: client.announcements(settings.arxiv.categories),
+                source=settings.arxiv.rss_url + "+".join(settings.arxiv.categories),
+                summarizer=summarizer,
+            )
     finally:
         client.close()
+        if summarizer is not None:
+            summarizer.llm.close()
+    if report.summaries is not None:
+        s = report.summaries
+        print(
+            f"summaries: {s.made} made, {s.reused} reused, {s.failed} failed, {s.skipped} over "
+            f"budget, {s.deferred} left for the next refresh; tokens {s.prompt_tokens} in, "
+            f"{s.completion_tokens} out"
+        )
     return _report_exit(report)
+
+
+def _summarize(settings: Settings, store: Store, arxiv_id: str, language: str | None) -> int:
+    """Summarize one paper on demand and print the result; nothing is stored but the cache."""
+    from core.ingest import ArxivError
+    from core.ingest.api import parse_query
+    from core.ingest.client import ArxivClient
+    from core.ingest.normalize import split_id
+    from core.summarize.fulltext import fetch_full_text
+    from core.summarize.llm import LLMClient, LLMError
+    from core.summarize.prompts import messages
+
+    if not settings.summaries.enabled:
+        raise CommandError(f"summaries are {settings.summaries.status}")
+    language = language or settings.summaries.languages[0]
+    try:
+        paper_id, _ = split_id(arxiv_id)
+    except ValueError as error:
+        raise CommandError(f"ID: {error}; expected e.g. 2411.17700 or hep-ph/0101001") from error
+    clock = SystemClock()
+    client = ArxivClient(settings.arxiv, store)
+    llm = LLMClient(settings.summaries, clock)
+    try:
+        found = store.papers([paper_id])
+        if not found:
+            page = parse_query(client.query({"id_list": arxiv_id}), settings.arxiv.categories)
+            found = page.papers
+        if not found:
+            raise CommandError(f"arXiv has no paper {arxiv_id}")
+        paper = found[0]
+        text = fetch_full_text(paper, client, settings.summaries.max_input_tokens)
+        deadline = clock.time() + settings.summaries.deadline_seconds
+        completion = llm.summarize(messages(paper, text.text, language), deadline)
+    except (ArxivError, LLMError) as error:
+        raise CommandError(str(error), EXIT_UPSTREAM) from error
+    finally:
+        client.close()
+        llm.close()
+    result = completion.summary
+    print(f"{paper.title} (arXiv:{paper.id}v{paper.version})")
+    print(
+        f"summary in {language} by {settings.summaries.model}, from the {text.source}; "
+        f"tokens {completion.prompt_tokens} in, {completion.completion_tokens} out\n"
+    )
+    print(f"TL;DR: {result.tldr}\n")
+    for title, body in (
+        ("Contributions and novelty", result.contributions),
+        ("Methods and experimental setup", result.methods),
+        ("Main results", result.results),
+        ("Conclusions, limitations and future work", result.conclusions),
+    ):
+        print(f"{title}\n{body}\n")
+    return 0
 
 
 def _backfill(settings: Settings, store: Store, days: int) -> int:
@@ -120,7 +216,7 @@ def _digest(settings: Settings, store: Store, limit: int) -> int:
 def _check_config(settings: Settings) -> int:
     effective = settings.model_dump(mode="json")
     effective["store"]["url"] = _masked(settings.store.url)
-    print(f"config OK ({settings.source})")
+    print(f"config OK ({settings.source}); summaries {settings.summaries.status}")
     print(json.dumps(effective, indent=2, ensure_ascii=False))
     return 0
 
@@ -154,6 +250,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             return _refresh(settings, store, args.from_file)
         if args.command == "backfill":
             return _backfill(settings, store, args.days)
+        if args.command == "summarize":
+            return _summarize(settings, store, args.arxiv_id, args.lang)
         return _digest(settings, store, args.limit)
     finally:
         store.close()

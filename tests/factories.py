@@ -120,3 +120,58 @@ def arxiv_api(
   <opensearch:startIndex>0</opensearch:startIndex>
   {"".join(body)}
 </feed>""".encode()
+
+
+def latexml_page(title: str, sections: list[tuple[str, str]], appendix: str = "") -> bytes:
+    """An arxiv.org/html page as LaTeXML writes it: navigation, authors, abstract, sections
+    with MathML (alttext), footnotes, bibliography."""
+    body = "".join(
+        f'<section class="ltx_section" id="S{n}"><h2 class="ltx_title ltx_title_section">'
+        f'<span class="ltx_tag">{n} </span>{escape(heading)}</h2>'
+        f'<div class="ltx_para"><p class="ltx_p">{text}'
+        f'<span class="ltx_note ltx_role_footnote"><sup>1</sup>a footnote to drop</span></p></div>'
+        f"</section>"
+        for n, (heading, text) in enumerate(sections, start=1)
+    )
+    if appendix:
+        body += (
+            '<section class="ltx_appendix" id="A1"><h2 class="ltx_title ltx_title_appendix">'
+            f'Appendix A Proofs</h2><p class="ltx_p">{appendix}</p></section>'
+        )
+    return f"""<!DOCTYPE html><html lang="en"><head><title>{escape(title)}</title></head>
+<body><nav class="ltx_page_navbar"><a href="#S1">navigation to drop</a></nav>
+<div class="ltx_page_main"><div class="ltx_page_content">
+<article class="ltx_document ltx_authors_1line">
+<h1 class="ltx_title ltx_title_document">{escape(title)}</h1>
+<div class="ltx_authors"><span class="ltx_personname">Ada Lovelace</span></div>
+<div class="ltx_abstract"><h6 class="ltx_title ltx_title_abstract">Abstract</h6>
+<p class="ltx_p">We study <math xmlns="http://www.w3.org/1998/Math/MathML" alttext="O(n\\log n)" display="inline"><semantics><mi>O</mi></semantics></math> sorting.</p></div>
+{body}
+<section class="ltx_bibliography" id="bib"><h2 class="ltx_title ltx_title_bibliography">References</h2>
+<ul class="ltx_biblist"><li class="ltx_bibitem">A cited paper to drop</li></ul></section>
+</article></div>
+<footer class="ltx_page_footer">footer to drop</footer></div></body></html>""".encode()
+
+
+def chat_completion(
+    content: str, prompt_tokens: int = 1000, completion_tokens: int = 200
+) -> dict[str, object]:
+    """An OpenAI chat-completions response body, as OpenAI, DashScope and vLLM send it."""
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 1732770000,
+        "model": "qwen-long",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }

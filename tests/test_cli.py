@@ -88,6 +88,27 @@ def test_unreachable_store_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert err.count("\n") == 1
 
 
+def test_summaries_off_without_a_key(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("LLM_API_KEY", "DASHSCOPE_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["--config", str(config), "check-config"]) == 0
+    assert "summaries off: no LLM_API_KEY" in capsys.readouterr().out
+    assert main(["--config", str(config), "summarize", "2411.17700"]) == EXIT_USAGE
+    assert "summaries are off: no LLM_API_KEY" in capsys.readouterr().err
+
+
+def test_check_config_never_prints_the_llm_key(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_API_KEY", "sk-very-secret")
+    assert main(["--config", str(config), "check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "summaries on: gpt-4o-mini at https://api.openai.com/v1" in out
+    assert "sk-very-secret" not in out
+
+
 def test_digest_of_empty_store(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(config), "digest"]) == 0
     assert "run `arxiv-feeds refresh` first" in capsys.readouterr().out

@@ -51,4 +51,26 @@ def render_digest(
             f"> {_escape(abstract)}",
             "",
         ]
+        lines += _summary_lines(paper)
     return "\n".join(lines)
+
+
+def _summary_lines(paper: Paper) -> list[str]:
+    """The first summary as a collapsible block (GitHub renders <details>)."""
+    summary = next(iter(paper.summaries.values()), None)
+    if summary is None:
+        return []
+    sections = (
+        ("Contributions and novelty", summary.contributions),
+        ("Methods and experimental setup", summary.methods),
+        ("Main results", summary.results),
+        ("Conclusions, limitations and future work", summary.conclusions),
+    )
+    lines = [
+        f"<details><summary>Summary ({summary.language}, {_escape(summary.model)}): "
+        f"{_escape(summary.tldr)}</summary>",
+        "",
+    ]
+    for title, text in sections:
+        lines += [f"**{title}.** {_escape(text)}", ""]
+    return [*lines, "</details>", ""]
