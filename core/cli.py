@@ -12,17 +12,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from core.clock import SystemClock
 from core.config import ConfigError, Settings, load_settings
 from core.models import RefreshReport
 from core.store import Store, StoreError, open_store, papers_of_days
-
-if TYPE_CHECKING:
-    from core.ingest.client import ArxivClient
-    from core.summarize.batch import Summarizer
 
 EXIT_USAGE = 2
 EXIT_UPSTREAM = 1
@@ -75,54 +70,12 @@ def _report_exit(report: RefreshReport) -> int:
     return EXIT_UPSTREAM if report.status in ("upstream-error", "failed") else 0
 
 
-def _summarizer(settings: Settings, store: Store, client: ArxivClient) -> Summarizer | None:
-    """The summarize stage, when an LLM key is configured."""
-    if not settings.summaries.enabled:
-        return None
-    from core.summarize.batch import Summarizer
-    from core.summarize.fulltext import fetch_full_text
-    from core.summarize.llm import LLMClient
-
-    clock = SystemClock()
-    budget = settings.summaries.max_input_tokens
-    return Summarizer(
-        settings,
-        store,
-        LLMClient(settings.summaries, clock),
-        lambda paper: fetch_full_text(paper, client, budget),
-        clock,
-    )
-
-
 def _refresh(settings: Settings, store: Store, source_file: Path | None) -> int:
-    from core.ingest.client import ArxivClient
-    from core.refresh import refresh
+    from core.refresh import live_refresh
 
     if source_file is not None and not source_file.is_file():
         raise CommandError(f"--from-file: no such file {source_file}")
-    client = ArxivClient(settings.arxiv, store)
-    summarizer = _summarizer(settings, store, client)
-    try:
-        if source_file is not None:
-            report = refresh(
-                settings,
-                store,
-                source_file.read_bytes,
-                source=str(source_file),
-                summarizer=summarizer,
-            )
-        else:
-            report = refresh(
-                settings,
-                store,
-                lambda: client.announcements(settings.arxiv.categories),
-                source=settings.arxiv.rss_url + "+".join(settings.arxiv.categories),
-                summarizer=summarizer,
-            )
-    finally:
-        client.close()
-        if summarizer is not None:
-            summarizer.llm.close()
+    report = live_refresh(settings, store, source_file=source_file)
     if report.summaries is not None:
         s = report.summaries
         print(

@@ -162,9 +162,11 @@ class RefreshReport(BaseModel):
 
 
 class RenderedFeed(BaseModel):
-    """A feed rendered at refresh time, served as stored bytes."""
+    """A feed rendered at refresh time, served as stored bytes (`gzip`: the same, compressed
+    once at render time so serving a compressed feed costs no CPU)."""
 
     body: bytes
+    gzip: bytes = b""
     media_type: str
     etag: str
     last_modified: datetime

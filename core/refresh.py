@@ -11,6 +11,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
 
 from core.clock import Clock, SystemClock, utc_now
 from core.config import FORMATS, Settings
@@ -321,3 +324,63 @@ def backfill(
         return publish_days(settings, store, fresh, by_day, report, stages)
 
     return _locked(store, clock, f"export API, last {days} days", work)
+
+
+FULL_TEXT_RETRY_SECONDS = 20.0  # a summary's text fetch must not run far past the deadline
+
+
+def live_refresh(
+    settings: Settings,
+    store: Store,
+    *,
+    source_file: Path | None = None,
+    clock: Clock | None = None,
+    arxiv_transport: httpx.BaseTransport | None = None,
+    llm_transport: httpx.BaseTransport | None = None,
+) -> RefreshReport:
+    """A refresh wired to the real world: arXiv (or a saved file) and, when a key is
+    configured, the LLM provider. The transports are for tests."""
+    from core.summarize.fulltext import fetch_full_text
+    from core.summarize.llm import LLMClient
+
+    clock = clock or SystemClock()
+    arxiv = ArxivClient(settings.arxiv, store, transport=arxiv_transport, clock=clock)
+    texts = ArxivClient(
+        settings.arxiv.model_copy(
+            update={"retry_seconds": min(settings.arxiv.retry_seconds, FULL_TEXT_RETRY_SECONDS)}
+        ),
+        store,
+        transport=arxiv_transport,
+        clock=clock,
+    )
+    llm = (
+        LLMClient(settings.summaries, clock, transport=llm_transport)
+        if settings.summaries.enabled
+        else None
+    )
+    summarizer = (
+        Summarizer(
+            settings,
+            store,
+            llm,
+            lambda paper: fetch_full_text(paper, texts, settings.summaries.max_input_tokens),
+            clock,
+        )
+        if llm is not None
+        else None
+    )
+    categories = settings.arxiv.categories
+
+    def fetch() -> bytes:
+        if source_file is not None:
+            return source_file.read_bytes()
+        return arxiv.announcements(categories)
+
+    source = str(source_file) if source_file else settings.arxiv.rss_url + "+".join(categories)
+    try:
+        return refresh(settings, store, fetch, source=source, clock=clock, summarizer=summarizer)
+    finally:
+        arxiv.close()
+        texts.close()
+        if llm is not None:
+            llm.close()

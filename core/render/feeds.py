@@ -6,6 +6,7 @@ passed through as markup.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections.abc import Mapping
@@ -245,6 +246,7 @@ def render_feed(
     body = render(fmt, meta, papers, bodies)
     return RenderedFeed(
         body=body,
+        gzip=gzip.compress(body, compresslevel=6, mtime=0),
         media_type=MEDIA_TYPES[fmt],
         etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
         last_modified=meta.updated,

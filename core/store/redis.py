@@ -1,9 +1,9 @@
 """The production store: Redis (Upstash on Vercel), every key under one prefix.
 
 Keys: `{prefix}papers` (hash id -> paper JSON), `{prefix}days` (hash day -> id list JSON),
-`{prefix}feeds` (hash key -> metadata line + body), `{prefix}report`, `{prefix}published`,
-`{prefix}lock:{name}`, `{prefix}limiter:{name}`, `{prefix}summaries:{id}` (hash variant ->
-summary JSON), `{prefix}usage:{day}`. A publication is one MULTI/EXEC transaction.
+`{prefix}feeds` (hash key -> metadata line + body + gzip body), `{prefix}report`,
+`{prefix}published`, `{prefix}lock:{name}`, `{prefix}limiter:{name}`, `{prefix}summaries:{id}`
+(hash variant -> summary JSON), `{prefix}usage:{day}`. A publication is one MULTI/EXEC transaction.
 """
 
 from __future__ import annotations
@@ -184,15 +184,18 @@ def _pack(feed: RenderedFeed) -> bytes:
         "media_type": feed.media_type,
         "etag": feed.etag,
         "last_modified": feed.last_modified.isoformat(),
+        "body_length": len(feed.body),
     }
-    return json.dumps(meta).encode() + b"\n" + feed.body
+    return json.dumps(meta).encode() + b"\n" + feed.body + feed.gzip
 
 
 def _unpack(raw: bytes) -> RenderedFeed:
-    meta, _, body = raw.partition(b"\n")
+    meta, _, payload = raw.partition(b"\n")
     fields = json.loads(meta)
+    length = fields["body_length"]
     return RenderedFeed(
-        body=body,
+        body=payload[:length],
+        gzip=payload[length:],
         media_type=fields["media_type"],
         etag=fields["etag"],
         last_modified=datetime.fromisoformat(fields["last_modified"]),

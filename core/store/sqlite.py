@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS papers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, ids TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (
     key TEXT PRIMARY KEY, media_type TEXT NOT NULL, etag TEXT NOT NULL,
-    last_modified TEXT NOT NULL, body BLOB NOT NULL
+    last_modified TEXT NOT NULL, body BLOB NOT NULL, gzip BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS locks (
@@ -52,8 +52,16 @@ class SQLiteStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._connection().executescript(_SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"cannot open the SQLite store at {path}: {error}") from error
+
+    def _migrate(self) -> None:
+        """Bring a store made by an earlier version up to this schema, keeping its data."""
+        db = self._connection()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(feeds)")}
+        if "gzip" not in columns:
+            db.execute("ALTER TABLE feeds ADD COLUMN gzip BLOB NOT NULL DEFAULT x''")
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteStore:
@@ -100,10 +108,10 @@ class SQLiteStore:
                 )
             db.execute("DELETE FROM feeds")
             db.executemany(
-                "INSERT INTO feeds (key, media_type, etag, last_modified, body) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO feeds (key, media_type, etag, last_modified, body, gzip) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (key, f.media_type, f.etag, f.last_modified.isoformat(), f.body)
+                    (key, f.media_type, f.etag, f.last_modified.isoformat(), f.body, f.gzip)
                     for key, f in publication.feeds.items()
                 ],
             )
@@ -135,15 +143,17 @@ class SQLiteStore:
         row = (
             self._connection()
             .execute(
-                "SELECT media_type, etag, last_modified, body FROM feeds WHERE key = ?", (key,)
+                "SELECT media_type, etag, last_modified, body, gzip FROM feeds WHERE key = ?",
+                (key,),
             )
             .fetchone()
         )
         if row is None:
             return None
-        media_type, etag, last_modified, body = row
+        media_type, etag, last_modified, body, compressed = row
         return RenderedFeed(
             body=body,
+            gzip=compressed,
             media_type=media_type,
             etag=etag,
             last_modified=datetime.fromisoformat(last_modified),
