@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import feedparser
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -41,6 +42,14 @@ def client(tmp_path: Path, store: Store, clock: FakeClock) -> TestClient:
     settings = _settings(tmp_path)
     refresh(settings, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
     return TestClient(create_app(settings, lambda: store))
+
+
+def _message(response: httpx.Response) -> str:
+    """The error text: JSON under /api/ and /health, a plain-text page elsewhere."""
+    if response.headers["content-type"].startswith("application/json"):
+        return str(response.json()["error"])
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
 
 
 def _ids(body: bytes) -> list[str]:
@@ -89,8 +98,8 @@ def test_conditional_requests_and_head(client: TestClient) -> None:
 def test_unknown_feeds_are_404_naming_the_valid_ones(client: TestClient) -> None:
     response = client.get("/feeds/cs.XX.xml")
     assert response.status_code == 404
-    assert "cs.DC, cs.LG" in response.json()["error"]
-    assert "systems" in response.json()["error"]
+    assert "cs.DC, cs.LG" in _message(response)
+    assert "systems" in _message(response)
     assert client.get("/feeds/keyword/nope.xml").status_code == 404
     assert client.get("/feeds/cs.LG.html").status_code == 404
     assert client.get("/feed.html").status_code == 404
@@ -131,7 +140,7 @@ def test_bad_parameters_are_422_with_a_message(
     for path in ("/feed.xml", "/api/papers"):
         response = client.get(path, params=params)
         assert response.status_code == 422
-        assert message in response.json()["error"]
+        assert message in _message(response)
 
 
 def test_api_papers(client: TestClient) -> None:
@@ -175,4 +184,77 @@ def test_unreachable_store_is_503_not_a_traceback(tmp_path: Path) -> None:
     for path in ("/feeds/cs.LG.xml", "/health", "/api/papers"):
         response = client.get(path)
         assert response.status_code == 503
-        assert "Connection refused" in response.json()["error"]
+        assert "Connection refused" in _message(response)
+
+
+def test_opml_lists_every_configured_feed(client: TestClient) -> None:
+    from lxml import etree
+
+    response = client.get("/opml")
+    assert response.headers["content-type"].startswith("text/x-opml")
+    root = etree.fromstring(response.content)
+    urls = {o.get("xmlUrl") for o in root.iter("outline") if o.get("type") == "rss"}
+    base = "http://127.0.0.1:8000/feeds/"
+    assert {f"{base}cs.DC.xml", f"{base}cs.LG.xml", f"{base}all.xml", f"{base}systems.xml"} <= urls
+    assert f"{base}keyword/kv-cache.xml" in urls
+    assert len(urls) == 2 + 1 + 1 + 29
+
+
+def test_errors_are_json_for_the_api_and_plain_elsewhere(client: TestClient) -> None:
+    api = client.get("/api/nope")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+    page = client.get("/nope")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/plain")
+    assert "see / for the feeds" in page.text
+    assert "Traceback" not in page.text
+
+
+def test_unexpected_errors_never_show_a_traceback(tmp_path: Path, sqlite_store: Store) -> None:
+    class Exploding:
+        def __getattr__(self, name: str) -> object:
+            raise RuntimeError("secret internals")
+
+    app = create_app(_settings(tmp_path), lambda: Exploding())  # type: ignore[arg-type,return-value]
+    client = TestClient(app, raise_server_exceptions=False)
+    for path, kind in (("/feeds/cs.LG.xml", "text/plain"), ("/api/papers", "application/json")):
+        response = client.get(path)
+        assert response.status_code == 500
+        assert response.headers["content-type"].startswith(kind)
+        assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+def test_count_api(client: TestClient) -> None:
+    assert client.get("/api/count", params={"q": "moe"}).json() == {"count": 1}
+    assert client.get("/api/count").json() == {"count": 3}
+    assert client.get("/api/count", params={"min_score": "x"}).status_code == 422
+
+
+def test_landing_page_shows_todays_ranked_papers_and_builds_feeds(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.text
+    assert "Last update:" in html and "Papers found:</b> 3 (announced 2024-11-28)" in html
+    assert "cs.DC (2), cs.LG (2)" in html
+    assert html.index("KV cache compression for LLM inference") < html.index("MoE routing")
+    assert "Graph theory" not in html.split('id="papers"')[1]  # below the minimum score
+    assert 'href="/opml"' in html and "/feeds/systems.xml" in html
+    assert "<script" in html and "src=" not in html.split("<script")[1].split(">")[0]  # inline only
+    # Without JavaScript the builder is a GET form the server answers.
+    built = client.get("/", params=[("cat", "cs.DC"), ("kw", "MoE"), ("fmt", "atom")]).text
+    url = "http://127.0.0.1:8000/feed.atom?cat=cs.DC&amp;q=MoE"
+    assert f'<a href="{url}">' in built
+    assert 'Today it would hold:</b> <output id="feed-count">1 papers' in built
+    feed = client.get("/feed.atom", params={"cat": "cs.DC", "q": "MoE"})
+    assert [e.id[-10:] for e in feedparser.parse(feed.content).entries] == ["2411.00002"]
+
+
+def test_landing_page_escapes_paper_text(
+    tmp_path: Path, sqlite_store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    hostile = [
+        RssItem("2411.00009", title="LLM <img src=x onerror=alert(1)>", categories=("cs.LG",))
+    ]
+    refresh(settings, sqlite_store, lambda: arxiv_rss(hostile), source="t", clock=clock)
+    html = TestClient(create_app(settings, lambda: sqlite_store)).get("/").text
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

@@ -1,11 +1,17 @@
-"""The FastAPI app: pre-rendered feeds from the store, ad-hoc feeds, papers API, health.
+"""The FastAPI app: stored feeds, ad-hoc feeds, the papers API, OPML, health, the refresh
+endpoint and the landing page.
 
-Serving never calls arXiv. A configured feed is one store read; an ad-hoc feed reads the
-papers of the days it asks for and renders them (feedgen is imported only then).
+Serving never calls arXiv or the LLM: a configured feed is one store read (pre-rendered and
+pre-compressed at refresh); an ad-hoc feed reads the papers of the days it asks for and
+renders them (feedgen is imported only then). Errors are JSON under /api/ and /health, plain
+text elsewhere, never a traceback.
 """
 
 from __future__ import annotations
 
+import hmac
+import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,20 +20,26 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
 from core.config import FORMATS, Settings, describe_validation_error
-from core.models import FeedSpec, Paper, RenderedFeed
+from core.models import FeedSpec, Paper, RefreshReport, RenderedFeed
 from core.select import configured_feeds, select
 from core.store import Store, StoreError, feed_key, papers_of_days
-from core.web.pages import landing_page
 from core.web.query import FeedQuery
 
+log = logging.getLogger("arxiv_feeds.web")
+
+# Feeds change once a day: the CDN may serve a copy for 30 minutes, then keep serving it while
+# it fetches a new one (a day), and for three days if this service is failing.
 FEED_CACHE = (
-    "public, max-age=600, s-maxage=1800, stale-while-revalidate=86400, stale-if-error=86400"
+    "public, max-age=900, s-maxage=1800, stale-while-revalidate=86400, stale-if-error=259200"
 )
-QUERY_CACHE = "public, max-age=300, s-maxage=600, stale-while-revalidate=3600"
+QUERY_CACHE = "public, max-age=300, s-maxage=900, stale-while-revalidate=3600, stale-if-error=86400"
+RefreshRunner = Callable[[Store], RefreshReport]
 
 
 class LazyStore:
@@ -46,34 +58,47 @@ class LazyStore:
         return self._store
 
 
-def _not_modified(request: Request, etag: str, last_modified: datetime) -> bool:
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return etag in tags or "*" in tags
-    if_modified_since = request.headers.get("if-modified-since")
-    if if_modified_since:
-        try:
-            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return False
-    return False
+def _is_api(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path == "/health"
+
+
+def error_response(request: Request, status: int, message: str, **extra: Any) -> Response:
+    """JSON for the API, a plain-text page for everything else (readers show it as is)."""
+    if _is_api(request):
+        return JSONResponse({"error": message, **extra}, status_code=status)
+    return PlainTextResponse(f"{status}: {message}\n", status_code=status)
+
+
+def _etag_matches(if_none_match: str, etags: set[str]) -> bool:
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or bool(tags & etags)
 
 
 def feed_response(request: Request, feed: RenderedFeed, cache_control: str) -> Response:
+    """Stored bytes with validators; the pre-compressed copy for clients that accept gzip."""
+    compressed = bool(feed.gzip) and "gzip" in request.headers.get("accept-encoding", "")
+    etag = feed.etag[:-1] + '-gzip"' if compressed else feed.etag
     headers = {
-        "ETag": feed.etag,
+        "ETag": etag,
         "Last-Modified": format_datetime(feed.last_modified.astimezone(UTC), usegmt=True),
         "Cache-Control": cache_control,
         "Vary": "Accept-Encoding",
     }
-    if _not_modified(request, feed.etag, feed.last_modified):
-        return Response(status_code=304, headers=headers)
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        if _etag_matches(if_none_match, {feed.etag, etag}):
+            return Response(status_code=304, headers=headers)
+    elif since := request.headers.get("if-modified-since"):
+        try:
+            if feed.last_modified.replace(microsecond=0) <= parsedate_to_datetime(since):
+                return Response(status_code=304, headers=headers)
+        except (TypeError, ValueError):
+            pass
+    if compressed:
+        headers["Content-Encoding"] = "gzip"
+        return Response(feed.gzip, media_type=feed.media_type, headers=headers)
     return Response(feed.body, media_type=feed.media_type, headers=headers)
-
-
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
 
 
 def _split_filename(filename: str) -> tuple[str, str] | None:
@@ -81,37 +106,75 @@ def _split_filename(filename: str) -> tuple[str, str] | None:
     return (name, fmt) if dot and name and fmt in FORMATS else None
 
 
-def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
-    """The app for one configuration; `store` opens the store (called once, lazily)."""
-    app = FastAPI(title="arxiv-feeds", docs_url="/api/docs", redoc_url=None)
+def _last_updated(store: Store) -> datetime:
+    report = store.last_published()
+    when = report.finished or report.started if report else datetime(2000, 1, 1, tzinfo=UTC)
+    return when.replace(microsecond=0)
+
+
+def _default_runner(settings: Settings) -> RefreshRunner:
+    def run(store: Store) -> RefreshReport:
+        from core.refresh import live_refresh  # the pipeline's imports stay off the serving path
+
+        return live_refresh(settings, store)
+
+    return run
+
+
+def create_app(
+    settings: Settings,
+    store: Callable[[], Store],
+    *,
+    refresh_runner: RefreshRunner | None = None,
+    cron_secret: str | None = None,
+) -> FastAPI:
+    """The app for one configuration. `store` opens the store (once, lazily); the refresh
+    endpoint runs `refresh_runner` and requires `cron_secret` (default: $CRON_SECRET)."""
+    app = FastAPI(
+        title="arxiv-feeds", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json"
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     lazy = LazyStore(store)
     feeds = configured_feeds(settings)
+    runner = refresh_runner or _default_runner(settings)
+    secret = cron_secret if cron_secret is not None else os.environ.get("CRON_SECRET", "")
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, error: RequestValidationError) -> Response:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'] if p != 'query')}: {e['msg']}"
             for e in error.errors()
         )
-        return _error(422, problems)
+        return error_response(request, 422, problems)
 
     @app.exception_handler(StoreError)
-    async def _store_down(_: Request, error: StoreError) -> JSONResponse:
-        return _error(503, f"the store is unavailable: {error}")
+    async def _store_down(request: Request, error: StoreError) -> Response:
+        return error_response(request, 503, f"the store is unavailable: {error}")
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, error: HTTPException) -> Response:
+        message = "no such page; see / for the feeds" if error.status_code == 404 else error.detail
+        return error_response(request, error.status_code, str(message))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return error_response(request, 500, "internal error; the details are in the server log")
 
     def recent_papers(days: int) -> list[Paper]:
         current = lazy.get()
         newest = sorted(current.day_index(), reverse=True)[:days]
         return papers_of_days(current, newest)
 
-    def language_of(request: Request) -> str | JSONResponse | None:
+    def language_of(request: Request) -> str | Response | None:
         """`?lang=`: None for the first configured language, 422 for one not configured."""
         lang = request.query_params.get("lang")
         languages = settings.summaries.languages
         if lang is None or lang == languages[0]:
             return None
         if lang not in languages:
-            return _error(422, f"lang: {lang!r} is not configured; valid: {', '.join(languages)}")
+            valid = ", ".join(languages)
+            return error_response(request, 422, f"lang: {lang!r} is not configured; valid: {valid}")
         return lang
 
     def render_now(
@@ -120,12 +183,11 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
         from core.render.feeds import FeedMeta, item_html, render_feed  # feedgen only when live
 
         base = settings.site.base_url
+        query = f"?{request.url.query}" if request.url.query else ""
         meta = FeedMeta(
             title=spec.title,
             description=spec.description or f"arXiv papers: {spec.title}.",
-            self_url=f"{base}{request.url.path}?{request.url.query}"
-            if spec.name == "query"
-            else f"{base}/feeds/{spec.name}.{fmt}",
+            self_url=f"{base}{request.url.path}{query}",
             home_url=f"{base}/",
             updated=_last_updated(lazy.get()),
             ttl_minutes=settings.feeds.ttl_minutes,
@@ -134,12 +196,28 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
         bodies = {paper.id: item_html(paper, shown) for paper in papers}
         return render_feed(fmt, meta, papers, bodies)  # type: ignore[arg-type]
 
-    def serve_configured(name: str, fmt: str, request: Request) -> Response:
+    def unknown_feed(request: Request, name: str) -> Response:
+        categories = ", ".join(settings.arxiv.categories)
+        named = ", ".join(settings.feeds.named) or "none"
+        keywords = ", ".join(r.slug for r in settings.rank.keywords)
+        return error_response(
+            request,
+            404,
+            f"no feed named {name!r}. Categories: {categories}; named feeds: {named}; "
+            f"all; keyword feeds (/feeds/keyword/NAME.xml): {keywords}",
+        )
+
+    def serve_configured(filename: str, prefix: str, request: Request) -> Response:
+        parts = _split_filename(filename)
+        if parts is None:
+            message = f"{filename!r}: a feed URL ends in .xml (RSS), .atom or .json"
+            return error_response(request, 404, message)
+        name, fmt = prefix + parts[0], parts[1]
         spec = feeds.get(name)
         if spec is None:
-            return _unknown_feed(name)
+            return unknown_feed(request, name)
         language = language_of(request)
-        if isinstance(language, JSONResponse):
+        if isinstance(language, Response):
             return language
         stored = lazy.get().feed(feed_key(name, fmt, language))
         if stored is None:  # nothing refreshed yet, or the config changed since
@@ -147,54 +225,39 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
             stored = render_now(spec, fmt, papers, request, language)
         return feed_response(request, stored, FEED_CACHE)
 
-    def _unknown_feed(name: str) -> JSONResponse:
-        categories = ", ".join(settings.arxiv.categories)
-        named = ", ".join(settings.feeds.named) or "none"
-        keywords = ", ".join(r.slug for r in settings.rank.keywords)
-        return _error(
-            404,
-            f"no feed named {name!r}. Categories: {categories}; named feeds: {named}; "
-            f"all; keyword feeds (/feeds/keyword/NAME.xml): {keywords}",
-        )
-
     @app.api_route("/feeds/{filename}", methods=["GET", "HEAD"])
     def configured_feed(filename: str, request: Request) -> Response:
-        parts = _split_filename(filename)
-        if parts is None:
-            return _error(404, f"{filename!r}: a feed URL ends in .xml (RSS), .atom or .json")
-        return serve_configured(*parts, request)
+        return serve_configured(filename, "", request)
 
     @app.api_route("/feeds/keyword/{filename}", methods=["GET", "HEAD"])
     @app.api_route("/feeds/k/{filename}", methods=["GET", "HEAD"], include_in_schema=False)
     def keyword_feed(filename: str, request: Request) -> Response:
-        parts = _split_filename(filename)
-        if parts is None:
-            return _error(404, f"{filename!r}: a feed URL ends in .xml (RSS), .atom or .json")
-        return serve_configured(f"keyword/{parts[0]}", parts[1], request)
+        return serve_configured(filename, "keyword/", request)
 
-    def parse_query(request: Request) -> FeedQuery | JSONResponse:
+    def parse_query(request: Request) -> FeedQuery | Response:
         try:
             params = {k: v for k, v in request.query_params.items() if k != "lang"}
             query = FeedQuery.model_validate(params)
         except ValidationError as error:
-            return _error(422, describe_validation_error(error).replace("\n", "; "))
-        if unknown := query.unknown_categories(settings):
-            return _error(
-                422,
-                f"cat: {', '.join(unknown)} not followed here; "
-                f"valid: {', '.join(settings.arxiv.categories)}",
+            return error_response(
+                request, 422, describe_validation_error(error).replace("\n", "; ")
             )
+        if unknown := query.unknown_categories(settings):
+            valid = ", ".join(settings.arxiv.categories)
+            message = f"cat: {', '.join(unknown)} not followed here; valid: {valid}"
+            return error_response(request, 422, message)
         return query
 
     @app.api_route("/feed.{fmt}", methods=["GET", "HEAD"])
     def query_feed(fmt: str, request: Request) -> Response:
         if fmt not in FORMATS:
-            return _error(404, f"/feed.{fmt}: use /feed.xml (RSS), /feed.atom or /feed.json")
+            message = f"/feed.{fmt}: use /feed.xml (RSS), /feed.atom or /feed.json"
+            return error_response(request, 404, message)
         query = parse_query(request)
-        if isinstance(query, JSONResponse):
+        if isinstance(query, Response):
             return query
         language = language_of(request)
-        if isinstance(language, JSONResponse):
+        if isinstance(language, Response):
             return language
         papers = query.apply(recent_papers(query.days), settings)
         spec = FeedSpec(name="query", title=f"arXiv: {query.describe()}")
@@ -204,7 +267,7 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
     @app.get("/api/papers")
     def api_papers(request: Request) -> Response:
         query = parse_query(request)
-        if isinstance(query, JSONResponse):
+        if isinstance(query, Response):
             return query
         papers = query.apply(recent_papers(query.days), settings)
         body = {
@@ -221,16 +284,55 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
         }
         return JSONResponse(body, headers={"Cache-Control": QUERY_CACHE})
 
+    @app.get("/api/count")
+    def api_count(request: Request) -> Response:
+        """How many papers an ad-hoc feed would hold (the landing page's builder asks)."""
+        query = parse_query(request)
+        if isinstance(query, Response):
+            return query
+        count = len(query.apply(recent_papers(query.days), settings))
+        return JSONResponse({"count": count}, headers={"Cache-Control": QUERY_CACHE})
+
+    @app.api_route("/api/refresh", methods=["GET", "POST"])
+    def api_refresh(request: Request) -> Response:
+        """Vercel cron sends GET with `Authorization: Bearer $CRON_SECRET`; people POST."""
+        if not secret:
+            message = "refresh is disabled: set CRON_SECRET on this deployment to enable it"
+            return error_response(request, 503, message)
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {secret}".encode()):
+            return error_response(
+                request, 401, "missing or wrong Authorization: Bearer <CRON_SECRET>"
+            )
+        report = runner(lazy.get())
+        status = 200 if report.status in ("published", "no-announcement") else 503
+        if report.status == "locked":
+            status = 409
+        return JSONResponse(report.model_dump(mode="json"), status_code=status)
+
+    @app.api_route("/opml", methods=["GET", "HEAD"])
+    def opml() -> Response:
+        from core.render.opml import render_opml
+
+        body = render_opml(
+            settings.site.title, settings.site.base_url, feeds, _last_updated(lazy.get())
+        )
+        return Response(
+            body,
+            media_type="text/x-opml; charset=utf-8",
+            headers={
+                "Cache-Control": FEED_CACHE,
+                "Content-Disposition": 'inline; filename="arxiv-feeds.opml"',
+            },
+        )
+
     @app.get("/health")
     def health() -> JSONResponse:
-        try:
-            current = lazy.get()
-            reachable = current.ping()
-            report = current.last_report() if reachable else None
-            published = current.last_published() if reachable else None
-            index = current.day_index() if reachable else {}
-        except StoreError as error:
-            return _error(503, f"the store is unavailable: {error}", store={"reachable": False})
+        current = lazy.get()
+        reachable = current.ping()
+        report = current.last_report() if reachable else None
+        published = current.last_published() if reachable else None
+        index = current.day_index() if reachable else {}
         body = {
             "status": "ok" if reachable else "store unreachable",
             "store": {"kind": settings.store.url.split(":", 1)[0], "reachable": reachable},
@@ -242,15 +344,21 @@ def create_app(settings: Settings, store: Callable[[], Store]) -> FastAPI:
         }
         return JSONResponse(body, status_code=200 if reachable else 503)
 
-    @app.get("/", response_class=HTMLResponse)
-    def home() -> HTMLResponse:
-        report = lazy.get().last_report()
-        return HTMLResponse(landing_page(settings, feeds, report))
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        from core.web.pages import Builder, landing_page  # Jinja2 only for this page
+
+        current = lazy.get()
+        index = current.day_index()
+        latest = papers_of_days(current, [max(index)]) if index else []
+        builder = Builder.from_params(request.query_params, settings)
+        count = None
+        try:
+            query = FeedQuery.model_validate({**builder.query(), "days": 1})
+            count = len(query.apply(latest, settings)) if index else None
+        except ValidationError:
+            pass  # the page still shows the URL; the feed itself will say what is wrong
+        page = landing_page(settings, feeds, current.last_report(), latest, builder, count)
+        return HTMLResponse(page, headers={"Cache-Control": QUERY_CACHE})
 
     return app
-
-
-def _last_updated(store: Store) -> datetime:
-    report = store.last_published()
-    when = report.finished or report.started if report else datetime(2000, 1, 1, tzinfo=UTC)
-    return when.replace(microsecond=0)

@@ -1,53 +1,105 @@
-"""The landing page: what this deployment serves and how to subscribe. Plain HTML, no assets."""
+"""The landing page: today's ranked papers and a feed builder. Server-rendered with Jinja2 and
+usable without JavaScript (the builder is a GET form); a small inline script makes it live."""
 
 from __future__ import annotations
 
-from html import escape
+from collections import Counter
+from functools import lru_cache
+from urllib.parse import urlencode
 
-from core.config import Settings
-from core.models import FeedSpec, RefreshReport
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, Field
+from starlette.datastructures import QueryParams
 
-_STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}"
-    "code{background:#f3f3f3;padding:0 .2em}li{margin:.2rem 0}"
-)
+from core.config import FORMATS, Settings
+from core.models import AnnounceType, FeedSpec, Paper, RefreshReport
 
 
-def _links(name: str, base: str) -> str:
-    return " · ".join(
-        f'<a href="{escape(base)}/feeds/{escape(name)}.{fmt}">{label}</a>'
-        for fmt, label in (("xml", "RSS"), ("atom", "Atom"), ("json", "JSON"))
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("core.web", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
-def _status(report: RefreshReport | None) -> str:
-    if report is None:
-        return (
-            "<p><b>No papers yet.</b> Fetch today's announcements with "
-            "<code>uv run arxiv-feeds refresh</code>.</p>"
+class Builder(BaseModel):
+    """The feed builder's choices, read from the landing page's own query string."""
+
+    categories: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    extra: str = ""
+    min_score: str = ""
+    types: list[str] = Field(default_factory=list)
+    fmt: str = "xml"
+
+    @classmethod
+    def from_params(cls, params: QueryParams, settings: Settings) -> Builder:
+        terms = {rule.term for rule in settings.rank.keywords}
+        min_score = params.get("min_score", "").strip()
+        try:
+            min_score = f"{max(0.0, min(1000.0, float(min_score))):g}" if min_score else ""
+        except ValueError:
+            min_score = ""
+        return cls(
+            categories=[c for c in params.getlist("cat") if c in settings.arxiv.categories],
+            keywords=[k for k in params.getlist("kw") if k in terms],
+            extra=params.get("q", "")[:300],
+            min_score=min_score,
+            types=[t for t in params.getlist("type") if t in {a.value for a in AnnounceType}],
+            fmt=params.get("fmt", "xml") if params.get("fmt") in FORMATS else "xml",
         )
-    when = (report.finished or report.started).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<p>Last refresh {escape(when)}: {escape(report.message)}.</p>"
+
+    def query(self) -> dict[str, str]:
+        """The ad-hoc feed's query parameters; the page's script builds the same."""
+        terms = [f'"{k}"' if " " in k else k for k in self.keywords]
+        if self.extra.strip():
+            terms.append(self.extra.strip())
+        params = {
+            "cat": ",".join(self.categories),
+            "q": ",".join(terms),
+            "min_score": self.min_score,
+            "type": ",".join(self.types),
+        }
+        return {key: value for key, value in params.items() if value}
+
+    def url(self, base: str) -> str:
+        query = urlencode(self.query())
+        return f"{base}/feed.{self.fmt}" + (f"?{query}" if query else "")
 
 
 def landing_page(
-    settings: Settings, feeds: dict[str, FeedSpec], report: RefreshReport | None
+    settings: Settings,
+    feeds: dict[str, FeedSpec],
+    report: RefreshReport | None,
+    papers: list[Paper],
+    builder: Builder,
+    builder_count: int | None,
 ) -> str:
-    base = settings.site.base_url
-    items = "".join(
-        f"<li><b>{escape(spec.title)}</b> <small>({escape(name)})</small>: "
-        f"{_links(name, base)}</li>"
-        for name, spec in feeds.items()
-    )
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width,initial-scale=1">'
-        f"<title>{escape(settings.site.title)}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>{escape(settings.site.title)}</h1>"
-        f"<p>arXiv announcements in {escape(', '.join(settings.arxiv.categories))}, ranked "
-        "against this deployment's keywords. Subscribe to any feed below in your reader.</p>"
-        f"{_status(report)}<ul>{items}</ul>"
-        '<p>Ad-hoc feeds: <code>/feed.xml?cat=cs.LG&amp;q=moe,"kv cache"&amp;min_score=2'
-        "&amp;type=new&amp;days=3</code>. Papers as JSON: <a href=/api/papers>/api/papers</a>. "
-        "Status: <a href=/health>/health</a>.</p></body></html>"
+    """`papers`: the latest day's papers, ranked."""
+    shown = [
+        p for p in papers if p.score.vetoed_by is None and p.score.total >= settings.rank.min_score
+    ]
+    by_category = Counter(c for p in papers for c in p.categories if c in settings.arxiv.categories)
+    template = _environment().get_template("index.html")
+    return template.render(
+        settings=settings,
+        base=settings.site.base_url,
+        category_feeds=[(name, feeds[name]) for name in settings.arxiv.categories],
+        keyword_feeds=[(name, spec) for name, spec in feeds.items() if name.startswith("keyword/")],
+        named_feeds=[(name, feeds[name]) for name in settings.feeds.named],
+        report=report,
+        day=papers[0].day if papers else None,
+        total=len(papers),
+        by_category=by_category,
+        shown=shown,
+        hidden=len(papers) - len(shown),
+        builder=builder,
+        builder_url=builder.url(settings.site.base_url),
+        builder_count=builder_count,
+        formats=FORMATS,
+        types=[t.value for t in AnnounceType],
+        language=settings.summaries.languages[0],
     )
