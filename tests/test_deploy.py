@@ -222,3 +222,31 @@ def test_head_is_answered_without_a_body(tmp_path: Path, store: Store, path: str
     head = client.head(path)
     assert head.status_code == get.status_code == 200
     assert head.content == b""
+
+
+def test_readme_button_asks_for_the_secrets_and_adds_upstash() -> None:
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(
+        r"\[!\[Deploy with Vercel\]\(https://vercel.com/button\)\]\(([^)]+)\)", readme
+    )
+    assert match, "the README has no Deploy with Vercel button"
+    params = {k: v[0] for k, v in parse_qs(urlsplit(match.group(1)).query).items()}
+    assert params["env"].split(",") == ["CRON_SECRET", "LLM_API_KEY"]
+    assert "CRON_SECRET" in params["envDescription"] and "LLM_API_KEY" in params["envDescription"]
+    stores = json.loads(params["stores"])
+    assert stores == [
+        {
+            "type": "integration",
+            "integrationSlug": "upstash",
+            "productSlug": "upstash-kv",
+            "protocol": "storage",
+        }
+    ]
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    for section in ("## Vercel", "## AWS Lambda", "## Any host with uvicorn", "## GitHub Actions"):
+        assert section in deploy
+    workflow = (ROOT / ".github" / "workflows" / "daily-digest.yml").read_text()
+    assert "arxiv-feeds refresh" in workflow and "digest > digest/README.md" in workflow

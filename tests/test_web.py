@@ -243,7 +243,7 @@ def test_landing_page_shows_todays_ranked_papers_and_builds_feeds(client: TestCl
     built = client.get("/", params=[("cat", "cs.DC"), ("kw", "MoE"), ("fmt", "atom")]).text
     url = "http://127.0.0.1:8000/feed.atom?cat=cs.DC&amp;q=MoE"
     assert f'<a href="{url}">' in built
-    assert 'Today it would hold:</b> <output id="feed-count">1 papers' in built
+    assert 'Today it would hold:</b> <output id="feed-count">1 paper<' in built
     feed = client.get("/feed.atom", params={"cat": "cs.DC", "q": "MoE"})
     assert [e.id[-10:] for e in feedparser.parse(feed.content).entries] == ["2411.00002"]
 

@@ -1,0 +1,111 @@
+"""The landing page in a real headless Chromium (Debian's `chromium`, driven by Playwright):
+no console errors, the builder's URL returns a valid feed, a screenshot for people to look at.
+
+Skipped where no Chromium is installed, failed instead under CI=true (.ci/run installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+import uvicorn
+
+from core.config import load_settings
+from core.refresh import refresh
+from core.store.sqlite import SQLiteStore
+from core.web.app import create_app
+from tests.conftest import IN_CI, ROOT, FakeClock
+from tests.factories import RssItem, arxiv_rss
+
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ITEMS = [
+    RssItem("2411.00001", title="KV cache compression for LLM inference", categories=("cs.LG",)),
+    RssItem("2411.00002", title="MoE routing at scale", categories=("cs.DC", "cs.LG")),
+    RssItem("2411.00003", title="Speculative decoding on GPUs", categories=("cs.CL",)),
+]
+
+
+def _chromium() -> str:
+    path = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    if not path:
+        message = "no Chromium installed (apt-get install chromium); .ci/run installs it"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[str]:
+    """A real uvicorn serving a refreshed store, its base URL configured to its own address."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = load_settings(env={"STORE_URL": f"sqlite:///{tmp_path}/b.db", "BASE_URL": base})
+    store = SQLiteStore(tmp_path / "b.db")
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="t", clock=FakeClock())
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, lambda: store), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def test_landing_page_builds_a_working_feed_url(site: str) -> None:
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{site}/", wait_until="networkidle")
+        assert "KV cache compression for LLM inference" in page.inner_text("#papers")
+
+        page.check("input[name=cat][value='cs.LG']")
+        page.check("input[name=kw][value='MoE']")
+        page.select_option("#fmt", "atom")
+        page.wait_for_function("document.getElementById('feed-url').textContent.includes('q=MoE')")
+        page.wait_for_function(
+            "document.getElementById('feed-count').textContent.trim() === '1 paper'"
+        )
+        url = page.inner_text("#feed-url").strip()
+        assert url == f"{site}/feed.atom?cat=cs.LG&q=MoE"
+        assert page.is_visible("#copy")
+        page.screenshot(path=str(ARTIFACTS / "landing.png"), full_page=True)
+        browser.close()
+
+    assert errors == []
+    feed = feedparser.parse(httpx.get(url, timeout=10).content)
+    assert not feed.bozo
+    assert [entry.id[-10:] for entry in feed.entries] == ["2411.00002"]
