@@ -396,3 +396,19 @@ def test_timeouts_are_retried_until_the_deadline(clock: FakeClock) -> None:
     with pytest.raises(LLMError):
         llm.summarize(messages(make_paper(), "text", "en"), deadline=clock.time() + 100)
     assert 2 <= attempts <= 4
+
+
+def test_a_named_feed_can_ask_for_its_own_top_papers(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(
+        tmp_path,
+        'max_papers = 1\n[feeds.decoding]\nkeywords = ["Speculative"]\nsummaries = 1\n',
+    )
+    provider = Provider(clock)
+    report = _run(settings, store, clock, provider)
+    assert report.summaries is not None and report.summaries.made == 2
+    summarized = {
+        json.loads(c["messages"][1]["content"].split("\n")[1])["title"] for c in provider.calls
+    }
+    assert summarized == {ITEMS[0].title, "Speculative decoding kernels"}

@@ -94,15 +94,9 @@ class Summarizer:
         """Summarize what the targets lack, then return all papers with summaries attached."""
         stats = SummaryStats()
         papers = self.attach(papers)
-        pending = [
-            (paper, lang)
-            for paper in self.targets(papers)
-            for lang in self.config.languages
-            if lang not in paper.summaries
-        ]
-        stats.reused = sum(
-            1 for p in self.targets(papers) for lang in self.config.languages if lang in p.summaries
-        )
+        wanted = [(p, lang) for p in self.targets(papers) for lang in self.config.languages]
+        pending = [(paper, lang) for paper, lang in wanted if lang not in paper.summaries]
+        stats.reused = len(wanted) - len(pending)
         with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
             outcomes = list(
                 pool.map(lambda job: self._one(job[0], job[1], deadline, stats), pending)
