@@ -61,7 +61,10 @@ def serve(fd: int, store_url: str, prefix: str) -> None:
 async def _load(base: str, path: str, requests: int, concurrency: int) -> tuple[float, list[float]]:
     latencies: list[float] = []
     remaining = iter(range(requests))
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+    # identity: both routes send the same uncompressed bytes (no on-the-fly gzip of the constant
+    # route, no pre-compressed feed), so the difference is the store read and the HTTP logic
+    headers = {"Accept-Encoding": "identity"}
+    async with httpx.AsyncClient(base_url=base, timeout=60, headers=headers) as client:
 
         async def worker() -> None:
             for _ in remaining:
