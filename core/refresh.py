@@ -1,4 +1,4 @@
-"""The pipeline: ingest -> rank -> render -> store, once, under the store's refresh lock.
+"""The pipeline: ingest -> rank -> summarize -> render -> store, once, under the store's lock.
 
 A refresh is idempotent (the same announcements give the same stored state) and publishes in
 one atomic step. An empty, stale or failed fetch leaves the last good data in place and only

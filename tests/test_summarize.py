@@ -412,3 +412,20 @@ def test_a_named_feed_can_ask_for_its_own_top_papers(
         json.loads(c["messages"][1]["content"].split("\n")[1])["title"] for c in provider.calls
     }
     assert summarized == {ITEMS[0].title, "Speculative decoding kernels"}
+
+
+def test_a_new_model_or_prompt_summarizes_again(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    provider = Provider(clock)
+    _run(settings, store, clock, provider)
+    other = settings.model_copy(
+        update={"summaries": settings.summaries.model_copy(update={"model": "deepseek-chat"})}
+    )
+    report = _run(other, store, clock, provider)
+    assert report.summaries is not None
+    assert (report.summaries.made, report.summaries.reused) == (3, 0)
+    assert {call["model"] for call in provider.calls[3:]} == {"deepseek-chat"}
+    items = json.loads(_body(store, "cs.LG.json"))["items"]
+    assert items[0]["_arxiv"]["summaries"]["en"]["model"] == "deepseek-chat"

@@ -70,7 +70,8 @@ class Summarizer:
         return list(chosen.values())
 
     def attach(self, papers: list[Paper]) -> list[Paper]:
-        """Papers with every valid cached summary attached, by language."""
+        """Papers with exactly the valid cached summaries of this model and prompt attached, by
+        language (summaries a paper carried from another model or prompt are dropped)."""
         ids = [paper.id for paper in papers]
         cached = {
             lang: self.store.summaries(ids, self.variant(lang)) for lang in self.config.languages
@@ -82,7 +83,9 @@ class Summarizer:
                 for lang, by_id in cached.items()
                 if (summary := by_id.get(paper.id)) and self._valid(summary, paper)
             }
-            attached.append(paper.model_copy(update={"summaries": found}) if found else paper)
+            attached.append(
+                paper.model_copy(update={"summaries": found}) if found or paper.summaries else paper
+            )
         return attached
 
     @staticmethod
