@@ -423,7 +423,10 @@ def test_a_new_model_or_prompt_summarizes_again(
     other = settings.model_copy(
         update={"summaries": settings.summaries.model_copy(update={"model": "deepseek-chat"})}
     )
-    report = _run(other, store, clock, provider)
+    weekend = _summarizer(other, store, clock, provider)  # stored papers carry the old summaries
+    report = refresh(
+        other, store, lambda: arxiv_rss([]), source="t", clock=clock, summarizer=weekend
+    )
     assert report.summaries is not None
     assert (report.summaries.made, report.summaries.reused) == (3, 0)
     assert {call["model"] for call in provider.calls[3:]} == {"deepseek-chat"}
