@@ -87,53 +87,54 @@ def _refresh(settings: Settings, store: Store, source_file: Path | None) -> int:
 
 
 def _summarize(settings: Settings, store: Store, arxiv_id: str, language: str | None) -> int:
-    """Summarize one paper on demand and print the result; nothing is stored but the cache."""
+    """Summarize one paper now and print it; the summary is cached for the feeds too."""
     from core.ingest import ArxivError
     from core.ingest.api import parse_query
     from core.ingest.client import ArxivClient
     from core.ingest.normalize import split_id
-    from core.summarize.fulltext import fetch_full_text
-    from core.summarize.llm import LLMClient, LLMError
-    from core.summarize.prompts import messages
+    from core.summarize.batch import live_summarizer
+    from core.summarize.llm import LLMError
 
-    if not settings.summaries.enabled:
+    clock = SystemClock()
+    summarizer = live_summarizer(settings, store, clock)
+    if summarizer is None:
         raise CommandError(f"summaries are {settings.summaries.status}")
     language = language or settings.summaries.languages[0]
+    if language not in settings.summaries.languages:
+        valid = ", ".join(settings.summaries.languages)
+        raise CommandError(f"--lang: {language!r} is not in summaries.languages ({valid})")
+    client = ArxivClient(settings.arxiv, store, clock=clock)
     try:
         paper_id, _ = split_id(arxiv_id)
-    except ValueError as error:
-        raise CommandError(f"ID: {error}; expected e.g. 2411.17700 or hep-ph/0101001") from error
-    clock = SystemClock()
-    client = ArxivClient(settings.arxiv, store)
-    llm = LLMClient(settings.summaries, clock)
-    try:
-        found = store.papers([paper_id])
-        if not found:
-            page = parse_query(client.query({"id_list": arxiv_id}), settings.arxiv.categories)
-            found = page.papers
+        found = (
+            store.papers([paper_id])
+            or parse_query(client.query({"id_list": arxiv_id}), settings.arxiv.categories).papers
+        )
         if not found:
             raise CommandError(f"arXiv has no paper {arxiv_id}")
         paper = found[0]
-        text = fetch_full_text(paper, client, settings.summaries.max_input_tokens)
         deadline = clock.time() + settings.summaries.deadline_seconds
-        completion = llm.summarize(messages(paper, text.text, language), deadline)
+        summary, completion = summarizer.one(paper, language, deadline)
+    except ValueError as error:
+        raise CommandError(f"ID: {error}; expected e.g. 2411.17700 or hep-ph/0101001") from error
     except (ArxivError, LLMError) as error:
         raise CommandError(str(error), EXIT_UPSTREAM) from error
     finally:
         client.close()
-        llm.close()
-    result = completion.summary
-    print(f"{paper.title} (arXiv:{paper.id}v{paper.version})")
-    print(
-        f"summary in {language} by {settings.summaries.model}, from the {text.source}; "
-        f"tokens {completion.prompt_tokens} in, {completion.completion_tokens} out\n"
+        summarizer.close()
+    usage = (
+        f"tokens {completion.prompt_tokens} in, {completion.completion_tokens} out"
+        if completion
+        else "from the cache"
     )
-    print(f"TL;DR: {result.tldr}\n")
+    print(f"{paper.title} (arXiv:{paper.id}v{paper.version})")
+    print(f"summary in {language} by {summary.model}, from the {summary.source}; {usage}\n")
+    print(f"TL;DR: {summary.tldr}\n")
     for title, body in (
-        ("Contributions and novelty", result.contributions),
-        ("Methods and experimental setup", result.methods),
-        ("Main results", result.results),
-        ("Conclusions, limitations and future work", result.conclusions),
+        ("Contributions and novelty", summary.contributions),
+        ("Methods and experimental setup", summary.methods),
+        ("Main results", summary.results),
+        ("Conclusions, limitations and future work", summary.conclusions),
     ):
         print(f"{title}\n{body}\n")
     return 0

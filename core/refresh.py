@@ -26,7 +26,7 @@ from core.rank import Ranker
 from core.render.feeds import FeedMeta, item_html, render_feed
 from core.select import configured_feeds, select
 from core.store import Store, feed_key
-from core.summarize.batch import Summarizer
+from core.summarize.batch import Summarizer, live_summarizer
 
 LOCK_NAME = "refresh"
 LOCK_TTL_SECONDS = 600.0
@@ -326,9 +326,6 @@ def backfill(
     return _locked(store, clock, f"export API, last {days} days", work)
 
 
-FULL_TEXT_RETRY_SECONDS = 20.0  # a summary's text fetch must not run far past the deadline
-
-
 def live_refresh(
     settings: Settings,
     store: Store,
@@ -340,34 +337,10 @@ def live_refresh(
 ) -> RefreshReport:
     """A refresh wired to the real world: arXiv (or a saved file) and, when a key is
     configured, the LLM provider. The transports are for tests."""
-    from core.summarize.fulltext import fetch_full_text
-    from core.summarize.llm import LLMClient
-
     clock = clock or SystemClock()
     arxiv = ArxivClient(settings.arxiv, store, transport=arxiv_transport, clock=clock)
-    texts = ArxivClient(
-        settings.arxiv.model_copy(
-            update={"retry_seconds": min(settings.arxiv.retry_seconds, FULL_TEXT_RETRY_SECONDS)}
-        ),
-        store,
-        transport=arxiv_transport,
-        clock=clock,
-    )
-    llm = (
-        LLMClient(settings.summaries, clock, transport=llm_transport)
-        if settings.summaries.enabled
-        else None
-    )
-    summarizer = (
-        Summarizer(
-            settings,
-            store,
-            llm,
-            lambda paper: fetch_full_text(paper, texts, settings.summaries.max_input_tokens),
-            clock,
-        )
-        if llm is not None
-        else None
+    summarizer = live_summarizer(
+        settings, store, clock, arxiv_transport=arxiv_transport, llm_transport=llm_transport
     )
     categories = settings.arxiv.categories
 
@@ -381,6 +354,5 @@ def live_refresh(
         return refresh(settings, store, fetch, source=source, clock=clock, summarizer=summarizer)
     finally:
         arxiv.close()
-        texts.close()
-        if llm is not None:
-            llm.close()
+        if summarizer is not None:
+            summarizer.close()

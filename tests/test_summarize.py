@@ -432,3 +432,37 @@ def test_a_new_model_or_prompt_summarizes_again(
     assert {call["model"] for call in provider.calls[3:]} == {"deepseek-chat"}
     items = json.loads(_body(store, "cs.LG.json"))["items"]
     assert items[0]["_arxiv"]["summaries"]["en"]["model"] == "deepseek-chat"
+
+
+def test_one_paper_on_demand_from_its_html_then_from_the_cache(
+    tmp_path: Path, sqlite_store: Store, clock: FakeClock
+) -> None:
+    from core.summarize.batch import live_summarizer
+    from tests.factories import latexml_page
+
+    settings = _settings(tmp_path)
+    paper = make_paper("2411.00042", title="Fast Sorting")
+    page = latexml_page("Fast Sorting", [("Introduction", "Sorting matters a lot.")])
+
+    def arxiv(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == paper.html_url:
+            return httpx.Response(200, content=page, headers={"content-type": "text/html"})
+        return httpx.Response(404)
+
+    provider = Provider(clock)
+    summarizer = live_summarizer(
+        settings,
+        sqlite_store,
+        clock,
+        arxiv_transport=httpx.MockTransport(arxiv),
+        llm_transport=httpx.MockTransport(provider),
+    )
+    assert summarizer is not None
+    summary, completion = summarizer.one(paper, "en", deadline=clock.time() + 60)
+    assert completion is not None and completion.prompt_tokens == 1000
+    assert (summary.source, summary.tldr) == ("html", "TL;DR of 2411.00042.")
+    prompt = provider.calls[0]["messages"][1]["content"]
+    assert "Sorting matters a lot." in prompt and "A cited paper to drop" not in prompt
+    again, cached = summarizer.one(paper, "en", deadline=clock.time() + 60)
+    assert cached is None and again == summary and len(provider.calls) == 1
+    summarizer.close()

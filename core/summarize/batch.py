@@ -13,14 +13,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
+import httpx
+
 from core.clock import Clock, utc_now
 from core.config import Settings
+from core.ingest.client import ArxivClient
 from core.models import Paper, Summary, SummaryStats
 from core.rank import sort_key
 from core.select import configured_feeds, select
 from core.store import Store
-from core.summarize.fulltext import FullText
-from core.summarize.llm import LLMClient, LLMError
+from core.summarize.fulltext import FullText, fetch_full_text
+from core.summarize.llm import Completion, LLMClient, LLMError
 from core.summarize.prompts import PROMPT_VERSION, messages
 
 Outcome = Literal["made", "failed", "skipped", "deferred"]
@@ -47,6 +50,11 @@ class Summarizer:
         self.clock = clock
         self._texts: dict[str, FullText] = {}
         self._guard = threading.Lock()
+        self.closers: list[Callable[[], None]] = [llm.close]
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
 
     def variant(self, language: str) -> str:
         return f"{language}|{self.config.model}|{PROMPT_VERSION}"
@@ -124,8 +132,7 @@ class Summarizer:
         if self.store.add_usage(day, 0) >= self.config.daily_token_budget:
             return "skipped"
         try:
-            text = self._text(paper)
-            completion = self.llm.summarize(messages(paper, text.text, language), deadline)
+            _, completion = self._make(paper, language, deadline)
         except LLMError as error:
             with self._guard:
                 stats.failures.append(f"{paper.id} ({language}): {error}")
@@ -133,6 +140,22 @@ class Summarizer:
         with self._guard:
             stats.prompt_tokens += completion.prompt_tokens
             stats.completion_tokens += completion.completion_tokens
+        return "made"
+
+    def one(
+        self, paper: Paper, language: str, deadline: float
+    ) -> tuple[Summary, Completion | None]:
+        """One paper's summary now (`arxiv-feeds summarize`): the cached one if still valid,
+        else a new one, cached. The completion is None when the cache answered."""
+        cached = self.store.summaries([paper.id], self.variant(language)).get(paper.id)
+        if cached is not None and self._valid(cached, paper):
+            return cached, None
+        return self._make(paper, language, deadline)
+
+    def _make(self, paper: Paper, language: str, deadline: float) -> tuple[Summary, Completion]:
+        text = self._text(paper)
+        completion = self.llm.summarize(messages(paper, text.text, language), deadline)
+        day = utc_now(self.clock).date().isoformat()
         self.store.add_usage(day, completion.prompt_tokens + completion.completion_tokens)
         summary = Summary(
             **completion.summary.model_dump(),
@@ -146,4 +169,32 @@ class Summarizer:
             created=utc_now(self.clock),
         )
         self.store.put_summary(summary, self.variant(language))
-        return "made"
+        return summary, completion
+
+
+FULL_TEXT_RETRY_SECONDS = 20.0  # a summary's text fetch must not run far past the deadline
+
+
+def live_summarizer(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    *,
+    arxiv_transport: httpx.BaseTransport | None = None,
+    llm_transport: httpx.BaseTransport | None = None,
+) -> Summarizer | None:
+    """A summarizer wired to arXiv (full text) and the LLM provider, or None when no key is
+    configured. The transports are for tests; `close()` releases both clients."""
+    if not settings.summaries.enabled:
+        return None
+    arxiv = settings.arxiv.model_copy(
+        update={"retry_seconds": min(settings.arxiv.retry_seconds, FULL_TEXT_RETRY_SECONDS)}
+    )
+    texts = ArxivClient(arxiv, store, transport=arxiv_transport, clock=clock)
+    llm = LLMClient(settings.summaries, clock, transport=llm_transport)
+    budget = settings.summaries.max_input_tokens
+    summarizer = Summarizer(
+        settings, store, llm, lambda paper: fetch_full_text(paper, texts, budget), clock
+    )
+    summarizer.closers.append(texts.close)
+    return summarizer
