@@ -112,3 +112,13 @@ def test_check_config_never_prints_the_llm_key(
 def test_digest_of_empty_store(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(config), "digest"]) == 0
     assert "run `arxiv-feeds refresh` first" in capsys.readouterr().out
+
+
+def test_summarize_rejects_bad_ids_and_languages(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_API_KEY", "sk-test")
+    assert main(["--config", str(config), "summarize", "not-an-id"]) == EXIT_USAGE
+    assert "ID: no arXiv id in 'not-an-id'" in capsys.readouterr().err
+    assert main(["--config", str(config), "summarize", "2411.17700", "--lang", "fr"]) == EXIT_USAGE
+    assert "--lang: 'fr' is not in summaries.languages (en)" in capsys.readouterr().err
