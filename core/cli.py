@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -229,6 +230,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UPSTREAM
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug: one line for the user, the traceback only on request
+        if os.environ.get("ARXIV_FEEDS_DEBUG"):
+            raise
+        print(
+            f"arxiv-feeds: unexpected error: {type(error).__name__}: {error} "
+            "(run with ARXIV_FEEDS_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_UPSTREAM
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from core.models import Paper, Publication, RefreshReport, RenderedFeed
 from core.rank import Ranker
 from core.render.feeds import FeedMeta, item_html, render_feed
 from core.select import configured_feeds, select
-from core.store import Store, feed_key
+from core.store import Store, StoreError, feed_key
 from core.summarize.batch import Summarizer, live_summarizer
 
 LOCK_NAME = "refresh"
@@ -170,6 +170,16 @@ def _locked(
         )
     try:
         return work(report)
+    except StoreError:
+        raise  # nothing can be recorded in a store that does not answer
+    except Exception as error:
+        # A bug, not an upstream failure: the stored data is untouched (nothing was published);
+        # record it so /health shows it, then let the caller report it.
+        message = f"refresh failed: {type(error).__name__}: {error}"
+        store.save_report(
+            report.model_copy(update={"message": message, "finished": utc_now(clock)})
+        )
+        raise
     finally:
         store.release_lock(LOCK_NAME, token)
 

@@ -122,3 +122,19 @@ def test_summarize_rejects_bad_ids_and_languages(
     assert "ID: no arXiv id in 'not-an-id'" in capsys.readouterr().err
     assert main(["--config", str(config), "summarize", "2411.17700", "--lang", "fr"]) == EXIT_USAGE
     assert "--lang: 'fr' is not in summaries.languages (en)" in capsys.readouterr().err
+
+
+def test_an_unexpected_error_is_one_line_without_a_traceback(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.cli
+
+    def explode(*args: object) -> int:
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr(core.cli, "_digest", explode)
+    monkeypatch.delenv("ARXIV_FEEDS_DEBUG", raising=False)
+    assert main(["--config", str(config), "digest"]) == EXIT_UPSTREAM
+    err = capsys.readouterr().err
+    assert err.startswith("arxiv-feeds: unexpected error: RuntimeError: something broke")
+    assert "Traceback" not in err and err.count("\n") == 1

@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 
 import feedparser
+import pytest
 
 from core.config import Settings, load_settings
 from core.ingest import ArxivError
@@ -202,3 +203,26 @@ def test_backfill_fills_recent_days_from_the_api(tmp_path: Path, store: Store) -
     (cross,) = store.papers(["2411.20002"])
     assert cross.announce_type.value == "cross"
     assert cross.version == 2
+
+
+def test_a_crash_keeps_the_data_records_the_failure_and_frees_the_lock(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.refresh
+
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="t", clock=clock)
+    good = store.day_index()
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("renderer bug")
+
+    monkeypatch.setattr(core.refresh, "render_all", broken)
+    later = arxiv_rss(ITEMS[:1], "Fri, 29 Nov 2024")
+    with pytest.raises(RuntimeError):
+        refresh(settings, store, lambda: later, source="t", clock=clock)
+    assert store.day_index() == good
+    report = store.last_report()
+    assert report is not None and report.status == "failed"
+    assert report.message == "refresh failed: RuntimeError: renderer bug"
+    assert store.acquire_lock(LOCK_NAME, 600, clock.time()) is not None
