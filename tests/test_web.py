@@ -41,7 +41,7 @@ def _settings(tmp_path: Path) -> Settings:
 def client(tmp_path: Path, store: Store, clock: FakeClock) -> TestClient:
     settings = _settings(tmp_path)
     refresh(settings, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
-    return TestClient(create_app(settings, lambda: store))
+    return TestClient(create_app(settings, lambda: store, clock=clock))
 
 
 def _message(response: httpx.Response) -> str:
@@ -258,3 +258,16 @@ def test_landing_page_escapes_paper_text(
     refresh(settings, sqlite_store, lambda: arxiv_rss(hostile), source="t", clock=clock)
     html = TestClient(create_app(settings, lambda: sqlite_store)).get("/").text
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_health_turns_stale_after_four_days_without_publication(
+    tmp_path: Path, sqlite_store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    client = TestClient(create_app(settings, lambda: sqlite_store, clock=clock))
+    assert client.get("/health").json()["status"] == "stale"  # never published
+    refresh(settings, sqlite_store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
+    clock.now += 3 * 86400  # a long weekend
+    assert client.get("/health").json()["status"] == "ok"
+    clock.now += 2 * 86400
+    assert client.get("/health").json()["status"] == "stale"

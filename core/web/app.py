@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
+from core.clock import Clock, SystemClock, utc_now
 from core.config import FORMATS, Settings, describe_validation_error
 from core.models import FeedSpec, Paper, RefreshReport, RenderedFeed
 from core.select import configured_feeds, select
@@ -40,6 +41,7 @@ FEED_CACHE = (
 )
 QUERY_CACHE = "public, max-age=300, s-maxage=900, stale-while-revalidate=3600, stale-if-error=86400"
 RefreshRunner = Callable[[Store], RefreshReport]
+STALE_AFTER = timedelta(days=4)
 
 
 class LazyStore:
@@ -127,9 +129,11 @@ def create_app(
     *,
     refresh_runner: RefreshRunner | None = None,
     cron_secret: str | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """The app for one configuration. `store` opens the store (once, lazily); the refresh
-    endpoint runs `refresh_runner` and requires `cron_secret` (default: $CRON_SECRET)."""
+    endpoint runs `refresh_runner` and requires `cron_secret` (default: $CRON_SECRET); `clock`
+    tells /health how old the last publication is."""
     app = FastAPI(
         title="arxiv-feeds", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json"
     )
@@ -138,6 +142,7 @@ def create_app(
     feeds = configured_feeds(settings)
     runner = refresh_runner or _default_runner(settings)
     secret = cron_secret if cron_secret is not None else os.environ.get("CRON_SECRET", "")
+    clock = clock or SystemClock()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
@@ -333,8 +338,12 @@ def create_app(
         report = current.last_report() if reachable else None
         published = current.last_published() if reachable else None
         index = current.day_index() if reachable else {}
+        status = "ok" if reachable else "store unreachable"
+        last = (published.finished or published.started) if published else None
+        if reachable and (last is None or utc_now(clock) - last > STALE_AFTER):
+            status = "stale"  # no publication for longer than a long weekend
         body = {
-            "status": "ok" if reachable else "store unreachable",
+            "status": status,
             "store": {"kind": settings.store.url.split(":", 1)[0], "reachable": reachable},
             "summaries": settings.summaries.status,
             "last_refresh": report.model_dump(mode="json") if report else None,
