@@ -131,12 +131,7 @@ def _summarize(settings: Settings, store: Store, arxiv_id: str, language: str | 
     print(f"{paper.title} (arXiv:{paper.id}v{paper.version})")
     print(f"summary in {language} by {summary.model}, from the {summary.source}; {usage}\n")
     print(f"TL;DR: {summary.tldr}\n")
-    for title, body in (
-        ("Contributions and novelty", summary.contributions),
-        ("Methods and experimental setup", summary.methods),
-        ("Main results", summary.results),
-        ("Conclusions, limitations and future work", summary.conclusions),
-    ):
+    for title, body in summary.sections():
         print(f"{title}\n{body}\n")
     return 0
 

@@ -65,6 +65,14 @@ class SummaryText(BaseModel):
     conclusions: str = Field(min_length=1, max_length=6000)
 
 
+SECTION_TITLES = (
+    "Contributions and novelty",
+    "Methods and experimental setup",
+    "Main results",
+    "Conclusions, limitations and future work",
+)
+
+
 class Summary(SummaryText):
     """A validated summary with where it came from; reused while the abstract is unchanged."""
 
@@ -76,6 +84,11 @@ class Summary(SummaryText):
     abstract_sha: str
     source: Literal["html", "pdf", "abstract"]
     created: datetime
+
+    def sections(self) -> list[tuple[str, str]]:
+        """The four sections in order, with their English titles."""
+        texts = (self.contributions, self.methods, self.results, self.conclusions)
+        return list(zip(SECTION_TITLES, texts, strict=True))
 
 
 class SummaryStats(BaseModel):
@@ -109,6 +122,12 @@ class Paper(BaseModel):
     license: str | None = None
     score: Score = Field(default_factory=Score)
     summaries: dict[str, Summary] = Field(default_factory=dict, description="by language")
+
+    def summary_in(self, language: str | None) -> Summary | None:
+        """The summary in `language`; with None, any summary the paper has."""
+        if language is not None:
+            return self.summaries.get(language)
+        return next(iter(self.summaries.values()), None)
 
     @property
     def day(self) -> date:

@@ -143,10 +143,12 @@ def test_top_papers_get_validated_summaries_in_every_format(
     papers = papers_of_days(store, list(store.day_index()))
     digest = render_digest(papers, papers[0].day, ["cs.LG"], None)
     assert "Summary (en, qwen-long): TL;DR of 2411.00001." in digest
-    api = TestClient(create_app(settings, lambda: store)).get(
-        "/api/papers", params={"q": "kv cache"}
-    )
+    client = TestClient(create_app(settings, lambda: store))
+    api = client.get("/api/papers", params={"q": "kv cache"})
     assert api.json()["papers"][0]["summaries"]["en"]["tldr"] == "TL;DR of 2411.00001."
+    page = client.get("/").text
+    assert "<summary>Summary by qwen-long: TL;DR of 2411.00001.</summary>" in page
+    assert "<b>Main results.</b> 4x smaller cache, 98.5% accuracy kept." in page
 
 
 def test_second_refresh_makes_no_llm_call(tmp_path: Path, store: Store, clock: FakeClock) -> None:

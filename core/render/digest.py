@@ -57,20 +57,14 @@ def render_digest(
 
 def _summary_lines(paper: Paper) -> list[str]:
     """The first summary as a collapsible block (GitHub renders <details>)."""
-    summary = next(iter(paper.summaries.values()), None)
+    summary = paper.summary_in(None)
     if summary is None:
         return []
-    sections = (
-        ("Contributions and novelty", summary.contributions),
-        ("Methods and experimental setup", summary.methods),
-        ("Main results", summary.results),
-        ("Conclusions, limitations and future work", summary.conclusions),
-    )
     lines = [
         f"<details><summary>Summary ({summary.language}, {_escape(summary.model)}): "
         f"{_escape(summary.tldr)}</summary>",
         "",
     ]
-    for title, text in sections:
+    for title, text in summary.sections():
         lines += [f"**{title}.** {_escape(text)}", ""]
     return [*lines, "</details>", ""]

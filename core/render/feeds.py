@@ -18,7 +18,7 @@ from feedgen.feed import FeedGenerator
 from pydantic import BaseModel
 
 from core.config import Format
-from core.models import Paper, RenderedFeed, Summary
+from core.models import SECTION_TITLES, Paper, RenderedFeed, Summary
 from core.text import xml_safe
 
 MEDIA_TYPES: dict[str, str] = {
@@ -45,10 +45,7 @@ SUMMARY_LABELS: dict[str, tuple[str, ...]] = {
     "en": (
         "Summary",
         "TL;DR",
-        "Contributions and novelty",
-        "Methods and experimental setup",
-        "Main results",
-        "Conclusions, limitations and future work",
+        *SECTION_TITLES,
         "Written by {model} from the {source}.",
     ),
     "zh": (
@@ -75,10 +72,10 @@ def _paragraphs(text: str) -> str:
 def summary_html(summary: Summary) -> str:
     labels = SUMMARY_LABELS.get(summary.language, SUMMARY_LABELS["en"])
     sources = SOURCE_NAMES.get(summary.language, SOURCE_NAMES["en"])
-    sections = (summary.contributions, summary.methods, summary.results, summary.conclusions)
+    texts = [text for _, text in summary.sections()]
     body = "".join(
         f"<h4>{escape(label)}</h4><p>{_paragraphs(text)}</p>"
-        for label, text in zip(labels[2:6], sections, strict=True)
+        for label, text in zip(labels[2:6], texts, strict=True)
     )
     credit = labels[6].format(model=summary.model, source=sources[summary.source])
     return (
@@ -88,17 +85,11 @@ def summary_html(summary: Summary) -> str:
     )
 
 
-def _summary_for(paper: Paper, language: str | None) -> Summary | None:
-    if language is not None:
-        return paper.summaries.get(language)
-    return next(iter(paper.summaries.values()), None)
-
-
 def item_html(paper: Paper, language: str | None = None) -> str:
     """The body of a feed item: why it matched, who wrote it, the summary in `language` (any,
     when None) if there is one, the abstract, the links."""
     score = paper.score
-    summary = _summary_for(paper, language)
+    summary = paper.summary_in(language)
     categories = " · ".join(
         f"<b>{escape(c)}</b>" if c == paper.primary_category else escape(c)
         for c in paper.categories
@@ -246,9 +237,8 @@ def render_feed(
     body = render(fmt, meta, papers, bodies)
     return RenderedFeed(
         body=body,
-        gzip=gzip.compress(
-            body, compresslevel=3, mtime=0
-        ),  # ~4x smaller; 2.5x faster than level 6 for 11% more bytes
+        # level 3: ~4x smaller than the body; 2.5x faster than level 6 for 11% more bytes
+        gzip=gzip.compress(body, compresslevel=3, mtime=0),
         media_type=MEDIA_TYPES[fmt],
         etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
         last_modified=meta.updated,
