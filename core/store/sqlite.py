@@ -163,30 +163,27 @@ class SQLiteStore:
         rows = self._connection().execute("SELECT day, ids FROM days").fetchall()
         return {date.fromisoformat(day): json.loads(ids) for day, ids in rows}
 
-    def papers(self, ids: list[str]) -> list[Paper]:
-        found: dict[str, Paper] = {}
+    def _records(self, table: str, ids: list[str], variant: str | None = None) -> dict[str, str]:
+        """The `record` column of `table` by id, read in chunks under SQLite's bound-parameter
+        limit; `variant` narrows the summaries table to one variant."""
+        found: dict[str, str] = {}
         db = self._connection()
-        for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for paper_id, record in db.execute(
-                f"SELECT id, record FROM papers WHERE id IN ({marks})", chunk
-            ):
-                found[paper_id] = Paper.model_validate_json(record)
-        return [found[i] for i in ids if i in found]
-
-    def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
-        found: dict[str, Summary] = {}
-        db = self._connection()
+        where = "variant = ? AND " if variant is not None else ""
+        leading = [variant] if variant is not None else []
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for paper_id, record in db.execute(
-                f"SELECT id, record FROM summaries WHERE variant = ? AND id IN ({marks})",
-                [variant, *chunk],
-            ):
-                found[paper_id] = Summary.model_validate_json(record)
+            sql = f"SELECT id, record FROM {table} WHERE {where}id IN ({marks})"
+            found.update(db.execute(sql, [*leading, *chunk]).fetchall())
         return found
+
+    def papers(self, ids: list[str]) -> list[Paper]:
+        found = self._records("papers", ids)
+        return [Paper.model_validate_json(found[i]) for i in ids if i in found]
+
+    def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
+        found = self._records("summaries", ids, variant)
+        return {i: Summary.model_validate_json(record) for i, record in found.items()}
 
     def put_summary(self, summary: Summary, variant: str) -> None:
         with self._write() as db:
