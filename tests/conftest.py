@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,9 @@ from core.store.sqlite import SQLiteStore
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
 IN_CI = os.environ.get("CI", "").lower() == "true"
-REDIS_URL = os.environ.get("ARXIV_FEEDS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_LIMIT_BYTES = 1024 * 1024
+"""The test Redis refuses any value larger than this (`proto-max-bulk-len 1mb`), as Upstash
+refuses any request over 10 MB: a store that sends large values fails here first."""
 
 
 def shared_fixture(relative: str) -> Path:
@@ -57,22 +62,91 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(env={"STORE_URL": f"sqlite:///{tmp_path}/store.db"})
 
 
-def _redis_client() -> redis.Redis[bytes]:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """ARXIV_FEEDS_TEST_REDIS_URL if set; else a redis-server of the tests' own, started with
+    Upstash-like limits, when one is installed; else the local default."""
+    configured = os.environ.get("ARXIV_FEEDS_TEST_REDIS_URL")
+    server = shutil.which("redis-server")
+    if configured or server is None:
+        yield configured or "redis://127.0.0.1:6379/0"
+        return
+    port = _free_port()
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path_factory.mktemp("redis")), "--proto-max-bulk-len", "1mb"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    for line in process.stdout:  # its log, on stdout, says when it accepts connections
+        if "Ready to accept connections" in line:
+            break
+    process.stdout.close()
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait()
+
+
+def _redis_client(url: str) -> redis.Redis[bytes]:
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     try:
         client.ping()
     except redis.RedisError as error:
-        message = f"no Redis answers at {REDIS_URL} ({error}); set ARXIV_FEEDS_TEST_REDIS_URL"
+        message = f"no Redis answers at {url} ({error}); set ARXIV_FEEDS_TEST_REDIS_URL"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
     return client
 
 
+class CommandLog:
+    """What a Redis client sent: each command's name and packed size in bytes. With
+    `fail_after`, every command after that many raises a connection error, as when a
+    refresh dies halfway through."""
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.commands: list[tuple[str, int]] = []
+        self.fail_after = fail_after
+
+    def record(self, args: tuple[object, ...], packed: list[bytes | memoryview]) -> None:
+        if self.fail_after is not None and len(self.commands) >= self.fail_after:
+            raise redis.ConnectionError("connection lost (injected by the test)")
+        name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+        self.commands.append((name.upper(), sum(len(chunk) for chunk in packed)))
+
+
+def measured_redis_store(url: str, prefix: str, log: CommandLog) -> RedisStore:
+    """A RedisStore whose every packed command goes through `log` first."""
+
+    class Packer:
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+        def pack(self, *args: object) -> list[bytes | memoryview]:
+            packed: list[bytes | memoryview] = self.inner.pack(*args)  # type: ignore[attr-defined]
+            log.record(args, packed)
+            return packed
+
+    class MeasuredConnection(redis.Connection):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            self._command_packer = Packer(self._command_packer)  # type: ignore[has-type]
+
+    pool = redis.ConnectionPool.from_url(url, connection_class=MeasuredConnection, socket_timeout=5)
+    return RedisStore(redis.Redis(connection_pool=pool), prefix)
+
+
 @pytest.fixture
-def redis_store() -> Iterator[RedisStore]:
+def redis_store(redis_url: str) -> Iterator[RedisStore]:
     """A Redis store under a key prefix of its own; only its own keys are deleted afterwards."""
-    client = _redis_client()
+    client = _redis_client(redis_url)
     prefix = f"arxiv-feeds-test-{uuid.uuid4().hex}:"
     yield RedisStore(client, prefix)
     for key in client.scan_iter(match=f"{prefix}*"):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 
-from core.models import AnnounceType, Paper
+from core.models import AnnounceType, Paper, Publication, RefreshReport, RenderedFeed
 
 ANNOUNCED = datetime(2024, 11, 28, 5, 0, tzinfo=UTC)
+ANNOUNCED_DAY = date(2024, 11, 28)
 
 
 def make_paper(
@@ -175,3 +177,43 @@ def chat_completion(
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+PUBLISHED = datetime(2024, 11, 28, 6, 0, tzinfo=UTC)
+
+
+def published_report(message: str = "ok") -> RefreshReport:
+    return RefreshReport(started=PUBLISHED, status="published", message=message, source="test")
+
+
+def rendered_feed(body: bytes, etag: str = '"x"') -> RenderedFeed:
+    return RenderedFeed(
+        body=body,
+        gzip=body[::-1],
+        media_type="application/rss+xml",
+        etag=etag,
+        last_modified=PUBLISHED,
+    )
+
+
+def noise(size: int, seed: int) -> bytes:
+    """Incompressible bytes, so a feed of this size really is this size."""
+    return random.Random(seed).randbytes(size)
+
+
+def two_publications() -> tuple[Publication, Publication]:
+    first = Publication(
+        papers=[make_paper("2411.00001", title="Old"), make_paper("2411.00002")],
+        days={ANNOUNCED_DAY - timedelta(days=1): ["2411.00001", "2411.00002"]},
+        feeds={"a.xml": rendered_feed(b"old a"), "b.xml": rendered_feed(noise(2_000_000, seed=1))},
+        report=published_report("first"),
+    )
+    second = Publication(
+        papers=[make_paper("2411.00003", title="New"), make_paper("2411.00002")],
+        days={ANNOUNCED_DAY: ["2411.00003", "2411.00002"]},
+        feeds={"a.xml": rendered_feed(b"new a"), "c.xml": rendered_feed(noise(2_000_000, seed=2))},
+        remove_days=[ANNOUNCED_DAY - timedelta(days=1)],
+        remove_papers=["2411.00001"],
+        report=published_report("second"),
+    )
+    return first, second

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, date, datetime
 
@@ -9,7 +10,8 @@ import pytest
 
 from core.models import Publication, RefreshReport, RenderedFeed
 from core.store import Store, papers_of_days
-from tests.factories import make_paper
+from core.store.sqlite import SQLiteStore
+from tests.factories import make_paper, two_publications
 
 DAY1, DAY2 = date(2024, 11, 27), date(2024, 11, 28)
 WHEN = datetime(2024, 11, 28, 6, 0, tzinfo=UTC)
@@ -145,3 +147,48 @@ def test_unreachable_redis_is_a_store_error() -> None:
     assert store.ping() is False
     with pytest.raises(StoreError, match="Redis"):
         store.day_index()
+
+
+def test_sqlite_publication_cut_off_anywhere_leaves_readers_on_the_old_one(
+    sqlite_store: SQLiteStore,
+) -> None:
+    """SQLite aborts the publication's statement after a given number of VM steps, as a
+    crash or a full disk would; the Redis twin is in test_store_redis.py."""
+    first, second = two_publications()
+    sqlite_store.publish(first)
+    connection = sqlite_store._connection()
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    probe = SQLiteStore(sqlite_store.path.with_name("probe.db"))
+    probe.publish(first)
+    probe._connection().set_progress_handler(count, 50)
+    probe.publish(second)
+    probe.close()
+
+    for cut in range(1, steps, max(1, steps // 12)):
+        calls = 0
+
+        def interrupt(at: int = cut) -> int:
+            nonlocal calls
+            calls += 1
+            return 1 if calls == at else 0
+
+        connection.set_progress_handler(interrupt, 50)
+        with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+            sqlite_store.publish(second)
+        connection.set_progress_handler(None, 0)
+        assert sqlite_store.feed("a.xml").body == b"old a"  # type: ignore[union-attr]
+        assert sqlite_store.feed("c.xml") is None
+        assert sqlite_store.day_index() == first.days
+        assert [p.title for p in sqlite_store.papers(["2411.00001"])] == ["Old"]
+        assert sqlite_store.last_published() == first.report
+
+    sqlite_store.publish(second)
+    assert sqlite_store.feed("c.xml") == second.feeds["c.xml"]
+    assert sqlite_store.day_index() == second.days
+    assert sqlite_store.papers(["2411.00001"]) == []

@@ -1,16 +1,40 @@
 """The production store: Redis (Upstash on Vercel), every key under one prefix.
 
-Keys: `{prefix}papers` (hash id -> paper JSON), `{prefix}days` (hash day -> id list JSON),
-`{prefix}feeds` (hash key -> metadata line + body + gzip body), `{prefix}report`,
-`{prefix}published`, `{prefix}lock:{name}`, `{prefix}limiter:{name}`, `{prefix}summaries:{id}`
-(hash variant -> summary JSON), `{prefix}usage:{day}`. A publication is one MULTI/EXEC transaction.
+Upstash refuses any request over 10 MB, and a Redis started with `proto-max-bulk-len 1mb`
+any value over 1 MB, so nothing here is sent or kept in one large piece: every command this
+store sends stays under `MAX_COMMAND_BYTES`, and every key holds at most one part of a feed,
+one day's id list, one paper or one summary hash.
+
+A publication is versioned so that it can be written in many small commands and still switch
+at once. Keys (all under the prefix):
+
+- `current`: the published version's id. Readers resolve every versioned key through it.
+- `v:{version}:days`: hash day -> digest of that day's ordered id list.
+- `v:{version}:feed:{key}:{n}`: part n of a rendered feed; part 0 begins with a JSON header line.
+- `day:{digest}`: a day's id list (JSON), content-addressed, so versions share unchanged days.
+- `paper:{id}`: one paper (JSON), shared by versions, deleted (with its summaries) by the
+  switch to a version that no longer holds it.
+- `report`, `published`, `lock:{name}`, `limiter:{name}`, `summaries:{id}` (hash variant ->
+  summary JSON), `usage:{day}`.
+
+`publish` first deletes what no reader can still hold (versions other than the current one,
+an interrupted publication's leftovers), then writes the new version beside the current one,
+then, in one MULTI/EXEC, switches `current` and the reports and deletes the papers retention
+drops. A reader that resolved the previous version keeps reading it until the next
+publication, so it never sees a mix; a publication that dies halfway leaves readers on the
+current version, and the next one removes what it left.
+
+A store written by an earlier release (hashes `papers`, `days`, `feeds` and no `current`) is
+read as it is and moved to this layout by the next publication.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -20,6 +44,13 @@ from core.models import Paper, Publication, RefreshReport, RenderedFeed, Summary
 from core.store import StoreError
 
 T = TypeVar("T")
+
+MAX_COMMAND_BYTES = 1_000_000
+"""No command this store sends is larger (a tenth of Upstash's request limit)."""
+FEED_PART_BYTES = 900_000
+"""A stored feed is cut into parts of this size, so one SET stays under MAX_COMMAND_BYTES."""
+_READ_BATCH = 500
+_LEGACY_KEYS = ("papers", "days", "feeds")
 
 # Reserve the next request slot atomically: returns how long the caller must wait.
 _RESERVE_SLOT = """
@@ -36,12 +67,60 @@ return 0
 """
 
 
+class _BatchedWriter:
+    """Queues commands on a pipeline and sends them whenever the queued bytes reach
+    MAX_COMMAND_BYTES, so memory stays bounded and round trips few."""
+
+    def __init__(self, client: redis.Redis[bytes]) -> None:
+        self._pipe = client.pipeline(transaction=False)
+        self._queued = 0
+
+    def command(self, name: str, *args: str | bytes) -> None:
+        size = sum(len(a) for a in args)
+        if self._queued and self._queued + size > MAX_COMMAND_BYTES:
+            self.flush()
+        self._pipe.execute_command(name, *args)  # type: ignore[no-untyped-call]
+        self._queued += size
+
+    def grouped(self, name: str, head: list[str], items: Iterable[tuple[str, ...]]) -> None:
+        """`name head... item...` as several commands, each under MAX_COMMAND_BYTES; an item
+        (one member, or one field and its value) is never split between two."""
+        for group in _groups(items, MAX_COMMAND_BYTES - 1024):
+            self.command(name, *head, *group)
+
+    def flush(self) -> None:
+        if self._queued:
+            self._pipe.execute()
+            self._queued = 0
+
+
+def _groups(items: Iterable[tuple[str, ...]], budget: int) -> Iterator[list[str]]:
+    """The arguments of `items`, flattened, in consecutive groups of at most `budget` bytes
+    (an item larger than that alone)."""
+    group: list[str] = []
+    size = 0
+    for item in items:
+        item_size = sum(len(argument) for argument in item)
+        if group and size + item_size > budget:
+            yield group
+            group, size = [], 0
+        group.extend(item)
+        size += item_size
+    if group:
+        yield group
+
+
+def _digest(ids: list[str]) -> str:
+    return hashlib.sha256(json.dumps(ids).encode()).hexdigest()[:32]
+
+
 class RedisStore:
     def __init__(self, client: redis.Redis[bytes], prefix: str = "arxiv-feeds:") -> None:
         self.client = client
         self.prefix = prefix
         self._reserve = client.register_script(_RESERVE_SLOT)
         self._release = client.register_script(_RELEASE_LOCK)
+        self._days_by_digest: dict[str, list[str]] = {}
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "arxiv-feeds:", timeout: float = 5.0) -> RedisStore:
@@ -56,6 +135,9 @@ class RedisStore:
     def _key(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
+    def _version_key(self, version: str, name: str) -> str:
+        return self._key(f"v:{version}:{name}")
+
     @staticmethod
     def _call(operation: Callable[[], T]) -> T:
         try:
@@ -63,31 +145,94 @@ class RedisStore:
         except redis.RedisError as error:
             raise StoreError(f"Redis: {error}") from error
 
+    def _current(self) -> str | None:
+        raw = self._call(lambda: self.client.get(self._key("current")))
+        return raw.decode() if raw else None
+
+    # -- publishing -----------------------------------------------------------------------
+
     def publish(self, publication: Publication) -> None:
-        papers, days, feeds = self._key("papers"), self._key("days"), self._key("feeds")
+        self._call(lambda: self._publish(publication))
 
-        def run() -> None:
-            pipe = self.client.pipeline(transaction=True)
-            if publication.papers:
-                pipe.hset(papers, mapping={p.id: p.model_dump_json() for p in publication.papers})
-            if publication.days:
-                pipe.hset(
-                    days,
-                    mapping={d.isoformat(): json.dumps(i) for d, i in publication.days.items()},
-                )
-            if publication.remove_days:
-                pipe.hdel(days, *[day.isoformat() for day in publication.remove_days])
-            if publication.remove_papers:
-                pipe.hdel(papers, *publication.remove_papers)
-                pipe.delete(*[self._key(f"summaries:{i}") for i in publication.remove_papers])
-            pipe.delete(feeds)
-            if publication.feeds:
-                pipe.hset(feeds, mapping={k: _pack(f) for k, f in publication.feeds.items()})
-            pipe.set(self._key("report"), publication.report.model_dump_json())
-            pipe.set(self._key("published"), publication.report.model_dump_json())
-            pipe.execute()
+    def _publish(self, publication: Publication) -> None:
+        current = self._current()
+        self._collect_garbage(current)
+        previous_days = self._manifest(current)
+        days = {**previous_days, **self._new_days(publication)}
+        for day in publication.remove_days:
+            days.pop(day.isoformat(), None)
+        version = uuid.uuid4().hex
+        writer = _BatchedWriter(self.client)
+        # The version and its day manifest go first: a publication that dies later leaves a
+        # trail for the next one to clean up.
+        writer.command("SADD", self._key("versions"), version)
+        writer.grouped("HSET", [self._version_key(version, "days")], days.items())
+        writer.flush()
+        for day_ids in publication.days.values():
+            writer.command("SET", self._key(f"day:{_digest(day_ids)}"), json.dumps(day_ids))
+        for paper in publication.papers:
+            writer.command("SET", self._key(f"paper:{paper.id}"), paper.model_dump_json())
+        if current is None:
+            self._migrate_legacy(writer)
+        for key, feed in publication.feeds.items():
+            for n, part in enumerate(_feed_parts(feed)):
+                writer.command("SET", self._version_key(version, f"feed:{key}:{n}"), part)
+        writer.flush()
+        self._switch(version, publication)
 
-        self._call(run)
+    def _switch(self, version: str, publication: Publication) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self._key("current"), version)
+        pipe.set(self._key("report"), publication.report.model_dump_json())
+        pipe.set(self._key("published"), publication.report.model_dump_json())
+        removed = (
+            (self._key(f"paper:{i}"), self._key(f"summaries:{i}"))
+            for i in publication.remove_papers
+        )
+        for group in _groups(removed, MAX_COMMAND_BYTES - 1024):
+            pipe.unlink(*group)
+        pipe.execute()
+
+    def _new_days(self, publication: Publication) -> dict[str, str]:
+        return {day.isoformat(): _digest(ids) for day, ids in publication.days.items()}
+
+    def _collect_garbage(self, current: str | None) -> None:
+        """Delete what no reader can hold any more: every version but the current one, the
+        day lists only they used, and (once a version is current) the layout of an earlier
+        release."""
+        members: set[bytes] = self.client.smembers(self._key("versions"))
+        stale = [m.decode() for m in members if m.decode() != current]
+        keep = set(self._manifest(current).values())
+        doomed: list[str] = []
+        for version in stale:
+            doomed += [
+                self._key(f"day:{d}") for d in self._manifest(version).values() if d not in keep
+            ]
+            doomed += [k.decode() for k in self.client.scan_iter(self._version_key(version, "*"))]
+        if current is not None:
+            doomed += [self._key(name) for name in _LEGACY_KEYS]
+        writer = _BatchedWriter(self.client)
+        writer.grouped("UNLINK", [], ((key,) for key in doomed))
+        writer.grouped("SREM", [self._key("versions")], ((version,) for version in stale))
+        writer.flush()
+
+    def _manifest(self, version: str | None) -> dict[str, str]:
+        """Day (ISO) -> digest of its id list, for `version`; an earlier release's `days`
+        hash when there is no version yet."""
+        if version is None:
+            legacy: dict[bytes, bytes] = self.client.hgetall(self._key("days"))
+            return {day.decode(): _digest(json.loads(ids)) for day, ids in legacy.items()}
+        raw: dict[bytes, bytes] = self.client.hgetall(self._version_key(version, "days"))
+        return {day.decode(): digest.decode() for day, digest in raw.items()}
+
+    def _migrate_legacy(self, writer: _BatchedWriter) -> None:
+        """Copy an earlier release's day lists and papers into this layout."""
+        for _, ids in self.client.hscan_iter(self._key("days")):
+            writer.command("SET", self._key(f"day:{_digest(json.loads(ids))}"), ids)
+        for paper_id, record in self.client.hscan_iter(self._key("papers")):
+            writer.command("SET", self._key(f"paper:{paper_id.decode()}"), record)
+
+    # -- reports, feeds, days, papers -------------------------------------------------------
 
     def save_report(self, report: RefreshReport) -> None:
         self._call(lambda: self.client.set(self._key("report"), report.model_dump_json()))
@@ -103,20 +248,64 @@ class RedisStore:
         return self._get_report("published")
 
     def feed(self, key: str) -> RenderedFeed | None:
-        raw = self._call(lambda: self.client.hget(self._key("feeds"), key))
-        return _unpack(raw) if raw else None
+        return self._call(lambda: self._read_feed(key))
+
+    def _read_feed(self, key: str) -> RenderedFeed | None:
+        version = self._current()
+        if version is None:
+            legacy = self.client.hget(self._key("feeds"), key)
+            return _unpack(legacy) if legacy else None
+        part_key = self._version_key(version, f"feed:{key}:{{}}")
+        first = self.client.get(part_key.format(0))
+        if first is None:
+            return None
+        header, _, _ = first.partition(b"\n")
+        meta = json.loads(header)
+        total = len(header) + 1 + meta["body_length"] + meta["gzip_length"]
+        rest: list[bytes | None] = []
+        if total > len(first):
+            count = math.ceil(total / len(first))
+            rest = self.client.mget([part_key.format(n) for n in range(1, count)])
+        if any(part is None for part in rest):
+            raise StoreError(f"Redis: feed {key} of version {version} is incomplete")
+        return _unpack(b"".join([first, *(part for part in rest if part is not None)]))
 
     def day_index(self) -> dict[date, list[str]]:
-        raw: dict[bytes, bytes] = self._call(lambda: self.client.hgetall(self._key("days")))
-        return {date.fromisoformat(day.decode()): json.loads(ids) for day, ids in raw.items()}
+        return self._call(self._read_day_index)
+
+    def _read_day_index(self) -> dict[date, list[str]]:
+        version = self._current()
+        if version is None:
+            legacy: dict[bytes, bytes] = self.client.hgetall(self._key("days"))
+            return {date.fromisoformat(d.decode()): json.loads(ids) for d, ids in legacy.items()}
+        manifest = self._manifest(version)
+        missing = sorted({d for d in manifest.values() if d not in self._days_by_digest})
+        for start in range(0, len(missing), _READ_BATCH):
+            digests = missing[start : start + _READ_BATCH]
+            lists = self.client.mget([self._key(f"day:{d}") for d in digests])
+            for digest, ids in zip(digests, lists, strict=True):
+                if ids is None:
+                    raise StoreError(f"Redis: a day list of version {version} is missing")
+                self._days_by_digest[digest] = json.loads(ids)
+        self._days_by_digest = {d: self._days_by_digest[d] for d in manifest.values()}
+        return {date.fromisoformat(day): self._days_by_digest[d] for day, d in manifest.items()}
 
     def papers(self, ids: list[str]) -> list[Paper]:
         if not ids:
             return []
-        records: list[bytes | None] = self._call(
-            lambda: self.client.hmget(self._key("papers"), ids)
-        )
+        return self._call(lambda: self._read_papers(ids))
+
+    def _read_papers(self, ids: list[str]) -> list[Paper]:
+        if self._current() is None:
+            records = self.client.hmget(self._key("papers"), ids)
+        else:
+            records = []
+            for start in range(0, len(ids), _READ_BATCH):
+                chunk = ids[start : start + _READ_BATCH]
+                records += self.client.mget([self._key(f"paper:{i}") for i in chunk])
         return [Paper.model_validate_json(record) for record in records if record]
+
+    # -- summaries, usage, lock, limiter -----------------------------------------------------
 
     def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
         if not ids:
@@ -179,12 +368,18 @@ class RedisStore:
         self.client.close()
 
 
+def _feed_parts(feed: RenderedFeed) -> list[bytes]:
+    blob = _pack(feed)
+    return [blob[i : i + FEED_PART_BYTES] for i in range(0, len(blob), FEED_PART_BYTES)]
+
+
 def _pack(feed: RenderedFeed) -> bytes:
     meta = {
         "media_type": feed.media_type,
         "etag": feed.etag,
         "last_modified": feed.last_modified.isoformat(),
         "body_length": len(feed.body),
+        "gzip_length": len(feed.gzip),
     }
     return json.dumps(meta).encode() + b"\n" + feed.body + feed.gzip
 

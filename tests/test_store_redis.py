@@ -1,0 +1,206 @@
+"""The Redis store in the shape Upstash gives it: a server that refuses values over 1 MB, every
+command measured, a publication cut off halfway, and a store left by an earlier release."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from core.config import load_settings
+from core.models import Publication
+from core.refresh import refresh
+from core.store.redis import MAX_COMMAND_BYTES, RedisStore
+from tests.conftest import (
+    IN_CI,
+    REDIS_LIMIT_BYTES,
+    CommandLog,
+    measured_redis_store,
+    shared_fixture,
+)
+from tests.factories import make_paper, noise, published_report, rendered_feed, two_publications
+
+pytestmark = pytest.mark.redis
+
+MAX_KEY_BYTES = 10 * 1024 * 1024
+DAY = date(2024, 11, 28)
+WHEN = datetime(2024, 11, 28, 6, 0, tzinfo=UTC)
+
+
+def _key_sizes(store: RedisStore) -> dict[str, int]:
+    client = store.client
+    return {
+        key.decode(): int(client.memory_usage(key, samples=0) or 0)
+        for key in client.scan_iter(match=f"{store.prefix}*")
+    }
+
+
+def test_the_test_server_refuses_values_over_one_megabyte(redis_store: RedisStore) -> None:
+    """The guarantee below is proven only if the server really enforces the limit."""
+    limit = int(redis_store.client.config_get("proto-max-bulk-len")["proto-max-bulk-len"])
+    if limit > REDIS_LIMIT_BYTES:
+        message = (
+            f"the test Redis accepts {limit}-byte values; start it with proto-max-bulk-len 1mb"
+        )
+        if IN_CI or not os.environ.get("ARXIV_FEEDS_TEST_REDIS_URL"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with pytest.raises((redis.ResponseError, redis.ConnectionError)):
+        redis_store.client.set(f"{redis_store.prefix}too-large", b"x" * (REDIS_LIMIT_BYTES + 1))
+
+
+def test_large_feeds_are_written_in_small_commands_and_read_back_whole(
+    redis_store: RedisStore, redis_url: str
+) -> None:
+    """Five languages of a 2,000-item feed, far past what one Upstash request may carry."""
+    log = CommandLog()
+    store = measured_redis_store(redis_url, redis_store.prefix, log)
+    feeds = {
+        f"{lang}/all.xml": rendered_feed(noise(4_500_000, seed=n), etag=f'"{lang}"')
+        for n, lang in enumerate(["en", "zh", "de", "fr", "ja"])
+    }
+    papers = [make_paper(f"2411.{n:05d}", abstract="word " * 380) for n in range(3000)]
+    store.publish(
+        Publication(
+            papers=papers,
+            days={DAY - timedelta(days=d): [p.id for p in papers[d::30]] for d in range(30)},
+            feeds=feeds,
+            report=published_report(),
+        )
+    )
+
+    largest = max(size for _, size in log.commands)
+    assert largest <= MAX_COMMAND_BYTES, f"a {largest}-byte command"
+    assert max(_key_sizes(store).values()) <= MAX_KEY_BYTES
+    for key, feed in feeds.items():
+        assert store.feed(key) == feed
+    assert len(store.papers([p.id for p in papers])) == 3000
+    assert sum(len(ids) for ids in store.day_index().values()) == 3000
+
+
+def test_refresh_at_the_largest_configuration_fits_upstash(
+    tmp_path: Path, redis_store: RedisStore, redis_url: str
+) -> None:
+    """The recorded day (all 20 archives), the 50 categories it lists most, every announce
+    type, and feeds of up to 2,000 items over 30 days."""
+    fixture = shared_fixture("arxiv-rss/all-archives-2024-11-28.rss.xml")
+    text = fixture.read_text()
+    listed = Counter(
+        line.strip().removeprefix("<category>").removesuffix("</category>")
+        for line in text.splitlines()
+        if line.strip().startswith("<category>")
+    )
+    categories = [name for name, _ in listed.most_common(50)]
+    config = tmp_path / "largest.toml"
+    config.write_text(
+        f"[arxiv]\ncategories = {json.dumps(categories)}\n"
+        'announce_types = ["new", "cross", "replace", "replace-cross"]\n'
+        "[feeds]\nmax_items = 2000\ndays = 30\n"
+    )
+    settings = load_settings(config, env={"STORE_URL": redis_url})
+    log = CommandLog()
+    store = measured_redis_store(redis_url, redis_store.prefix, log)
+
+    report = refresh(settings, store, fixture.read_bytes, source="test")
+
+    assert report.status == "published", report.message
+    assert report.feeds_rendered > 100
+    sizes = [size for _, size in log.commands]
+    assert max(sizes) <= MAX_COMMAND_BYTES
+    assert max(_key_sizes(store).values()) <= MAX_KEY_BYTES
+    assert sum(sizes) > 5 * MAX_COMMAND_BYTES, "the publication was not large enough to prove it"
+
+
+def _version_keys(store: RedisStore) -> set[str]:
+    return {
+        key.decode().split(":v:", 1)[1].split(":", 1)[0]
+        for key in store.client.scan_iter(match=f"{store.prefix}v:*")
+    }
+
+
+def test_a_publication_cut_off_anywhere_leaves_readers_on_the_old_one(
+    redis_store: RedisStore, redis_url: str
+) -> None:
+    first, second = two_publications()
+    redis_store.publish(first)
+    probe_prefix = f"{redis_store.prefix}probe:"
+    RedisStore(redis_store.client, probe_prefix).publish(first)
+    counting = CommandLog()
+    measured_redis_store(redis_url, probe_prefix, counting).publish(second)
+    needed = len(counting.commands)
+
+    for cut in range(1, needed, max(1, needed // 12)):
+        dying = measured_redis_store(redis_url, redis_store.prefix, CommandLog(fail_after=cut))
+        with pytest.raises(Exception, match="injected"):
+            dying.publish(second)
+        assert redis_store.feed("a.xml").body == b"old a"  # type: ignore[union-attr]
+        assert redis_store.feed("b.xml") == first.feeds["b.xml"]
+        assert redis_store.feed("c.xml") is None
+        assert redis_store.day_index() == first.days
+        assert [p.title for p in redis_store.papers(["2411.00001"])] == ["Old"]
+        assert redis_store.last_published() == first.report
+
+    redis_store.publish(second)
+    assert redis_store.feed("a.xml").body == b"new a"  # type: ignore[union-attr]
+    assert redis_store.feed("c.xml") == second.feeds["c.xml"]
+    assert redis_store.feed("b.xml") is None
+    assert redis_store.day_index() == second.days
+    assert redis_store.papers(["2411.00001"]) == []
+    assert len(_version_keys(redis_store)) == 2, "the current and the previous version only"
+    redis_store.publish(second)
+    assert len(_version_keys(redis_store)) == 2, "interrupted versions were not cleaned up"
+
+
+def test_a_reader_keeps_the_version_it_resolved_until_the_next_publication(
+    redis_store: RedisStore,
+) -> None:
+    first, second = two_publications()
+    redis_store.publish(first)
+    held = redis_store.client.get(f"{redis_store.prefix}current")
+    redis_store.publish(second)
+    old_part = f"{redis_store.prefix}v:{held.decode()}:feed:a.xml:0"  # type: ignore[union-attr]
+    assert redis_store.client.get(old_part) is not None
+    redis_store.publish(second)
+    assert redis_store.client.get(old_part) is None
+
+
+def test_a_store_written_by_the_earlier_release_is_read_then_moved(
+    redis_store: RedisStore,
+) -> None:
+    """The earlier layout: hashes papers, days and feeds, each feed a header line + bytes."""
+    client, prefix = redis_store.client, redis_store.prefix
+    paper = make_paper("2411.00009", title="Kept from before")
+    header = {
+        "media_type": "application/rss+xml",
+        "etag": '"legacy"',
+        "last_modified": WHEN.isoformat(),
+        "body_length": 6,
+    }
+    client.hset(f"{prefix}papers", paper.id, paper.model_dump_json())
+    client.hset(f"{prefix}days", (DAY - timedelta(days=1)).isoformat(), json.dumps([paper.id]))
+    client.hset(f"{prefix}feeds", "a.xml", json.dumps(header).encode() + b"\n<rss/>gz")
+
+    assert redis_store.feed("a.xml").body == b"<rss/>"  # type: ignore[union-attr]
+    assert redis_store.day_index() == {DAY - timedelta(days=1): [paper.id]}
+
+    redis_store.publish(
+        Publication(
+            papers=[make_paper("2411.00010")],
+            days={DAY: ["2411.00010"]},
+            feeds={"a.xml": rendered_feed(b"new")},
+            report=published_report(),
+        )
+    )
+    assert redis_store.day_index() == {DAY - timedelta(days=1): [paper.id], DAY: ["2411.00010"]}
+    assert [p.title for p in redis_store.papers([paper.id])] == ["Kept from before"]
+    assert redis_store.feed("a.xml").body == b"new"  # type: ignore[union-attr]
+    redis_store.publish(
+        Publication(feeds={"a.xml": rendered_feed(b"new")}, report=published_report())
+    )
+    assert not any(client.exists(f"{prefix}{name}") for name in ("papers", "days", "feeds"))
+    assert [p.title for p in redis_store.papers([paper.id])] == ["Kept from before"]
