@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from core.config import Settings, load_settings
 from core.store import Store
 from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
+from scripts.local_redis import local_redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -62,36 +61,16 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(env={"STORE_URL": f"sqlite:///{tmp_path}/store.db"})
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_url() -> Iterator[str]:
     """ARXIV_FEEDS_TEST_REDIS_URL if set; else a redis-server of the tests' own, started with
     Upstash-like limits, when one is installed; else the local default."""
     configured = os.environ.get("ARXIV_FEEDS_TEST_REDIS_URL")
-    server = shutil.which("redis-server")
-    if configured or server is None:
+    if configured or shutil.which("redis-server") is None:
         yield configured or "redis://127.0.0.1:6379/0"
         return
-    port = _free_port()
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path_factory.mktemp("redis")), "--proto-max-bulk-len", "1mb"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    for line in process.stdout:  # its log, on stdout, says when it accepts connections
-        if "Ready to accept connections" in line:
-            break
-    process.stdout.close()
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait()
+    with local_redis_server() as url:
+        yield url
 
 
 def _redis_client(url: str) -> redis.Redis[bytes]:
