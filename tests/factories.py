@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from html import escape
 
 from core.models import AnnounceType, Paper, Publication, RefreshReport, RenderedFeed
+from core.store import Store
 
 ANNOUNCED = datetime(2024, 11, 28, 5, 0, tzinfo=UTC)
 ANNOUNCED_DAY = date(2024, 11, 28)
@@ -194,6 +195,14 @@ def rendered_feed(body: bytes, etag: str = '"x"') -> RenderedFeed:
         etag=etag,
         last_modified=PUBLISHED,
     )
+
+
+def both_copies(store: Store, key: str) -> RenderedFeed | None:
+    """A stored feed read back whole: its bytes and its compressed copy (two reads)."""
+    plain, compressed = store.feed(key), store.feed(key, gzip=True)
+    if plain is None or compressed is None:
+        return None
+    return plain.model_copy(update={"gzip": compressed.gzip})
 
 
 def noise(size: int, seed: int) -> bytes:

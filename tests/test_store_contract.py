@@ -11,7 +11,7 @@ import pytest
 from core.models import Publication, RefreshReport, RenderedFeed
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
-from tests.factories import make_paper, two_publications
+from tests.factories import both_copies, make_paper, two_publications
 
 DAY1, DAY2 = date(2024, 11, 27), date(2024, 11, 28)
 WHEN = datetime(2024, 11, 28, 6, 0, tzinfo=UTC)
@@ -40,10 +40,24 @@ def test_publish_then_read_back(store: Store) -> None:
     stored = store.feed("cs.LG.xml")
     assert stored is not None
     assert stored.body == b"<rss/>\x00binary-safe"
+    assert stored.gzip == b"", "the uncompressed read leaves the compressed copy in the store"
     assert stored.last_modified == WHEN
     assert stored.etag == '"x"'
     assert store.feed("missing.xml") is None
     assert store.last_report() == store.last_published() == _report()
+    no_copy = store.feed("cs.LG.xml", gzip=True)
+    assert no_copy is not None and no_copy.body == b"<rss/>\x00binary-safe", "no gzip copy: bytes"
+
+
+def test_a_request_reads_only_the_copy_it_serves(store: Store) -> None:
+    feed = RenderedFeed(
+        body=b"<rss/>", gzip=b"gz", media_type="application/rss+xml", etag='"e"', last_modified=WHEN
+    )
+    store.publish(Publication(feeds={"a.xml": feed}, report=_report()))
+    compressed = store.feed("a.xml", gzip=True)
+    assert compressed is not None and (compressed.body, compressed.gzip) == (b"", b"gz")
+    plain = store.feed("a.xml")
+    assert plain is not None and (plain.body, plain.gzip) == (b"<rss/>", b"")
 
 
 def test_publication_replaces_feeds_and_prunes(store: Store) -> None:
@@ -189,6 +203,6 @@ def test_sqlite_publication_cut_off_anywhere_leaves_readers_on_the_old_one(
         assert sqlite_store.last_published() == first.report
 
     sqlite_store.publish(second)
-    assert sqlite_store.feed("c.xml") == second.feeds["c.xml"]
+    assert both_copies(sqlite_store, "c.xml") == second.feeds["c.xml"]
     assert sqlite_store.day_index() == second.days
     assert sqlite_store.papers(["2411.00001"]) == []

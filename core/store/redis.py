@@ -10,7 +10,9 @@ at once. Keys (all under the prefix):
 
 - `current`: the published version's id. Readers resolve every versioned key through it.
 - `v:{version}:days`: hash day -> digest of that day's ordered id list.
-- `v:{version}:feed:{key}:{n}`: part n of a rendered feed; part 0 begins with a JSON header line.
+- `v:{version}:feeds`: hash feed key -> its media type, validators and number of parts.
+- `v:{version}:feed:{key}:{body|gzip}:{n}`: part n of a rendered feed's bytes, or of its
+  compressed copy (a request reads only the one it serves).
 - `day:{digest}`: a day's id list (JSON), content-addressed, so versions share unchanged days.
 - `paper:{id}`: one paper (JSON), shared by versions, deleted (with its summaries) by the
   switch to a version that no longer holds it.
@@ -32,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -121,6 +122,7 @@ class RedisStore:
         self._reserve = client.register_script(_RESERVE_SLOT)
         self._release = client.register_script(_RELEASE_LOCK)
         self._days_by_digest: dict[str, list[str]] = {}
+        self._headers: tuple[str, dict[str, dict[str, Any]]] | None = None
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "arxiv-feeds:", timeout: float = 5.0) -> RedisStore:
@@ -174,9 +176,16 @@ class RedisStore:
             writer.command("SET", self._key(f"paper:{paper.id}"), paper.model_dump_json())
         if current is None:
             self._migrate_legacy(writer)
+        index: dict[str, str] = {}
         for key, feed in publication.feeds.items():
-            for n, part in enumerate(_feed_parts(feed)):
-                writer.command("SET", self._version_key(version, f"feed:{key}:{n}"), part)
+            parts = {"body": _parts(feed.body), "gzip": _parts(feed.gzip)}
+            for copy, pieces in parts.items():
+                for n, piece in enumerate(pieces):
+                    writer.command(
+                        "SET", self._version_key(version, f"feed:{key}:{copy}:{n}"), piece
+                    )
+            index[key] = _feed_header(feed, len(parts["body"]), len(parts["gzip"]))
+        writer.grouped("HSET", [self._version_key(version, "feeds")], index.items())
         writer.flush()
         self._switch(version, publication)
 
@@ -247,28 +256,40 @@ class RedisStore:
     def last_published(self) -> RefreshReport | None:
         return self._get_report("published")
 
-    def feed(self, key: str) -> RenderedFeed | None:
-        return self._call(lambda: self._read_feed(key))
+    def feed(self, key: str, gzip: bool = False) -> RenderedFeed | None:
+        return self._call(lambda: self._read_feed(key, gzip))
 
-    def _read_feed(self, key: str) -> RenderedFeed | None:
+    def _read_feed(self, key: str, gzip: bool) -> RenderedFeed | None:
         version = self._current()
         if version is None:
             legacy = self.client.hget(self._key("feeds"), key)
-            return _unpack(legacy) if legacy else None
-        part_key = self._version_key(version, f"feed:{key}:{{}}")
-        first = self.client.get(part_key.format(0))
-        if first is None:
+            return _one_copy(_unpack(legacy), gzip) if legacy else None
+        header = self._feed_headers(version).get(key)
+        if header is None:
             return None
-        header, _, _ = first.partition(b"\n")
-        meta = json.loads(header)
-        total = len(header) + 1 + meta["body_length"] + meta["gzip_length"]
-        rest: list[bytes | None] = []
-        if total > len(first):
-            count = math.ceil(total / len(first))
-            rest = self.client.mget([part_key.format(n) for n in range(1, count)])
-        if any(part is None for part in rest):
+        copy = "gzip" if gzip and header["gzip_parts"] else "body"
+        count = header[f"{copy}_parts"]
+        names = [self._version_key(version, f"feed:{key}:{copy}:{n}") for n in range(count)]
+        pieces: list[bytes | None] = self.client.mget(names) if names else []
+        if any(piece is None for piece in pieces):
             raise StoreError(f"Redis: feed {key} of version {version} is incomplete")
-        return _unpack(b"".join([first, *(part for part in rest if part is not None)]))
+        data = b"".join(piece for piece in pieces if piece is not None)
+        return RenderedFeed(
+            body=b"" if copy == "gzip" else data,
+            gzip=data if copy == "gzip" else b"",
+            media_type=header["media_type"],
+            etag=header["etag"],
+            last_modified=datetime.fromisoformat(header["last_modified"]),
+        )
+
+    def _feed_headers(self, version: str) -> dict[str, dict[str, Any]]:
+        """The version's feed index, read once per version (versions never change)."""
+        cached = self._headers
+        if cached is None or cached[0] != version:
+            raw: dict[bytes, bytes] = self.client.hgetall(self._version_key(version, "feeds"))
+            cached = (version, {k.decode(): json.loads(v) for k, v in raw.items()})
+            self._headers = cached
+        return cached[1]
 
     def day_index(self) -> dict[date, list[str]]:
         return self._call(self._read_day_index)
@@ -368,23 +389,31 @@ class RedisStore:
         self.client.close()
 
 
-def _feed_parts(feed: RenderedFeed) -> list[bytes]:
-    blob = _pack(feed)
-    return [blob[i : i + FEED_PART_BYTES] for i in range(0, len(blob), FEED_PART_BYTES)]
+def _parts(data: bytes) -> list[bytes]:
+    return [data[i : i + FEED_PART_BYTES] for i in range(0, len(data), FEED_PART_BYTES)]
 
 
-def _pack(feed: RenderedFeed) -> bytes:
-    meta = {
-        "media_type": feed.media_type,
-        "etag": feed.etag,
-        "last_modified": feed.last_modified.isoformat(),
-        "body_length": len(feed.body),
-        "gzip_length": len(feed.gzip),
-    }
-    return json.dumps(meta).encode() + b"\n" + feed.body + feed.gzip
+def _feed_header(feed: RenderedFeed, body_parts: int, gzip_parts: int) -> str:
+    return json.dumps(
+        {
+            "media_type": feed.media_type,
+            "etag": feed.etag,
+            "last_modified": feed.last_modified.isoformat(),
+            "body_parts": body_parts,
+            "gzip_parts": gzip_parts,
+        }
+    )
+
+
+def _one_copy(feed: RenderedFeed, gzip: bool) -> RenderedFeed:
+    """Only the bytes a response needs: the compressed copy, when asked for and present."""
+    if gzip and feed.gzip:
+        return feed.model_copy(update={"body": b""})
+    return feed.model_copy(update={"gzip": b""})
 
 
 def _unpack(raw: bytes) -> RenderedFeed:
+    """A feed as an earlier release stored it: a JSON header line, the bytes, the gzip copy."""
     meta, _, payload = raw.partition(b"\n")
     fields = json.loads(meta)
     length = fields["body_length"]

@@ -139,21 +139,22 @@ class SQLiteStore:
     def last_published(self) -> RefreshReport | None:
         return self._get_report("published")
 
-    def feed(self, key: str) -> RenderedFeed | None:
+    def feed(self, key: str, gzip: bool = False) -> RenderedFeed | None:
         row = (
             self._connection()
             .execute(
-                "SELECT media_type, etag, last_modified, body, gzip FROM feeds WHERE key = ?",
-                (key,),
+                "SELECT media_type, etag, last_modified, length(gzip) > 0 AND ?, "
+                "CASE WHEN length(gzip) > 0 AND ? THEN gzip ELSE body END FROM feeds WHERE key = ?",
+                (gzip, gzip, key),
             )
             .fetchone()
         )
         if row is None:
             return None
-        media_type, etag, last_modified, body, compressed = row
+        media_type, etag, last_modified, compressed, data = row
         return RenderedFeed(
-            body=body,
-            gzip=compressed,
+            body=b"" if compressed else data,
+            gzip=data if compressed else b"",
             media_type=media_type,
             etag=etag,
             last_modified=datetime.fromisoformat(last_modified),

@@ -77,9 +77,13 @@ def _etag_matches(if_none_match: str, etags: set[str]) -> bool:
     return "*" in tags or bool(tags & etags)
 
 
+def accepts_gzip(request: Request) -> bool:
+    return "gzip" in request.headers.get("accept-encoding", "")
+
+
 def feed_response(request: Request, feed: RenderedFeed, cache_control: str) -> Response:
     """Stored bytes with validators; the pre-compressed copy for clients that accept gzip."""
-    compressed = bool(feed.gzip) and "gzip" in request.headers.get("accept-encoding", "")
+    compressed = bool(feed.gzip) and accepts_gzip(request)
     etag = feed.etag[:-1] + '-gzip"' if compressed else feed.etag
     headers = {
         "ETag": etag,
@@ -224,7 +228,7 @@ def create_app(
         language = language_of(request)
         if isinstance(language, Response):
             return language
-        stored = lazy.get().feed(feed_key(name, fmt, language))
+        stored = lazy.get().feed(feed_key(name, fmt, language), gzip=accepts_gzip(request))
         if stored is None:  # nothing refreshed yet, or the config changed since
             papers = select(recent_papers(spec.days), spec)
             stored = render_now(spec, fmt, papers, request, language)

@@ -1,0 +1,122 @@
+"""What one refresh and each kind of request cost in Redis commands and bytes, as the server
+itself counts them (INFO: total_commands_processed, total_net_input_bytes,
+total_net_output_bytes), on a redis-server of its own with Upstash-like limits.
+
+Usage: `uv run python scripts/bench_redis_budget.py` (needs ../shared/fixtures and
+redis-server). Prints a Markdown table for docs/BENCHMARKS.md and the daily cost of a default
+deployment for docs/deploy.md.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDED_DAY = ROOT.parent / "shared" / "fixtures" / "arxiv-rss" / "all-archives-2024-11-28.rss.xml"
+REQUESTS = {
+    "stored feed `/feeds/cs.LG.xml`": "/feeds/cs.LG.xml",
+    'ad-hoc feed `/feed.xml?q=moe,"kv cache"`': '/feed.xml?q=moe,"kv cache"',
+    "`/api/papers?cat=cs.LG`": "/api/papers?cat=cs.LG",
+    "landing page `/`": "/",
+    "`/health`": "/health",
+}
+FEED_REQUESTS_A_DAY = 1000
+CRON_RUNS_A_DAY = 2
+
+
+@dataclass
+class Cost:
+    commands: int
+    sent: int
+    received: int
+
+    def row(self, name: str) -> str:
+        return f"| {name} | {self.commands} | {self.sent / 1e3:,.1f} | {self.received / 1e3:,.1f} |"
+
+
+class Meter:
+    """Differences of the server's own counters, less the INFO call that reads them."""
+
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url)
+        self.overhead = Cost(0, 0, 0)
+        self.overhead = self.measure(lambda: None)
+
+    def _counters(self) -> Cost:
+        stats = self.client.info("stats")
+        return Cost(
+            int(stats["total_commands_processed"]),
+            int(stats["total_net_input_bytes"]),
+            int(stats["total_net_output_bytes"]),
+        )
+
+    def measure(self, work: Callable[[], object]) -> Cost:
+        before = self._counters()
+        work()
+        after = self._counters()
+        return Cost(
+            after.commands - before.commands - self.overhead.commands,
+            after.sent - before.sent - self.overhead.sent,
+            after.received - before.received - self.overhead.received,
+        )
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+    from core.config import load_settings
+    from core.refresh import refresh
+    from core.store import open_store
+    from core.web.app import create_app
+    from scripts.local_redis import local_redis_server
+
+    if not RECORDED_DAY.is_file():
+        print(f"{RECORDED_DAY} is missing (the recorded arXiv responses)", file=sys.stderr)
+        return 1
+    raw = RECORDED_DAY.read_bytes()
+    with local_redis_server() as url:
+        settings = load_settings(ROOT / "arxiv-feeds.toml", env={"STORE_URL": url})
+        store = open_store(settings.store)
+        meter = Meter(url)
+        first = meter.measure(lambda: refresh(settings, store, lambda: raw, source="bench"))
+        again = meter.measure(lambda: refresh(settings, store, lambda: raw, source="bench"))
+        rows = [first.row("refresh, a new day"), again.row("refresh, the same day again")]
+        app = create_app(settings, lambda: store)
+        costs: dict[str, Cost] = {}
+        with TestClient(app) as client:
+            for name, path in REQUESTS.items():
+                client.get(path)  # the first request opens the store and loads its scripts
+                costs[name] = meter.measure(lambda path=path: client.get(path))  # type: ignore[misc]
+                rows.append(costs[name].row(name))
+    print("| what | commands | KB sent to Redis | KB read from Redis |")
+    print("|---|---|---|---|")
+    print("\n".join(rows))
+    feed = costs["stored feed `/feeds/cs.LG.xml`"]
+    daily = Cost(
+        first.commands
+        + (CRON_RUNS_A_DAY - 1) * again.commands
+        + FEED_REQUESTS_A_DAY * feed.commands,
+        first.sent + (CRON_RUNS_A_DAY - 1) * again.sent + FEED_REQUESTS_A_DAY * feed.sent,
+        first.received
+        + (CRON_RUNS_A_DAY - 1) * again.received
+        + FEED_REQUESTS_A_DAY * feed.received,
+    )
+    print(
+        f"\na day: {CRON_RUNS_A_DAY} cron refreshes + {FEED_REQUESTS_A_DAY} stored-feed requests"
+        f" = {daily.commands:,} commands, {(daily.sent + daily.received) / 1e6:,.1f} MB;"
+        f" 30 days = {30 * daily.commands:,} commands,"
+        f" {30 * (daily.sent + daily.received) / 1e9:,.2f} GB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
