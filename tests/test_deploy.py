@@ -254,3 +254,13 @@ def test_readme_button_asks_for_the_secrets_and_adds_upstash() -> None:
         assert section in deploy
     workflow = (ROOT / ".github" / "workflows" / "daily-digest.yml").read_text()
     assert "arxiv-feeds refresh" in workflow and "digest > digest/README.md" in workflow
+
+
+def test_the_readme_deploy_button_is_made_from_the_repository_setting() -> None:
+    from scripts import deploy_button
+
+    readme = (ROOT / "README.md").read_text()
+    assert deploy_button.button() in readme.splitlines()
+    fork = deploy_button.link("https://github.com/someone/arxiv-feeds")
+    assert "YOUR-GITHUB-USER" not in fork
+    assert fork.count("someone%2Farxiv-feeds") == 2  # the clone source and the docs link
