@@ -95,7 +95,16 @@ def python312() -> Path:
 def vercel_cli() -> Path:
     binary = CLI_DIR / "node_modules" / ".bin" / "vercel"
     if not binary.exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CLI_DIR, check=True)
+        # `npm install`, not `npm ci`: npm's lock file omits the CLI's optional native
+        # packages for other platforms, which `npm ci` then reports as out of sync.
+        installed = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund"],
+            cwd=CLI_DIR,
+            capture_output=True,
+            text=True,
+        )
+        if installed.returncode != 0:
+            raise CheckFailed(f"npm could not install the Vercel CLI:\n{installed.stderr[-2000:]}")
     return binary
 
 
