@@ -8,7 +8,7 @@ the public address becomes the local server's, port 8000 a free port, 0.0.0.0 th
 the Redis URL the local one, and `cd /srv/arxiv-feeds` the copy. Vercel account commands run
 as `--help` with the CLI pinned in scripts/vercel.
 
-Usage: `uv run python scripts/check_deploy_docs.py` (uv, Python 3.12, redis-server; .ci/run
+Usage: `uv run python -m scripts.check_deploy_docs` (uv, Python 3.12, redis-server; .ci/run
 installs them). One line per block; exit 1 on the first failure.
 """
 
@@ -30,16 +30,20 @@ from pathlib import Path
 
 import httpx
 
+from scripts.check_vercel_build import (
+    CheckFailed,
+    copy_repository,
+    python312,
+    sample_day,
+    vercel_cli,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "deploy.md"
 BLOCK = re.compile(
     r"(?:<!-- checked: (?P<name>[\w-]+) -->\n)?```(?P<lang>\w*)\n(?P<body>.*?)```", re.S
 )
 CRON_SECRET = "docs-check-secret-0123456789"
-
-
-class CheckFailed(Exception):
-    pass
 
 
 def marked_blocks(text: str) -> dict[str, list[str]]:
@@ -207,7 +211,6 @@ def _quote(text: str) -> str:
 
 
 def check(python: Path, redis_url: str, arxiv_url: str, scratch: Path) -> list[str]:
-    from scripts.check_vercel_build import copy_repository, vercel_cli
     from scripts.local_redis import free_port
 
     blocks = marked_blocks(GUIDE.read_text())
@@ -250,11 +253,9 @@ def check(python: Path, redis_url: str, arxiv_url: str, scratch: Path) -> list[s
 
 
 def main() -> int:
-    from scripts.check_vercel_build import python312
     from scripts.local_redis import local_redis_server
-    from tests.factories import RssItem, arxiv_rss
 
-    day = arxiv_rss([RssItem(f"2411.{n:05d}", title=f"KV cache paper {n}") for n in range(1, 6)])
+    day = sample_day()
     try:
         python = python312()
         with (
@@ -271,5 +272,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     raise SystemExit(main())

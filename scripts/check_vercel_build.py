@@ -12,7 +12,7 @@ scripts/ out, not .vercelignore):
 - the built function's own handler, run with Python 3.12 against a real Redis, answers
   /feeds/cs.LG.xml, /, /health, /opml and /api/refresh exactly as the app does locally.
 
-Usage: `uv run python scripts/check_vercel_build.py` (Node.js with npm, Python 3.12, uv and
+Usage: `uv run python -m scripts.check_vercel_build` (Node.js with npm, Python 3.12, uv and
 redis-server on the machine; .ci/run installs them). Prints the bundle size; exit 1 on any
 failure, each failure on one line.
 """
@@ -238,14 +238,19 @@ def locally(env: dict[str, str]) -> list[Answer]:
     return [Answer(a.status_code, a.headers.get("content-type", ""), a.content) for a in answers]
 
 
-def fill_store(store_url: str, directory: Path) -> None:
-    """One announcement day, in rss.arxiv.org's shape, through the project's own refresh."""
-    from core.cli import main
+def sample_day() -> bytes:
+    """One announcement day in rss.arxiv.org's shape: five cs.LG papers on KV caches."""
     from tests.factories import RssItem, arxiv_rss
 
-    items = [RssItem(f"2411.{n:05d}", title=f"KV cache paper {n}") for n in range(1, 6)]
+    return arxiv_rss([RssItem(f"2411.{n:05d}", title=f"KV cache paper {n}") for n in range(1, 6)])
+
+
+def fill_store(store_url: str, directory: Path) -> None:
+    """The sample day, through the project's own refresh."""
+    from core.cli import main
+
     saved = directory / "day.xml"
-    saved.write_bytes(arxiv_rss(items))
+    saved.write_bytes(sample_day())
     os.environ["STORE_URL"] = store_url
     if main(["refresh", "--from-file", str(saved)]) != 0:
         raise CheckFailed("could not fill the store")
@@ -315,5 +320,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     raise SystemExit(main())
