@@ -54,7 +54,7 @@ def _paper(entry: Any, followed: set[str]) -> Paper:
 
 def parse_query(raw: bytes, followed_categories: list[str]) -> QueryPage:
     """One API page; `followed_categories` decide whether a paper counts as new or cross."""
-    document = feedparser.parse(raw)
+    document = feedparser.parse(raw, sanitize_html=False, resolve_relative_uris=False)
     entries = document.entries
     if len(entries) == 1 and entries[0].get("title") == "Error":
         raise ArxivError(f"arXiv said: {clean_text(entries[0].get('summary', 'unknown error'))}")

@@ -83,7 +83,9 @@ def parse_announcements(
 ) -> Announcements:
     """Read one rss.arxiv.org response, keeping the items in `categories` with an announce type
     in `types` (all when None). Items that cannot be read are skipped and counted."""
-    document = feedparser.parse(raw)
+    # An arXiv description is text, not HTML: sanitising it as HTML would read `$a<b$` as a
+    # tag and drop what follows. It is escaped wherever it is shown.
+    document = feedparser.parse(raw, sanitize_html=False, resolve_relative_uris=False)
     channel = document.feed
     title = str(channel.get("title", ""))
     if title.startswith("Feed error"):

@@ -27,6 +27,7 @@ MEDIA_TYPES: dict[str, str] = {
     "json": "application/feed+json; charset=utf-8",
 }
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+ATOM = "http://www.w3.org/2005/Atom"
 
 
 class FeedMeta(BaseModel):
@@ -139,7 +140,14 @@ def _description(meta: FeedMeta, papers: list[Paper]) -> str:
     )
 
 
-def _feedgen(meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]) -> FeedGenerator:
+def _feedgen(
+    fmt: Format, meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]
+) -> FeedGenerator:
+    """RSS and Atom differ in what readers make of the same fields: an RSS description is
+    HTML (so the abstract is escaped into it), an Atom summary is text; Atom content is
+    `type="html"` with one `alternate` link (the abstract page), the PDF and HTML versions
+    `related`; RSS has one `<link>`, the abstract page, and the item HTML in content:encoded."""
+    atom = fmt == "atom"
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
     generator.id(meta.self_url)
@@ -158,10 +166,13 @@ def _feedgen(meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]) -> 
         entry.id(paper.abs_url)
         entry.guid(paper.abs_url, permalink=True)
         entry.title(xml_safe(paper.title))
-        entry.link(href=paper.pdf_url, rel="related", type="application/pdf", title="PDF")
-        entry.link(href=paper.abs_url, rel="alternate")  # last: feedgen's RSS <link> is the last
-        entry.description(xml_safe(f"Score {paper.score.total:g}. {paper.abstract}"))
-        entry.content(xml_safe(bodies[paper.id]), type="CDATA")
+        entry.link(href=paper.abs_url, rel="alternate")  # Atom's links: _atom_entry_links
+        teaser = xml_safe(f"Score {paper.score.total:g}. {paper.abstract}")
+        if atom:
+            entry.summary(teaser)
+        else:
+            entry.description(escape(teaser))
+        entry.content(xml_safe(bodies[paper.id]), type="html" if atom else "CDATA")
         entry.published(when)
         entry.updated(when)
         authors = [xml_safe(name) for name in paper.authors] or ["arXiv"]
@@ -170,6 +181,26 @@ def _feedgen(meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]) -> 
         for category in paper.categories:
             entry.category(term=category, scheme="https://arxiv.org/archive/")
     return generator
+
+
+def _atom_entry_links(body: bytes, papers: list[Paper]) -> bytes:
+    """Each entry's links as RFC 4287 wants them. feedgen 1.0 writes every entry link without
+    its `rel` and `type`, so all of them read as `alternate`; they are written here instead."""
+    from lxml import etree
+
+    root = etree.fromstring(body)
+    for entry, paper in zip(root.iterfind(f"{{{ATOM}}}entry"), papers, strict=True):
+        for link in entry.findall(f"{{{ATOM}}}link"):
+            entry.remove(link)
+        links = [
+            {"rel": "alternate", "type": "text/html", "href": paper.abs_url},
+            {"rel": "related", "type": "application/pdf", "href": paper.pdf_url, "title": "PDF"},
+            {"rel": "related", "type": "text/html", "href": paper.html_url, "title": "HTML"},
+        ]
+        for attributes in links:
+            etree.SubElement(entry, f"{{{ATOM}}}link", attributes)
+    result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return result
 
 
 def _json_feed(meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]) -> bytes:
@@ -225,9 +256,11 @@ def render(
     bodies = bodies if bodies is not None else {paper.id: item_html(paper) for paper in papers}
     if fmt == "json":
         return _json_feed(meta, papers, bodies)
-    generator = _feedgen(meta, papers, bodies)
-    body: bytes = generator.rss_str() if fmt == "xml" else generator.atom_str()
-    return body
+    generator = _feedgen(fmt, meta, papers, bodies)
+    if fmt == "xml":
+        rss: bytes = generator.rss_str()
+        return rss
+    return _atom_entry_links(generator.atom_str(), papers)
 
 
 def render_feed(

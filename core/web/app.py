@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.clock import Clock, SystemClock, utc_now
 from core.config import FORMATS, Settings, describe_validation_error
@@ -112,10 +113,37 @@ def _split_filename(filename: str) -> tuple[str, str] | None:
     return (name, fmt) if dot and name and fmt in FORMATS else None
 
 
-def _last_updated(store: Store) -> datetime:
+def _last_updated(store: Store, clock: Clock) -> datetime:
+    """When the feeds' content last changed: the last publication, else (nothing published
+    yet) now, since the empty feed is made now."""
     report = store.last_published()
-    when = report.finished or report.started if report else datetime(2000, 1, 1, tzinfo=UTC)
+    when = (report.finished or report.started) if report else utc_now(clock)
     return when.replace(microsecond=0)
+
+
+class VaryOnce:
+    """Merges the `Vary` headers of a response into one list without repeats: Starlette's
+    gzip middleware appends `Accept-Encoding` to the one feed responses already carry."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_merged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message["headers"] if k.lower() != b"vary"]
+                tokens = [
+                    token.strip()
+                    for k, v in message["headers"]
+                    if k.lower() == b"vary"
+                    for token in v.split(b",")
+                ]
+                if tokens:
+                    headers.append((b"vary", b", ".join(dict.fromkeys(tokens))))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_merged)
 
 
 def _default_runner(settings: Settings) -> RefreshRunner:
@@ -142,6 +170,7 @@ def create_app(
         title="arxiv-feeds", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json"
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(VaryOnce)
     lazy = LazyStore(store)
     feeds = configured_feeds(settings)
     runner = refresh_runner or _default_runner(settings)
@@ -198,7 +227,7 @@ def create_app(
             description=spec.description or f"arXiv papers: {spec.title}.",
             self_url=f"{base}{request.url.path}{query}",
             home_url=f"{base}/",
-            updated=_last_updated(lazy.get()),
+            updated=_last_updated(lazy.get(), clock),
             ttl_minutes=settings.feeds.ttl_minutes,
         )
         shown = language or settings.summaries.languages[0]
@@ -324,7 +353,7 @@ def create_app(
         from core.render.opml import render_opml
 
         body = render_opml(
-            settings.site.title, settings.site.base_url, feeds, _last_updated(lazy.get())
+            settings.site.title, settings.site.base_url, feeds, _last_updated(lazy.get(), clock)
         )
         return Response(
             body,
