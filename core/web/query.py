@@ -80,11 +80,20 @@ class FeedQuery(BaseModel):
         return ", ".join(parts) or "everything"
 
     def apply(self, papers: list[Paper], settings: Settings) -> list[Paper]:
-        """Score the query terms on top of the stored scores, then filter like any feed."""
-        terms = self.terms
-        if terms:
+        """Score the query terms on top of the stored scores, then filter like any feed.
+
+        A term that names a configured keyword (or one of its aliases) has already scored:
+        it only filters, so each keyword counts once."""
+        configured = {
+            name.casefold(): rule.term
+            for rule in settings.rank.keywords
+            for name in (rule.term, *rule.aliases)
+        }
+        new_terms = [term for term in self.terms if term.casefold() not in configured]
+        rules = [configured.get(term.casefold(), term) for term in self.terms]
+        if new_terms:
             ranker = Ranker(
-                [Rule(term=term) for term in terms],
+                [Rule(term=term) for term in new_terms],
                 title_weight=settings.rank.title_weight,
                 abstract_weight=settings.rank.abstract_weight,
             )
@@ -96,7 +105,7 @@ class FeedQuery(BaseModel):
             name="query",
             title=f"arXiv: {self.describe()}",
             categories=self.categories,
-            rules=terms,
+            rules=list(dict.fromkeys(rules)),
             min_score=self.min_score,
             types=self.types,
             days=self.days,
