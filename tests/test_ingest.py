@@ -161,3 +161,34 @@ def test_api_error_entry_raises() -> None:
 </feed>"""
     with pytest.raises(ArxivError, match=r"incorrect id format for 1234\.12345"):
         parse_query(raw, ["cs.LG"])
+
+
+def test_a_description_is_text_every_character_kept() -> None:
+    raw = arxiv_rss(
+        [
+            RssItem(
+                "2411.00001",
+                abstract="We show $a<b$ and c>d, x<y; Tom & Jerry; <img src=x>; &amp;.",
+            )
+        ]
+    )
+    paper = parse_announcements(raw, ["cs.LG"], [AnnounceType.NEW]).papers[0]
+    assert paper.abstract == "We show a<b and c>d, x<y; Tom & Jerry; <img src=x>; &amp;."
+
+
+def test_recorded_abstracts_with_markup_characters_keep_them() -> None:
+    """Against the description text read with lxml, independently of feedparser: every
+    abstract without TeX is kept to the character (whitespace aside)."""
+    from lxml import etree
+
+    raw = shared_fixture("arxiv-rss/all-archives-2024-11-28.rss.xml").read_bytes()
+    expected = {}
+    for item in etree.fromstring(raw).iter("item"):
+        text = (item.findtext("description") or "").partition("Abstract:")[2]
+        if "$" not in text and "\\" not in text:
+            expected[(item.findtext("link") or "").rsplit("/", 1)[1]] = " ".join(text.split())
+    papers = parse_announcements(raw, None, None).papers
+    checked = [p for p in papers if p.id in expected]
+    with_markup = [p for p in checked if "<" in expected[p.id] or "&" in expected[p.id]]
+    assert len(with_markup) >= 10
+    assert [p.id for p in checked if p.abstract != expected[p.id]] == []

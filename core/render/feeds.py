@@ -10,7 +10,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from html import escape
 from typing import Any
 
@@ -118,15 +118,20 @@ def item_html(paper: Paper, language: str | None = None) -> str:
     )
 
 
+ITEM_TIME = time(12, 0, tzinfo=UTC)
+"""Items are dated noon UTC of their announcement day (arXiv announces at midnight US
+Eastern): the same calendar day in UTC and in every US time zone, down to Hawaii."""
+
+
 def _item_times(papers: list[Paper]) -> list[datetime]:
-    """Announcement time minus the paper's rank within its day, in seconds, so that readers
-    which sort by date keep the ranking."""
+    """Noon UTC of each paper's announcement day, less its rank within the day in seconds, so
+    that readers which sort by date keep the ranking (2,000 papers span 34 minutes)."""
     times = []
     position_in_day: dict[object, int] = {}
     for paper in papers:
         position = position_in_day.get(paper.day, 0)
         position_in_day[paper.day] = position + 1
-        times.append(paper.announced - timedelta(seconds=position))
+        times.append(datetime.combine(paper.day, ITEM_TIME) - timedelta(seconds=position))
     return times
 
 
