@@ -7,6 +7,7 @@ rules."""
 
 from __future__ import annotations
 
+import calendar
 import json
 import shutil
 import subprocess
@@ -102,8 +103,8 @@ def _check_rss_or_atom(body: bytes, papers: dict[str, Paper]) -> None:
     parsed = feedparser.parse(body)
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert parsed.entries
-    second = {item["link"]: item for item in sfeed(body)}
-    assert len(second) == len(parsed.entries)
+    by_sfeed = {item["link"]: item for item in sfeed(body)}
+    assert len(by_sfeed) == len(parsed.entries)
     for entry in parsed.entries:
         paper = papers[entry.link.rsplit("/", 1)[1]]
         assert entry.link == paper.abs_url
@@ -112,9 +113,8 @@ def _check_rss_or_atom(body: bytes, papers: dict[str, Paper]) -> None:
         _shows_as_text(entry.content[0].value, paper.abstract)
         names = [a.get("name") for a in entry.get("authors", [])]
         assert names == paper.authors or entry.author == ", ".join(paper.authors)
-        year, month, day, hour, minute, second = entry.published_parsed[:6]
-        _check_day(datetime(year, month, day, hour, minute, second, tzinfo=UTC))
-        other = second[paper.abs_url]
+        _check_day(datetime.fromtimestamp(calendar.timegm(entry.published_parsed), UTC))
+        other = by_sfeed[paper.abs_url]
         assert other["title"] == paper.title
         assert other["content_type"] == "html"
         _shows_as_text(_unescape_sfeed(other["content"]), paper.abstract)
