@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from core.clock import SystemClock
-from core.config import ConfigError, Settings, SiteConfig, load_settings
+from core.config import ConfigError, Settings, load_settings
 from core.models import RefreshReport
 from core.store import Store, StoreError, open_store, papers_of_days
 
@@ -176,10 +176,6 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
     from core.web.app import create_app
 
-    if settings.site.base_url == SiteConfig().base_url:  # not configured: links follow --port
-        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        site = settings.site.model_copy(update={"base_url": f"http://{shown_host}:{port}"})
-        settings = settings.model_copy(update={"site": site})
     store = open_store(settings.store)
     if not store.day_index():
         print(

@@ -189,6 +189,7 @@ class RenderedFeed(BaseModel):
     media_type: str
     etag: str
     last_modified: datetime
+    base_url: str = Field(default="", description="the site address its links were made with")
 
 
 class Publication(BaseModel):

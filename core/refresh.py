@@ -83,7 +83,7 @@ def render_all(settings: Settings, papers: list[Paper], clock: Clock) -> dict[st
                     ttl_minutes=settings.feeds.ttl_minutes,
                 )
                 rendered[feed_key(name, fmt, extra_language)] = render_feed(
-                    fmt, meta, chosen, bodies
+                    fmt, meta, chosen, bodies, base
                 )
     return rendered
 

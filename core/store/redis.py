@@ -280,6 +280,7 @@ class RedisStore:
             media_type=header["media_type"],
             etag=header["etag"],
             last_modified=datetime.fromisoformat(header["last_modified"]),
+            base_url=header.get("base_url", ""),
         )
 
     def _feed_headers(self, version: str) -> dict[str, dict[str, Any]]:
@@ -399,6 +400,7 @@ def _feed_header(feed: RenderedFeed, body_parts: int, gzip_parts: int) -> str:
             "media_type": feed.media_type,
             "etag": feed.etag,
             "last_modified": feed.last_modified.isoformat(),
+            "base_url": feed.base_url,
             "body_parts": body_parts,
             "gzip_parts": gzip_parts,
         }

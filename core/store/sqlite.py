@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS papers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, ids TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (
     key TEXT PRIMARY KEY, media_type TEXT NOT NULL, etag TEXT NOT NULL,
-    last_modified TEXT NOT NULL, body BLOB NOT NULL, gzip BLOB NOT NULL
+    last_modified TEXT NOT NULL, body BLOB NOT NULL, gzip BLOB NOT NULL,
+    base_url TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS locks (
@@ -62,6 +63,8 @@ class SQLiteStore:
         columns = {row[1] for row in db.execute("PRAGMA table_info(feeds)")}
         if "gzip" not in columns:
             db.execute("ALTER TABLE feeds ADD COLUMN gzip BLOB NOT NULL DEFAULT x''")
+        if "base_url" not in columns:
+            db.execute("ALTER TABLE feeds ADD COLUMN base_url TEXT NOT NULL DEFAULT ''")
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteStore:
@@ -108,10 +111,18 @@ class SQLiteStore:
                 )
             db.execute("DELETE FROM feeds")
             db.executemany(
-                "INSERT INTO feeds (key, media_type, etag, last_modified, body, gzip) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO feeds (key, media_type, etag, last_modified, body, gzip, base_url) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (key, f.media_type, f.etag, f.last_modified.isoformat(), f.body, f.gzip)
+                    (
+                        key,
+                        f.media_type,
+                        f.etag,
+                        f.last_modified.isoformat(),
+                        f.body,
+                        f.gzip,
+                        f.base_url,
+                    )
                     for key, f in publication.feeds.items()
                 ],
             )
@@ -143,7 +154,7 @@ class SQLiteStore:
         row = (
             self._connection()
             .execute(
-                "SELECT media_type, etag, last_modified, length(gzip) > 0 AND ?, "
+                "SELECT media_type, etag, last_modified, base_url, length(gzip) > 0 AND ?, "
                 "CASE WHEN length(gzip) > 0 AND ? THEN gzip ELSE body END FROM feeds WHERE key = ?",
                 (gzip, gzip, key),
             )
@@ -151,13 +162,14 @@ class SQLiteStore:
         )
         if row is None:
             return None
-        media_type, etag, last_modified, compressed, data = row
+        media_type, etag, last_modified, base_url, compressed, data = row
         return RenderedFeed(
             body=b"" if compressed else data,
             gzip=data if compressed else b"",
             media_type=media_type,
             etag=etag,
             last_modified=datetime.fromisoformat(last_modified),
+            base_url=base_url,
         )
 
     def day_index(self) -> dict[date, list[str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,8 +28,9 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.clock import Clock, SystemClock, utc_now
-from core.config import FORMATS, Settings, describe_validation_error
+from core.config import FORMATS, Settings, SiteConfig, describe_validation_error
 from core.models import FeedSpec, Paper, RefreshReport, RenderedFeed
+from core.render.stored import with_base
 from core.select import configured_feeds, select
 from core.store import Store, StoreError, feed_key, papers_of_days
 from core.web.query import FeedQuery
@@ -111,6 +113,22 @@ def feed_response(request: Request, feed: RenderedFeed, cache_control: str) -> R
 def _split_filename(filename: str) -> tuple[str, str] | None:
     name, dot, fmt = filename.rpartition(".")
     return (name, fmt) if dot and name and fmt in FORMATS else None
+
+
+DEFAULT_BASE_URL = SiteConfig().base_url
+_HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+
+
+def public_base(request: Request, settings: Settings) -> str:
+    """The address links should name: `site.base_url` when set to anything but the default
+    (the public address, whatever proxies stand between), else the one this request reached
+    the service at. A Host header that is not a plain host name falls back to the default."""
+    if settings.site.base_url != DEFAULT_BASE_URL:
+        return settings.site.base_url
+    host = request.headers.get("host", "")
+    if request.url.scheme not in ("http", "https") or not _HOST.match(host):
+        return settings.site.base_url
+    return f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}".rstrip("/")
 
 
 def _last_updated(store: Store, clock: Clock) -> datetime:
@@ -220,7 +238,7 @@ def create_app(
     ) -> RenderedFeed:
         from core.render.feeds import FeedMeta, item_html, render_feed  # feedgen only when live
 
-        base = settings.site.base_url
+        base = public_base(request, settings)
         query = f"?{request.url.query}" if request.url.query else ""
         meta = FeedMeta(
             title=spec.title,
@@ -232,7 +250,7 @@ def create_app(
         )
         shown = language or settings.summaries.languages[0]
         bodies = {paper.id: item_html(paper, shown) for paper in papers}
-        return render_feed(fmt, meta, papers, bodies)  # type: ignore[arg-type]
+        return render_feed(fmt, meta, papers, bodies, base)  # type: ignore[arg-type]
 
     def unknown_feed(request: Request, name: str) -> Response:
         categories = ", ".join(settings.arxiv.categories)
@@ -261,7 +279,7 @@ def create_app(
         if stored is None:  # nothing refreshed yet, or the config changed since
             papers = select(recent_papers(spec.days), spec)
             stored = render_now(spec, fmt, papers, request, language)
-        return feed_response(request, stored, FEED_CACHE)
+        return feed_response(request, with_base(stored, public_base(request, settings)), FEED_CACHE)
 
     @app.api_route("/feeds/{filename}", methods=["GET", "HEAD"])
     def configured_feed(filename: str, request: Request) -> Response:
@@ -349,12 +367,11 @@ def create_app(
         return JSONResponse(report.model_dump(mode="json"), status_code=status)
 
     @app.api_route("/opml", methods=["GET", "HEAD"])
-    def opml() -> Response:
+    def opml(request: Request) -> Response:
         from core.render.opml import render_opml
 
-        body = render_opml(
-            settings.site.title, settings.site.base_url, feeds, _last_updated(lazy.get(), clock)
-        )
+        base = public_base(request, settings)
+        body = render_opml(settings.site.title, base, feeds, _last_updated(lazy.get(), clock))
         return Response(
             body,
             media_type="text/x-opml; charset=utf-8",
@@ -400,7 +417,8 @@ def create_app(
             count = len(query.apply(latest, settings)) if index else None
         except ValidationError:
             pass  # the page still shows the URL; the feed itself will say what is wrong
-        page = landing_page(settings, feeds, current.last_report(), latest, builder, count)
+        base = public_base(request, settings)
+        page = landing_page(settings, base, feeds, current.last_report(), latest, builder, count)
         return HTMLResponse(page, headers={"Cache-Control": QUERY_CACHE})
 
     return app

@@ -72,6 +72,7 @@ class Builder(BaseModel):
 
 def landing_page(
     settings: Settings,
+    base: str,
     feeds: dict[str, FeedSpec],
     report: RefreshReport | None,
     papers: list[Paper],
@@ -86,7 +87,7 @@ def landing_page(
     template = _environment().get_template("index.html")
     return template.render(
         settings=settings,
-        base=settings.site.base_url,
+        base=base,
         category_feeds=[(name, feeds[name]) for name in settings.arxiv.categories],
         keyword_feeds=[(name, spec) for name, spec in feeds.items() if name.startswith("keyword/")],
         named_feeds=[(name, feeds[name]) for name in settings.feeds.named],
@@ -97,7 +98,7 @@ def landing_page(
         shown=shown,
         hidden=len(papers) - len(shown),
         builder=builder,
-        builder_url=builder.url(settings.site.base_url),
+        builder_url=builder.url(base),
         builder_count=builder_count,
         formats=FORMATS,
         types=[t.value for t in AnnounceType],
