@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import feedparser
@@ -284,3 +285,29 @@ def test_an_ad_hoc_query_of_configured_keywords_scores_as_the_stored_feeds(
     theory = client.get("/api/papers", params={"q": "theory"}).json()["papers"]
     assert [p["id"] for p in theory] == ["2411.00003"]
     assert theory[0]["score"]["total"] > stored["2411.00003"], "a new term still adds its points"
+
+
+def test_an_empty_store_dates_its_feeds_now(
+    tmp_path: Path, sqlite_store: Store, clock: FakeClock
+) -> None:
+    client = TestClient(create_app(_settings(tmp_path), lambda: sqlite_store, clock=clock))
+    response = client.get("/feeds/cs.LG.xml")
+    modified = parsedate_to_datetime(response.headers["last-modified"])
+    assert modified.timestamp() == int(clock.now)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+@pytest.mark.parametrize("path", ["/feeds/cs.LG.xml", "/feeds/all.json", "/feed.xml?q=moe", "/"])
+def test_one_vary_header_naming_accept_encoding_once(
+    client: TestClient, path: str, encoding: str
+) -> None:
+    response = client.get(path, headers={"Accept-Encoding": encoding})
+    assert response.headers.get_list("vary") == ["Accept-Encoding"]
+
+
+def test_opml_outlines_are_typed_rss(client: TestClient) -> None:
+    from lxml import etree
+
+    root = etree.fromstring(client.get("/opml").content)
+    feeds = [o for o in root.iter("outline") if o.get("xmlUrl")]
+    assert feeds and all(o.get("type") == "rss" for o in feeds)
