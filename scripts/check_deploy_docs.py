@@ -6,7 +6,7 @@ local Redis and a local stand-in for arXiv (serving one announcement day in rss.
 shape), with only these stand-ins substituted, each of which must still appear in the text:
 the public address becomes the local server's, port 8000 a free port, 0.0.0.0 the loopback,
 the Redis URL the local one, and `cd /srv/arxiv-feeds` the copy. Vercel account commands run
-as `--help` with the CLI pinned in scripts/vercel.
+as `--help` with the CLI pinned in scripts/node.
 
 Usage: `uv run python -m scripts.check_deploy_docs` (uv, Python 3.12, redis-server; .ci/run
 installs them). One line per block; exit 1 on the first failure.
@@ -190,10 +190,10 @@ class Guide:
             raise CheckFailed(f"the packaged Lambda answered {answer.get('statusCode')}")
 
     def vercel_cli(self, lines: list[str]) -> None:
-        binary = ROOT / "scripts" / "vercel" / "node_modules" / ".bin" / "vercel"
+        binary = vercel_cli()
         for text in lines:
             if text == "npm i -g vercel":
-                continue  # the CLI pinned in scripts/vercel stands in for the global install
+                continue  # the CLI pinned in scripts/node stands in for the global install
             words = text.split()
             if words[0] != "vercel":
                 raise CheckFailed(f"unexpected command in the Vercel CLI block: {text}")

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI_DIR = ROOT / "scripts" / "vercel"
+CLI_DIR = ROOT / "scripts" / "node"
 MODES: dict[str, dict[str, Any]] = {
     "framework detected": {"framework": "fastapi"},
     "no framework set": {"framework": None},

@@ -37,7 +37,13 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 ITEMS = [
-    RssItem("2411.00001", title="KV cache compression for LLM inference", categories=("cs.LG",)),
+    RssItem(
+        "2411.00001",
+        title="KV cache compression for LLM inference",
+        abstract="Code: https://github.com/anorganisationwithalongname/"
+        "kvcachecompressionforlargelanguagemodelinferenceatscale/tree/main/src",
+        categories=("cs.LG",),
+    ),
     RssItem("2411.00002", title="MoE routing at scale", categories=("cs.DC", "cs.LG")),
     RssItem("2411.00003", title="Speculative decoding on GPUs", categories=("cs.CL",)),
 ]
@@ -109,3 +115,39 @@ def test_landing_page_builds_a_working_feed_url(site: str) -> None:
     feed = feedparser.parse(httpx.get(url, timeout=10).content)
     assert not feed.bozo
     assert [entry.id[-10:] for entry in feed.entries] == ["2411.00002"]
+
+
+AXE = ROOT / "scripts" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _axe() -> Path:
+    if not AXE.is_file():
+        message = f"{AXE} is missing: `cd scripts/node && npm install` (.ci/run does)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return AXE
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_landing_page_has_no_axe_violations_and_fits_a_phone(site: str, scheme: str) -> None:
+    executable, axe = _chromium(), _axe()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, color_scheme=scheme)
+        page.goto(f"{site}/", wait_until="networkidle")
+        page.add_script_tag(path=str(axe))
+        violations = page.evaluate(
+            "async () => (await axe.run(document)).violations"
+            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+        )
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        landmarks = page.evaluate("document.querySelectorAll('main').length")
+        browser.close()
+    assert violations == []
+    assert overflow <= 0, f"the page scrolls sideways by {overflow} px at 390 px"
+    assert landmarks == 1
