@@ -12,6 +12,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import feedparser
 import httpx
@@ -130,7 +131,9 @@ def _axe() -> Path:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_landing_page_has_no_axe_violations_and_fits_a_phone(site: str, scheme: str) -> None:
+def test_landing_page_has_no_axe_violations_and_fits_a_phone(
+    site: str, scheme: Literal["light", "dark"]
+) -> None:
     executable, axe = _chromium(), _axe()
     from playwright.sync_api import sync_playwright
 
