@@ -112,6 +112,9 @@ class Paper(BaseModel):
     title: str
     authors: list[str]
     abstract: str
+    abstract_html: str | None = Field(
+        default=None, description="the abstract as HTML with its math as MathML, if it has math"
+    )
     categories: list[str]
     primary_category: str
     announce_type: AnnounceType

@@ -109,7 +109,7 @@ def test_own_feed_with_math_and_literal_markup() -> None:
     )
     (paper,) = parse_announcements(raw).papers
     assert paper.title == "ω-Automata"
-    assert paper.abstract == "if a < b then $x^{2n}$"
+    assert paper.abstract == "if a < b then x²ⁿ"
     assert paper.authors == ["Ada Lovelace", "Alan Turing"]
 
 

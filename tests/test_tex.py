@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import lxml.html
 import pytest
 
-from core.ingest.tex import tex_to_unicode
+from core.ingest.tex import tex_to_html, tex_to_unicode
 
 
 @pytest.mark.parametrize(
@@ -23,16 +24,45 @@ def test_converts_tex_to_readable_unicode(tex: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "tex",
+    ("tex", "expected"),
     [
-        r"$x^{2n+1}$",
-        r"$\frac{a+b}{c}$",
-        r"$\langle(\Delta u_L)^{2n+1}\rangle$",
-        r"$$E = mc^2$$",
+        (r"$H^3$ and CO$_2$", "H³ and CO₂"),
+        (r"$\sqrt{T}$ regret", "√(T) regret"),
+        (r"$x^{2n+1}$", "x²ⁿ⁺¹"),
+        (r"$\frac{a+b}{c}$ and $\frac{1}{2}$", "(a+b)/c and 1/2"),
+        (r"$\mathcal{O}\left(\log_{2}L\right)$", "𝒪(log₂L)"),
+        (r"$b \in \left\{2,3\right\}$", "b ∈ {2,3}"),
+        (r"\(\alpha\)-divergence", "α-divergence"),
+        (r"\textbf{Hi}gh \emph{stakes} in \texttt{code}", "High stakes in code"),
+        (r"code at \href{https://x.org/a}{here}.", "code at here (https://x.org/a)."),
+        (r"prior work~\cite{a,b}.", "prior work."),
+        (r"Kadıo\u{g}lu, K. Sel\c{c}uk, \v{S}imon", "Kadıoğlu, K. Selçuk, Šimon"),
     ],
 )
-def test_structured_math_stays_as_written(tex: str) -> None:
+def test_math_and_text_macros_read_as_unicode(tex: str, expected: str) -> None:
+    assert tex_to_unicode(tex) == expected
+
+
+@pytest.mark.parametrize("tex", [r"$$E = mc^2$$", r"$\unknownmacro{x}$"])
+def test_what_unicode_cannot_render_stays_as_written(tex: str) -> None:
     assert tex_to_unicode(f"before {tex} after") == f"before {tex} after"
+
+
+def test_inline_math_becomes_mathml_with_the_tex_as_alttext() -> None:
+    html = tex_to_html(r"a & <b> with $x^2$ and $\mathcal{O}(n)$")
+    assert html is not None
+    root = lxml.html.fromstring(f"<div>{html}</div>")
+    maths = root.xpath("//*[local-name()='math']")
+    assert [m.get("alttext") for m in maths] == ["x^2", r"\mathcal{O}(n)"]
+    assert html.startswith("a &amp; &lt;b&gt; with ")
+    assert tex_to_html("no math here") is None
+
+
+def test_mathml_holds_nothing_but_mathml() -> None:
+    html = tex_to_html(r"see $\text{<script>alert(1)</script>}$ now")
+    assert html is not None
+    root = lxml.html.fromstring(f"<div>{html}</div>")
+    assert not root.xpath("//script") and "alert(1)" in root.text_content()
 
 
 def test_plain_characters_that_are_tex_syntax_are_kept() -> None:
@@ -42,3 +72,15 @@ def test_plain_characters_that_are_tex_syntax_are_kept() -> None:
 
 def test_malformed_tex_is_returned_unchanged() -> None:
     assert tex_to_unicode(r"broken \textbf{unclosed") == r"broken \textbf{unclosed"
+
+
+def test_no_recorded_author_name_shows_tex() -> None:
+    from core.ingest.rss import parse_announcements
+    from tests.conftest import shared_fixture
+
+    raw = shared_fixture("arxiv-rss/all-archives-2024-11-28.rss.xml").read_bytes()
+    names = [
+        name for paper in parse_announcements(raw, None, None).papers for name in paper.authors
+    ]
+    assert len(names) > 5000
+    assert [name for name in names if "\\" in name or "{" in name or "$" in name] == []

@@ -14,7 +14,7 @@ import feedparser
 from pydantic import BaseModel
 
 from core.ingest import ArxivError
-from core.ingest.normalize import clean_text, split_id
+from core.ingest.normalize import clean_html, clean_text, split_id
 from core.models import AnnounceType, Paper
 
 PAGE_SIZE = 200  # the API allows up to 2000; smaller pages keep each response well inside timeouts
@@ -40,6 +40,7 @@ def _paper(entry: Any, followed: set[str]) -> Paper:
         title=clean_text(entry.get("title", "")),
         authors=[clean_text(author["name"]) for author in entry.get("authors", [])],
         abstract=clean_text(entry.get("summary", "")),
+        abstract_html=clean_html(entry.get("summary", "")),
         categories=categories,
         primary_category=primary,
         announce_type=AnnounceType.NEW if primary in followed else AnnounceType.CROSS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from core.ingest.tex import tex_to_unicode
+from core.ingest.tex import tex_to_html, tex_to_unicode
 from core.text import xml_safe
 
 _ID_WITH_VERSION = re.compile(
@@ -21,9 +21,18 @@ def split_id(text: str) -> tuple[str, int]:
     return match.group("id"), int(match.group("version") or 1)
 
 
+def _collapsed(text: str) -> str:
+    return xml_safe(_WHITESPACE.sub(" ", text)).strip()
+
+
 def clean_text(text: str) -> str:
     """Collapse whitespace, drop characters XML cannot carry, convert TeX to Unicode."""
-    return tex_to_unicode(xml_safe(_WHITESPACE.sub(" ", text)).strip())
+    return tex_to_unicode(_collapsed(text))
+
+
+def clean_html(text: str) -> str | None:
+    """The same text as HTML with its inline math as MathML; None when it has no math."""
+    return tex_to_html(_collapsed(text))
 
 
 def split_authors(creators: str) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import feedparser
 from pydantic import BaseModel
 
-from core.ingest.normalize import clean_text, split_authors, split_id
+from core.ingest.normalize import clean_html, clean_text, split_authors, split_id
 from core.models import AnnounceType, Paper
 
 
@@ -40,9 +40,9 @@ def _parse_date(text: str | None) -> datetime | None:
 
 
 def _abstract(description: str) -> str:
-    """`arXiv:2411.17700v1 Announce Type: new \\nAbstract: ...` -> the abstract alone."""
+    """`arXiv:2411.17700v1 Announce Type: new \\nAbstract: ...` -> the abstract alone (TeX)."""
     _, found, abstract = description.partition("Abstract:")
-    return clean_text(abstract if found else description)
+    return abstract if found else description
 
 
 def _paper(entry: Any, announced: datetime) -> Paper:
@@ -53,7 +53,8 @@ def _paper(entry: Any, announced: datetime) -> Paper:
         version=version,
         title=clean_text(entry.get("title", "")),
         authors=split_authors(entry.get("author", "")),
-        abstract=_abstract(entry.get("summary", "")),
+        abstract=clean_text(_abstract(entry.get("summary", ""))),
+        abstract_html=clean_html(_abstract(entry.get("summary", ""))),
         categories=categories,
         primary_category=categories[0] if categories else "",
         announce_type=AnnounceType(entry.get("arxiv_announce_type", "new").strip()),

@@ -112,7 +112,7 @@ def item_html(paper: Paper, language: str | None = None) -> str:
         f"<p>{categories} · {escape(paper.announce_type.value)} · arXiv:{escape(paper.id)}"
         f"v{paper.version}</p>"
         f"{summary_html(summary) if summary else ''}"
-        f"<p>{escape(paper.abstract)}</p>{extra}"
+        f"<p>{paper.abstract_html or escape(paper.abstract)}</p>{extra}"
         f"<p>{' · '.join(links)}</p>"
     )
 
