@@ -44,6 +44,12 @@ ITEMS = [
     ),
     RssItem("2411.00002", title="MoE routing ]]> at scale", abstract="A mixture of experts."),
     RssItem("2411.00003", title="Graph theory", categories=("cs.DC",), abstract="Plain."),
+    RssItem(
+        "2411.00004",
+        title=r"KV cache in $\mathcal{O}(n\log n)$ with H$^3$",
+        abstract=r"We reach $\tilde{O}(\sqrt{T})$ regret and $x_{ij}^{2}$, see~\cite{a}.",
+        creators=r"Fran\c{c}ois Derrida, \v{S}imon Sedl\'a\v{c}ek",
+    ),
 ]
 KINDS = ["/feeds/cs.LG", "/feeds/all", "/feeds/keyword/kv-cache", "/feeds/mine", "/feed"]
 
@@ -63,6 +69,13 @@ def sfeed(body: bytes) -> list[dict[str, str]]:
 
 def _unescape_sfeed(text: str) -> str:
     return text.replace("\\n", "\n").replace("\\t", "\t").replace("\\\\", "\\")
+
+
+def _abstract_shown(paper: Paper) -> str:
+    """What a reader shows of the abstract: its text, its math as MathML renders it."""
+    if paper.abstract_html is None:
+        return paper.abstract
+    return str(lxml.html.fromstring(f"<p>{paper.abstract_html}</p>").text_content())
 
 
 def _shows_as_text(html: str, text: str) -> None:
@@ -110,14 +123,14 @@ def _check_rss_or_atom(body: bytes, papers: dict[str, Paper]) -> None:
         assert entry.link == paper.abs_url
         assert entry.title == paper.title
         assert entry.content[0].type == "text/html"
-        _shows_as_text(entry.content[0].value, paper.abstract)
+        _shows_as_text(entry.content[0].value, _abstract_shown(paper))
         names = [a.get("name") for a in entry.get("authors", [])]
         assert names == paper.authors or entry.author == ", ".join(paper.authors)
         _check_day(datetime.fromtimestamp(calendar.timegm(entry.published_parsed), UTC))
         other = by_sfeed[paper.abs_url]
         assert other["title"] == paper.title
         assert other["content_type"] == "html"
-        _shows_as_text(_unescape_sfeed(other["content"]), paper.abstract)
+        _shows_as_text(_unescape_sfeed(other["content"]), _abstract_shown(paper))
         assert other["author"] in (paper.authors[0], ", ".join(paper.authors))
         _check_day(datetime.fromtimestamp(int(other["timestamp"]), UTC))
 
@@ -146,6 +159,18 @@ def _check_atom_rules(body: bytes) -> None:
     assert len(ids) == len(set(ids))
 
 
+def test_tex_reads_as_unicode_and_mathml(served: tuple[TestClient, list[Paper]]) -> None:
+    client, papers = served
+    (paper,) = [p for p in papers if p.id == "2411.00004"]
+    assert paper.title == "KV cache in 𝒪(n log n) with H³"
+    assert paper.authors == ["François Derrida", "Šimon Sedláček"]
+    assert paper.abstract == "We reach Õ(√(T)) regret and xᵢⱼ², see."
+    html = _fetch(client, "/feeds/cs.LG", "xml")
+    entry = next(e for e in feedparser.parse(html).entries if e.link == paper.abs_url)
+    maths = lxml.html.fromstring(entry.content[0].value).xpath("//*[local-name()='math']")
+    assert [m.get("alttext") for m in maths] == [r"\tilde{O}(\sqrt{T})", "x_{ij}^{2}"]
+
+
 def _check_json_feed(body: bytes, papers: dict[str, Paper]) -> None:
     """JSON Feed 1.1: version, title, items with a string id and content, authors a list."""
     document = json.loads(body)
@@ -157,7 +182,7 @@ def _check_json_feed(body: bytes, papers: dict[str, Paper]) -> None:
         paper = papers[item["id"].rsplit("/", 1)[1]]
         assert item["url"] == paper.abs_url and item["title"] == paper.title
         assert [a["name"] for a in item["authors"]] == paper.authors
-        _shows_as_text(item["content_html"], paper.abstract)
+        _shows_as_text(item["content_html"], _abstract_shown(paper))
         _check_day(datetime.fromisoformat(item["date_published"]))
 
 
