@@ -46,7 +46,12 @@ ITEMS = [
         categories=("cs.LG",),
     ),
     RssItem("2411.00002", title="MoE routing at scale", categories=("cs.DC", "cs.LG")),
-    RssItem("2411.00003", title="Speculative decoding on GPUs", categories=("cs.CL",)),
+    RssItem(
+        "2411.00003",
+        title="Speculative decoding on GPUs",
+        abstract=r"A $\mathcal{O}(\sqrt{n})$ speed-up with $x_{ij}^{2}$ drafts.",
+        categories=("cs.CL",),
+    ),
 ]
 
 
@@ -150,7 +155,9 @@ def test_landing_page_has_no_axe_violations_and_fits_a_phone(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         landmarks = page.evaluate("document.querySelectorAll('main').length")
+        maths = page.evaluate("document.querySelectorAll('math[alttext]').length")
         browser.close()
     assert violations == []
     assert overflow <= 0, f"the page scrolls sideways by {overflow} px at 390 px"
     assert landmarks == 1
+    assert maths == 2, "the abstract's inline math is MathML, checked by axe too"
