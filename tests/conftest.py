@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import redis
@@ -25,14 +26,19 @@ REDIS_LIMIT_BYTES = 1024 * 1024
 refuses any request over 10 MB: a store that sends large values fails here first."""
 
 
+def unavailable(message: str) -> NoReturn:
+    """A test's real dependency is missing: skipped on a developer's machine, failed in CI."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def shared_fixture(relative: str) -> Path:
     """A recorded arXiv response from ../shared/fixtures: skipped when absent, failed in CI."""
     path = SHARED_FIXTURES / relative
     if not path.is_file():
         message = f"{path} is missing: the recorded arXiv responses live in ../shared/fixtures"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
     return path
 
 
@@ -79,9 +85,7 @@ def _redis_client(url: str) -> redis.Redis[bytes]:
         client.ping()
     except redis.RedisError as error:
         message = f"no Redis answers at {url} ({error}); set ARXIV_FEEDS_TEST_REDIS_URL"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
     return client
 
 

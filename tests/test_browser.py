@@ -23,7 +23,7 @@ from core.config import load_settings
 from core.refresh import refresh
 from core.store.sqlite import SQLiteStore
 from core.web.app import create_app
-from tests.conftest import IN_CI, ROOT, FakeClock
+from tests.conftest import ROOT, FakeClock, unavailable
 from tests.factories import RssItem, arxiv_rss
 
 ARTIFACTS = ROOT / "artifacts"
@@ -61,9 +61,7 @@ def _chromium() -> str:
     )
     if not path:
         message = "no Chromium installed (apt-get install chromium); .ci/run installs it"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
     return path
 
 
@@ -129,9 +127,7 @@ AXE = ROOT / "scripts" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 def _axe() -> Path:
     if not AXE.is_file():
         message = f"{AXE} is missing: `cd scripts/node && npm install` (.ci/run does)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
     return AXE
 
 
