@@ -11,6 +11,7 @@ from core.cli import EXIT_LOCKED, EXIT_UPSTREAM, EXIT_USAGE, main
 from core.config import load_settings
 from core.refresh import LOCK_NAME
 from core.store import open_store
+from tests.conftest import shared_fixture
 from tests.factories import RssItem, arxiv_rss
 
 
@@ -138,3 +139,35 @@ def test_an_unexpected_error_is_one_line_without_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("arxiv-feeds: unexpected error: RuntimeError: something broke")
     assert "Traceback" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param("truncated", id="the recorded day cut short"),
+        pytest.param(
+            b"<!DOCTYPE html><html><head><title>arXiv is down for maintenance</title></head>"
+            b"<body><h1>Back soon</h1></body></html>",
+            id="arXiv's maintenance page",
+        ),
+    ],
+)
+def test_a_response_that_is_not_a_whole_feed_never_replaces_the_day(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], response: str | bytes
+) -> None:
+    """README: "An empty or failed fetch never replaces the last good day"."""
+    recorded = shared_fixture("arxiv-rss/all-archives-2024-11-28.rss.xml").read_bytes()
+    whole, broken = tmp_path / "whole.xml", tmp_path / "broken.xml"
+    whole.write_bytes(recorded)
+    broken.write_bytes(recorded[:1398802] if response == "truncated" else response)
+    assert main(["--config", str(config), "refresh", "--from-file", str(whole)]) == 0
+    store = open_store(load_settings(config, env={}).store)
+    before = (store.day_index(), store.last_published())
+    capsys.readouterr()
+
+    assert main(["--config", str(config), "refresh", "--from-file", str(broken)]) == EXIT_UPSTREAM
+    assert "upstream-error: arXiv's response is not" in capsys.readouterr().out
+    assert (store.day_index(), store.last_published()) == before
+    report = store.last_report()
+    assert report is not None and report.status == "upstream-error"
+    store.close()

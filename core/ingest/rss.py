@@ -77,6 +77,19 @@ def _wanted(
     return any(tag.get("term") in categories for tag in entry.get("tags", []))
 
 
+def _not_an_arxiv_feed(document: Any) -> str | None:
+    """Why a response cannot be taken as a day's announcements (a page cut short, an HTML
+    maintenance page), or None. Such a response is arXiv failing, never "no announcement"."""
+    if document.get("bozo") and not isinstance(
+        document.get("bozo_exception"), feedparser.CharacterEncodingOverride
+    ):
+        reason = document.get("bozo_exception")
+        return f"arXiv's response is not a whole RSS document (cut short?): {reason}"
+    if document.get("version") != "rss20":
+        return "arXiv's response is not its RSS feed (a maintenance page, or a wrong rss_url?)"
+    return None
+
+
 def parse_announcements(
     raw: bytes,
     categories: Collection[str] | None = None,
@@ -87,6 +100,8 @@ def parse_announcements(
     # An arXiv description is text, not HTML: sanitising it as HTML would read `$a<b$` as a
     # tag and drop what follows. It is escaped wherever it is shown.
     document = feedparser.parse(raw, sanitize_html=False, resolve_relative_uris=False)
+    if problem := _not_an_arxiv_feed(document):
+        return Announcements(status="error", message=problem)
     channel = document.feed
     title = str(channel.get("title", ""))
     if title.startswith("Feed error"):
@@ -94,9 +109,6 @@ def parse_announcements(
             status="error", message=f"arXiv said: {clean_text(channel.get('subtitle', title))}"
         )
     if not document.entries:
-        if document.get("bozo") and not title:
-            reason = document.get("bozo_exception", "unreadable")
-            return Announcements(status="error", message=f"not an arXiv RSS feed: {reason}")
         return Announcements(
             status="empty",
             message="no announcement today (arXiv publishes none on weekends and holidays)",
