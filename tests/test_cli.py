@@ -144,7 +144,7 @@ def test_an_unexpected_error_is_one_line_without_a_traceback(
 @pytest.mark.parametrize(
     "response",
     [
-        pytest.param("truncated", id="the recorded day cut short"),
+        pytest.param(b"truncated", id="the recorded day cut short"),
         pytest.param(
             b"<!DOCTYPE html><html><head><title>arXiv is down for maintenance</title></head>"
             b"<body><h1>Back soon</h1></body></html>",
@@ -153,13 +153,13 @@ def test_an_unexpected_error_is_one_line_without_a_traceback(
     ],
 )
 def test_a_response_that_is_not_a_whole_feed_never_replaces_the_day(
-    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], response: str | bytes
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], response: bytes
 ) -> None:
     """README: "An empty or failed fetch never replaces the last good day"."""
     recorded = shared_fixture("arxiv-rss/all-archives-2024-11-28.rss.xml").read_bytes()
     whole, broken = tmp_path / "whole.xml", tmp_path / "broken.xml"
     whole.write_bytes(recorded)
-    broken.write_bytes(recorded[:1398802] if response == "truncated" else response)
+    broken.write_bytes(recorded[:1398802] if response == b"truncated" else response)
     assert main(["--config", str(config), "refresh", "--from-file", str(whole)]) == 0
     store = open_store(load_settings(config, env={}).store)
     before = (store.day_index(), store.last_published())
