@@ -23,6 +23,7 @@ from core.store import Store, StoreError, open_store, papers_of_days
 EXIT_USAGE = 2
 EXIT_UPSTREAM = 1
 EXIT_LOCKED = 75
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a tool stopped by SIGPIPE
 
 
 class CommandError(Exception):
@@ -220,7 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"arxiv-feeds: store unavailable: {error}", file=sys.stderr)
         return EXIT_UPSTREAM
     except KeyboardInterrupt:
+        print("arxiv-feeds: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, like any Unix tool
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush fails silently
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # a bug: one line for the user, the traceback only on request
         if os.environ.get("ARXIV_FEEDS_DEBUG"):
             raise

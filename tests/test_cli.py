@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from core.cli import EXIT_LOCKED, EXIT_UPSTREAM, EXIT_USAGE, main
+from core.cli import EXIT_BROKEN_PIPE, EXIT_LOCKED, EXIT_UPSTREAM, EXIT_USAGE, main
 from core.config import load_settings
 from core.refresh import LOCK_NAME
 from core.store import open_store
-from tests.conftest import shared_fixture
+from tests.conftest import ROOT, shared_fixture
 from tests.factories import RssItem, arxiv_rss
 
 
@@ -171,3 +173,40 @@ def test_a_response_that_is_not_a_whole_feed_never_replaces_the_day(
     report = store.last_report()
     assert report is not None and report.status == "upstream-error"
     store.close()
+
+
+def test_a_closed_pipe_stops_the_digest_quietly(config: Path, tmp_path: Path) -> None:
+    """`arxiv-feeds digest | head -1`, with a real pipe whose reader leaves early."""
+    day = tmp_path / "day.xml"
+    long = "A long abstract. " * 60  # 300 of them overflow the pipe's buffer many times
+    items = [RssItem(f"2411.{n:05d}", title=f"LLM paper {n}", abstract=long) for n in range(300)]
+    day.write_bytes(arxiv_rss(items))
+    assert main(["--config", str(config), "refresh", "--from-file", str(day)]) == 0
+    command = [
+        sys.executable,
+        "-m",
+        "core.cli",
+        "--config",
+        str(config),
+        "digest",
+        "--limit",
+        "300",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith(b"# arXiv digest")
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == EXIT_BROKEN_PIPE
+    assert errors == ""
+
+
+def test_ctrl_c_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(argv: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("core.cli.run", interrupted)
+    assert main(["digest"]) == 130
+    assert capsys.readouterr().err == "arxiv-feeds: interrupted\n"
