@@ -192,3 +192,15 @@ def test_recorded_abstracts_with_markup_characters_keep_them() -> None:
     with_markup = [p for p in checked if "<" in expected[p.id] or "&" in expected[p.id]]
     assert len(with_markup) >= 10
     assert [p.id for p in checked if p.abstract != expected[p.id]] == []
+
+
+def test_every_item_belongs_to_the_channels_announcement_day() -> None:
+    """An item dated otherwise (a stray pubDate) must not split the day."""
+    raw = arxiv_rss([RssItem(f"2411.0000{n}") for n in range(1, 5)]).replace(
+        b"<pubDate>Thu, 28 Nov 2024 00:00:00 -0500</pubDate>\n      <arxiv:announce_type>",
+        b"<pubDate>Mon, 01 Jan 2001 00:00:00 -0500</pubDate>\n      <arxiv:announce_type>",
+        1,
+    )
+    assert b"2001" in raw
+    announcements = parse_announcements(raw)
+    assert {paper.day.isoformat() for paper in announcements.papers} == {"2024-11-28"}

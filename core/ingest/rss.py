@@ -58,7 +58,7 @@ def _paper(entry: Any, announced: datetime) -> Paper:
         categories=categories,
         primary_category=categories[0] if categories else "",
         announce_type=AnnounceType(entry.get("arxiv_announce_type", "new").strip()),
-        announced=_parse_date(entry.get("published")) or announced,
+        announced=announced,  # the channel's day: one response is one announcement day
         doi=entry.get("arxiv_doi") or None,
         journal_ref=clean_text(entry["arxiv_journal_reference"])
         if entry.get("arxiv_journal_reference")
