@@ -311,3 +311,17 @@ def test_opml_outlines_are_typed_rss(client: TestClient) -> None:
     root = etree.fromstring(client.get("/opml").content)
     feeds = [o for o in root.iter("outline") if o.get("xmlUrl")]
     assert feeds and all(o.get("type") == "rss" for o in feeds)
+
+
+@pytest.mark.parametrize("name", ["q", "cat", "type"])
+@pytest.mark.parametrize("path", ["/feed.xml", "/api/papers", "/api/count", "/"])
+@pytest.mark.parametrize("character", ["\r", "\n", "\x00", "\t"])
+def test_control_characters_in_parameters_are_a_clear_422(
+    client: TestClient, name: str, path: str, character: str
+) -> None:
+    response = client.get(path, params={name: f"moe{character}x"})
+    if path == "/":
+        assert response.status_code == 200, "the page still renders, without a count"
+        return
+    assert response.status_code == 422
+    assert "control characters" in response.text

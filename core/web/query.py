@@ -27,6 +27,13 @@ class FeedQuery(BaseModel):
     days: Annotated[int, Field(ge=1, le=30)] = 1
     limit: Annotated[int, Field(ge=1, le=2000)] = 200
 
+    @field_validator("cat", "q", "type")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError("control characters (line breaks, tabs...) are not allowed")
+        return value
+
     @field_validator("q")
     @classmethod
     def _terms_are_bounded(cls, value: str) -> str:
