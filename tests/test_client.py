@@ -107,3 +107,16 @@ def test_client_errors_are_not_retried(sqlite_store: SQLiteStore, clock: FakeClo
     with pytest.raises(ArxivError, match="HTTP 404"):
         client.get("https://rss.arxiv.org/rss/cs.XX")
     assert len(seen) == 1
+
+
+def test_a_redirect_loop_or_a_bad_gzip_body_is_arxiv_failing(
+    sqlite_store: SQLiteStore, clock: FakeClock
+) -> None:
+    loop = httpx.Response(302, headers={"Location": "https://rss.arxiv.org/rss/cs.LG"})
+    broken = httpx.Response(  # a stream, so the body is decoded where arXiv's would be
+        200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip at all")
+    )
+    for answers in ([loop] * 30, [broken]):
+        client = _client(list(answers), sqlite_store, clock, [])
+        with pytest.raises(ArxivError, match="cannot be read"):
+            client.announcements(["cs.LG"])

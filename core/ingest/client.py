@@ -71,8 +71,11 @@ class ArxivClient:
             )
             try:
                 response = self.http.get(url, params=params)
+                _ = response.content  # decoded here, so a broken body is arXiv's failure
             except httpx.TransportError as error:
                 raise transient_from(error) from error
+            except (httpx.TooManyRedirects, httpx.DecodingError) as error:
+                raise ArxivError(f"arXiv's answer for {url} cannot be read: {error}") from error
             raise_if_transient(response, self.clock)
             return response
 
