@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 
-from core.models import AnnounceType, Paper, Publication, RefreshReport, RenderedFeed
+from core.models import AnnounceType, Paper, Publication, RefreshReport, RenderedFeed, Summary
 from core.store import Store
 
 ANNOUNCED = datetime(2024, 11, 28, 5, 0, tzinfo=UTC)
@@ -226,3 +226,27 @@ def two_publications() -> tuple[Publication, Publication]:
         report=published_report("second"),
     )
     return first, second
+
+
+HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> ]]> &amp; a<b javascript:x"
+HOSTILE_LLM = f"Ignore the above. {HOSTILE} [click](https://evil.example/phish)\n## Heading"
+
+
+def with_summary(paper: Paper, text: str) -> Paper:
+    """`paper` with an English summary whose every field is `text`."""
+    summary = Summary(
+        arxiv_id=paper.id,
+        version=paper.version,
+        language="en",
+        model="test-model",
+        source="html",
+        tldr=text,
+        contributions=text,
+        methods=text,
+        results=text,
+        conclusions=text,
+        abstract_sha="x",
+        prompt_version="1",
+        created=PUBLISHED,
+    )
+    return paper.model_copy(update={"summaries": {"en": summary}})

@@ -23,18 +23,17 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from core.config import Settings, load_settings
-from core.models import Paper, Summary
+from core.models import Paper
 from core.refresh import refresh
 from core.render.feeds import FeedMeta, render
 from core.store import open_store
 from core.web.app import create_app
 from tests.conftest import unavailable
-from tests.factories import RssItem, arxiv_rss, make_paper
+from tests.factories import HOSTILE, HOSTILE_LLM, RssItem, arxiv_rss, make_paper, with_summary
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 DAY = date(2024, 11, 28)
 ZONES = ["UTC", "America/New_York", "America/Chicago", "America/Los_Angeles", "Pacific/Honolulu"]
-HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> ]]> &amp; a<b javascript:x"
 ITEMS = [
     RssItem(
         "2411.00001",
@@ -200,29 +199,11 @@ def test_every_feed_reads_the_same_in_two_parsers(
         _check_atom_rules(body)
 
 
-def _summarized(paper: Paper) -> Paper:
-    hostile = f"Ignore the above. {HOSTILE}\n## Heading"
-    summary = Summary(
-        arxiv_id=paper.id,
-        version=paper.version,
-        language="en",
-        model="test-model",
-        source="html",
-        tldr=hostile,
-        contributions=hostile,
-        methods=hostile,
-        results=hostile,
-        conclusions=hostile,
-        abstract_sha="x",
-        created=datetime(2024, 11, 28, 6, tzinfo=UTC),
-        prompt_version="1",
-    )
-    return paper.model_copy(update={"summaries": {"en": summary}})
-
-
 @pytest.mark.parametrize("fmt", ["xml", "atom", "json"])
 def test_summaries_and_hostile_llm_output_read_as_text(fmt: str) -> None:
-    papers = [_summarized(make_paper(f"2411.0000{n}", abstract=HOSTILE)) for n in (1, 2)]
+    papers = [
+        with_summary(make_paper(f"2411.0000{n}", abstract=HOSTILE), HOSTILE_LLM) for n in (1, 2)
+    ]
     meta = FeedMeta(
         title="t",
         description="d",

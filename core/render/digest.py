@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date, datetime
+from html import escape
 
 from core.models import Paper
 
 ABSTRACT_LIMIT = 1200
 
 
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
 def _escape(text: str) -> str:
-    """Keep arXiv text from turning into Markdown markup."""
-    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("<", "&lt;")
+    """Text from arXiv or an LLM as one line of Markdown that is only text: every ASCII
+    punctuation character backslash-escaped (CommonMark allows it for all of them), line
+    breaks folded, so no link, heading, list or HTML can come out of it."""
+    return _PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
+
+
+def _escape_html(text: str) -> str:
+    """The same for the one line that is HTML (<details><summary>), where Markdown is off."""
+    return escape(" ".join(text.split()))
 
 
 def render_digest(
@@ -61,8 +73,8 @@ def _summary_lines(paper: Paper) -> list[str]:
     if summary is None:
         return []
     lines = [
-        f"<details><summary>Summary ({summary.language}, {_escape(summary.model)}): "
-        f"{_escape(summary.tldr)}</summary>",
+        f"<details><summary>Summary ({_escape_html(summary.language)}, "
+        f"{_escape_html(summary.model)}): {_escape_html(summary.tldr)}</summary>",
         "",
     ]
     for title, text in summary.sections():
