@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from core.config import ArxivConfig
 from core.ingest.client import ArxivClient
@@ -99,3 +100,15 @@ def test_html_then_pdf_then_abstract(sqlite_store: SQLiteStore) -> None:
         {paper.pdf_url: httpx.Response(200, content=b"%PDF-1.4 garbage")}, sqlite_store
     )
     assert fetch_full_text(paper, broken, 5000).source == "abstract"
+
+
+@pytest.mark.parametrize(
+    "page", [b"", b"<html", b"\x00\xff garbage", b"<html><body></body></html>"]
+)
+def test_an_unreadable_html_page_falls_back_without_failing(
+    sqlite_store: SQLiteStore, page: bytes
+) -> None:
+    paper = make_paper("2411.00001", abstract="Only the abstract.")
+    html = httpx.Response(200, content=page, headers={"content-type": "text/html"})
+    text = fetch_full_text(paper, _client({paper.html_url: html}, sqlite_store), 5000)
+    assert (text.source, text.text) == ("abstract", "## Abstract\nOnly the abstract.")

@@ -468,3 +468,26 @@ def test_one_paper_on_demand_from_its_html_then_from_the_cache(
     again, cached = summarizer.one(paper, "en", deadline=clock.time() + 60)
     assert cached is None and again == summary and len(provider.calls) == 1
     summarizer.close()
+
+
+def test_one_papers_failure_of_any_kind_never_stops_the_refresh(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    unlucky = ITEMS[0].arxiv_id
+
+    def texts(paper: Paper) -> FullText:
+        if paper.id == unlucky:
+            raise RuntimeError("a page no parser could read")
+        return abstract_only(paper)
+
+    summarizer = _summarizer(settings, store, clock, Provider(clock), texts)
+    report = refresh(
+        settings, store, lambda: arxiv_rss(ITEMS), source="t", clock=clock, summarizer=summarizer
+    )
+    assert report.status == "published"
+    assert report.summaries is not None
+    assert report.summaries.failed == 1 and report.summaries.made >= 1
+    assert report.summaries.failures == [
+        f"{unlucky} (en): RuntimeError: a page no parser could read"
+    ]

@@ -21,7 +21,7 @@ from core.ingest.client import ArxivClient
 from core.models import Paper, Summary, SummaryStats
 from core.rank import sort_key
 from core.select import configured_feeds, select
-from core.store import Store
+from core.store import Store, StoreError
 from core.summarize.fulltext import FullText, fetch_full_text
 from core.summarize.llm import Completion, LLMClient, LLMError
 from core.summarize.prompts import PROMPT_VERSION, messages
@@ -137,6 +137,12 @@ class Summarizer:
             with self._guard:
                 stats.failures.append(f"{paper.id} ({language}): {error}")
             return "deferred" if self.clock.time() >= deadline else "failed"
+        except StoreError:
+            raise  # the store is the refresh's own failure, not this paper's
+        except Exception as error:  # anything else about this paper stays with this paper
+            with self._guard:
+                stats.failures.append(f"{paper.id} ({language}): {type(error).__name__}: {error}")
+            return "failed"
         with self._guard:
             stats.prompt_tokens += completion.prompt_tokens
             stats.completion_tokens += completion.completion_tokens

@@ -12,9 +12,7 @@ from typing import Literal
 
 import lxml.html
 from pydantic import BaseModel
-from pypdf.errors import PyPdfError as PdfError
 
-from core.ingest import ArxivError
 from core.ingest.client import ArxivClient
 from core.models import Paper
 
@@ -143,19 +141,33 @@ def abstract_only(paper: Paper) -> FullText:
     return FullText(source="abstract", text=f"## Abstract\n{paper.abstract}")
 
 
+def _html_text(paper: Paper, client: ArxivClient, max_tokens: int) -> str | None:
+    response = client.get_response(paper.html_url)
+    if response.status_code == 200 and "html" in response.headers.get("content-type", ""):
+        sections = html_sections(response.content)
+        if len(sections) > 1:
+            return fit(sections, max_tokens)
+    return None
+
+
+def _pdf_text(paper: Paper, client: ArxivClient, max_tokens: int) -> str | None:
+    response = client.get_response(paper.pdf_url)
+    if response.status_code == 200 and response.content.startswith(b"%PDF"):
+        text = pdf_text(response.content)
+        if text.strip():
+            return fit([Section(title="", text=text)], max_tokens)
+    return None
+
+
 def fetch_full_text(paper: Paper, client: ArxivClient, max_tokens: int) -> FullText:
-    """The HTML version if arXiv has one, else the PDF, else the abstract."""
-    try:
-        response = client.get_response(paper.html_url)
-        if response.status_code == 200 and "html" in response.headers.get("content-type", ""):
-            sections = html_sections(response.content)
-            if len(sections) > 1:
-                return FullText(source="html", text=fit(sections, max_tokens))
-        response = client.get_response(paper.pdf_url)
-        if response.status_code == 200 and response.content.startswith(b"%PDF"):
-            text = pdf_text(response.content)
-            if text.strip():
-                return FullText(source="pdf", text=fit([Section(title="", text=text)], max_tokens))
-    except (ArxivError, PdfError, ValueError):
-        pass  # fall back to the abstract: a summary of it beats none
+    """The HTML version if arXiv has one, else the PDF, else the abstract: a source that
+    fails in any way (arXiv, an empty or broken page, a PDF no parser reads) is skipped."""
+    readers = (("html", _html_text), ("pdf", _pdf_text))
+    for source, reader in readers:
+        try:
+            text = reader(paper, client, max_tokens)
+        except Exception:  # parsers of untrusted HTML and PDF raise many kinds
+            continue
+        if text:
+            return FullText(source=source, text=text)  # type: ignore[arg-type]
     return abstract_only(paper)
