@@ -13,12 +13,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from core.clock import SystemClock
 from core.config import ConfigError, Settings, load_settings
 from core.models import RefreshReport
 from core.store import Store, StoreError, open_store, papers_of_days
+from core.text import redact
 
 EXIT_USAGE = 2
 EXIT_UPSTREAM = 1
@@ -30,15 +30,6 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
         super().__init__(message)
         self.code = code
-
-
-def _masked(url: str) -> str:
-    """A store URL without its password, for printing."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -166,7 +157,7 @@ def _digest(settings: Settings, store: Store, limit: int) -> int:
 
 def _check_config(settings: Settings) -> int:
     effective = settings.model_dump(mode="json")
-    effective["store"]["url"] = _masked(settings.store.url)
+    effective["store"]["url"] = redact(settings.store.url)
     print(f"config OK ({settings.source}); summaries {settings.summaries.status}")
     print(json.dumps(effective, indent=2, ensure_ascii=False))
     return 0
@@ -183,7 +174,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
             "The store is empty: feeds are valid but hold no papers until you run "
             "`uv run arxiv-feeds refresh`."
         )
-    print(f"Serving on http://{host}:{port}/ (store: {_masked(settings.store.url)})")
+    print(f"Serving on http://{host}:{port}/ (store: {redact(settings.store.url)})")
     uvicorn.run(create_app(settings, lambda: store), host=host, port=port, log_level="info")
     return 0
 
@@ -218,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"arxiv-feeds: {error}", file=sys.stderr)
         return error.code
     except StoreError as error:
-        print(f"arxiv-feeds: store unavailable: {error}", file=sys.stderr)
+        print(f"arxiv-feeds: store unavailable: {redact(str(error))}", file=sys.stderr)
         return EXIT_UPSTREAM
     except KeyboardInterrupt:
         print("arxiv-feeds: interrupted", file=sys.stderr)
@@ -231,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("ARXIV_FEEDS_DEBUG"):
             raise
         print(
-            f"arxiv-feeds: unexpected error: {type(error).__name__}: {error} "
+            f"arxiv-feeds: unexpected error: {type(error).__name__}: {redact(str(error))} "
             "(run with ARXIV_FEEDS_DEBUG=1 for the traceback, and please report it)",
             file=sys.stderr,
         )

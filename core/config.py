@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from core.models import AnnounceType
+from core.text import redact
 
 DEFAULT_CONFIG_PATH = Path("arxiv-feeds.toml")
 DEFAULT_STORE_URL = "sqlite:///./data/arxiv-feeds.db"
@@ -239,8 +240,9 @@ class StoreConfig(_Strict):
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "redis://", "rediss://")):
+            quoted = " (remove the quotes around it)" if value[:1] in "'\"" else ""
             raise ValueError(
-                f"expected sqlite:///PATH, redis://HOST:PORT/DB or rediss://..., got {value!r}"
+                f"expected sqlite:///PATH, redis://HOST:PORT/DB or rediss://...{quoted}"
             )
         return value
 
@@ -380,7 +382,7 @@ def describe_validation_error(error: ValidationError) -> str:
         shown = problem.get("input")
         given = "" if isinstance(shown, dict | list) else f" (got {shown!r})"
         lines.append(f"{'.'.join(location)}: {message}{given}" if location else message)
-    return "\n".join(lines)
+    return redact("\n".join(lines))
 
 
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:

@@ -10,3 +10,13 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def xml_safe(text: str) -> str:
     """Drop the characters XML 1.0 cannot carry (feedgen and lxml refuse them)."""
     return _XML_INVALID.sub("", text)
+
+
+# `user:password@` (or `:password@`) before a host, in a URL whether well-formed or not.
+_CREDENTIALS = re.compile(r"(?P<before>//|^|[\s'\"=(])[^\s/'\"@]*:[^\s/'\"@]*@")
+
+
+def redact(text: str) -> str:
+    """`text` with the credentials of every URL in it (and of anything shaped like one,
+    `redis//user:secret@host` included) replaced by `***@`, for messages people can see."""
+    return _CREDENTIALS.sub(r"\g<before>***@", text)

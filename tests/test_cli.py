@@ -34,7 +34,7 @@ def test_check_config_prints_effective_config_and_masks_secrets(
     out = capsys.readouterr().out
     assert out.startswith(f"config OK ({config})")
     effective = json.loads(out.split("\n", 1)[1])
-    assert effective["store"]["url"] == "rediss://default:***@example.upstash.io:6379"
+    assert effective["store"]["url"] == "rediss://***@example.upstash.io:6379"
     assert "s3cret" not in out
 
 

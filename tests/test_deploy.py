@@ -264,3 +264,35 @@ def test_the_readme_deploy_button_is_made_from_the_repository_setting() -> None:
     fork = deploy_button.link("https://github.com/someone/arxiv-feeds")
     assert "YOUR-GITHUB-USER" not in fork
     assert fork.count("someone%2Farxiv-feeds") == 2  # the clone source and the docs link
+
+
+@pytest.mark.parametrize(
+    "store_url",
+    [
+        "redis//default:hunter2@secret-host.upstash.io:6379",
+        '"rediss://default:hunter2@secret-host.upstash.io:6379"',
+        "redis://default:hunter2@127.0.0.1:1/0",  # nothing listens there
+    ],
+)
+def test_a_bad_or_unreachable_store_url_is_never_shown(
+    store_url: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.index import build
+    from core.cli import main
+
+    env = {"STORE_URL": store_url, "VERCEL": "1", "CRON_SECRET": SECRET}
+    client = TestClient(build(env), raise_server_exceptions=False)
+    paths = ["/", "/feeds/cs.LG.xml", "/health", "/opml", "/api/papers", "/feed.json"]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 503, path
+        assert "hunter2" not in response.text, path
+        assert "secret-host" not in response.text and "127.0.0.1:1" not in response.text, path
+    assert "hunter2" not in caplog.text
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        for command in (["check-config"], ["digest"]):
+            main(command)
+            out, err = capsys.readouterr()
+            assert "hunter2" not in out + err, command

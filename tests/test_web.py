@@ -186,7 +186,8 @@ def test_unreachable_store_is_503_not_a_traceback(tmp_path: Path) -> None:
     for path in ("/feeds/cs.LG.xml", "/health", "/api/papers"):
         response = client.get(path)
         assert response.status_code == 503
-        assert "Connection refused" in _message(response)
+        assert "the store is unavailable" in _message(response)
+        assert "Connection refused" not in response.text, "details go to the logs, not the web"
 
 
 def test_opml_lists_every_configured_feed(client: TestClient) -> None:

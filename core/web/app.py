@@ -33,6 +33,7 @@ from core.models import FeedSpec, Paper, RefreshReport, RenderedFeed
 from core.render.stored import with_base
 from core.select import configured_feeds, select
 from core.store import Store, StoreError, feed_key, papers_of_days
+from core.text import redact
 from core.web.query import FeedQuery
 
 log = logging.getLogger("arxiv_feeds.web")
@@ -205,7 +206,8 @@ def create_app(
 
     @app.exception_handler(StoreError)
     async def _store_down(request: Request, error: StoreError) -> Response:
-        return error_response(request, 503, f"the store is unavailable: {error}")
+        log.error("store unavailable: %s", redact(str(error)))  # the details, for the logs
+        return error_response(request, 503, "the store is unavailable; see /health")
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> Response:
