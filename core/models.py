@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ARXIV_ABS = "https://arxiv.org/abs/"
 
@@ -104,8 +104,22 @@ class SummaryStats(BaseModel):
     failures: list[str] = Field(default_factory=list)
 
 
+CUT = " […]"
+"""What marks a field cut to its bound."""
+LIMITS = {"title": 500, "abstract": 5000, "journal_ref": 1000, "comment": 1000}
+"""Characters kept of each text field from upstream (arXiv's own limit on abstracts is 1,920)."""
+MAX_AUTHORS, MAX_AUTHOR_NAME = 500, 300
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + CUT
+
+
 class Paper(BaseModel):
-    """One arXiv paper as announced on one day, with its score once ranked."""
+    """One arXiv paper as announced on one day, with its score once ranked.
+
+    Every field from upstream is bounded (LIMITS, MAX_AUTHORS), cut with a marker, so a
+    hostile or broken response cannot make a feed, the store or a page grow without end."""
 
     id: str = Field(description="arXiv id without version, e.g. 2411.17700 or hep-ph/0101001")
     version: int = 1
@@ -125,6 +139,28 @@ class Paper(BaseModel):
     license: str | None = None
     score: Score = Field(default_factory=Score)
     summaries: dict[str, Summary] = Field(default_factory=dict, description="by language")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bound_upstream_fields(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        bounded = dict(data)
+        for name, limit in LIMITS.items():
+            if isinstance(bounded.get(name), str):
+                bounded[name] = _bounded(bounded[name], limit)
+        if (
+            bounded.get("abstract") != data.get("abstract")
+            or len(bounded.get("abstract_html") or "") > 20 * LIMITS["abstract"]
+        ):
+            bounded["abstract_html"] = None  # cut HTML would not be HTML: the text stands
+        authors = bounded.get("authors")
+        if isinstance(authors, list):
+            names = [_bounded(str(name), MAX_AUTHOR_NAME) for name in authors[:MAX_AUTHORS]]
+            if len(authors) > MAX_AUTHORS:
+                names.append(f"… and {len(authors) - MAX_AUTHORS} more")
+            bounded["authors"] = names
+        return bounded
 
     def summary_in(self, language: str | None) -> Summary | None:
         """The summary in `language`; with None, any summary the paper has."""

@@ -204,3 +204,18 @@ def test_every_item_belongs_to_the_channels_announcement_day() -> None:
     assert b"2001" in raw
     announcements = parse_announcements(raw)
     assert {paper.day.isoformat() for paper in announcements.papers} == {"2024-11-28"}
+
+
+def test_every_upstream_field_is_bounded_with_a_marker() -> None:
+    from core.models import CUT, LIMITS, MAX_AUTHORS
+
+    creators = ", ".join(f"Author {n}" for n in range(MAX_AUTHORS + 250))
+    raw = arxiv_rss(
+        [RssItem("2411.00001", title="T" * 10_000, abstract="A" * 1_000_000, creators=creators)]
+    )
+    (paper,) = parse_announcements(raw).papers
+    assert len(paper.title) == LIMITS["title"] + len(CUT) and paper.title.endswith(CUT)
+    assert len(paper.abstract) == LIMITS["abstract"] + len(CUT)
+    assert paper.abstract.endswith(CUT)
+    assert len(paper.authors) == MAX_AUTHORS + 1
+    assert paper.authors[-1] == "… and 250 more"
