@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -68,24 +68,43 @@ def render_all(settings: Settings, papers: list[Paper], clock: Clock) -> dict[st
     specs = {
         name: (spec, select(papers, spec)) for name, spec in configured_feeds(settings).items()
     }
+    newest = max((paper.announced for paper in papers), default=now)
     for position, language in enumerate(languages):
         extra_language = language if position > 0 else None
         query = f"?lang={language}" if extra_language else ""
         bodies = {paper.id: item_html(paper, language) for paper in papers}
         for name, (spec, chosen) in specs.items():
+            # the content's own time, so that the same papers render to the same bytes
+            updated = max((paper.announced for paper in chosen), default=newest)
             for fmt in FORMATS:
                 meta = FeedMeta(
                     title=spec.title,
                     description=spec.description,
                     self_url=f"{base}/feeds/{name}.{fmt}{query}",
                     home_url=f"{base}/",
-                    updated=now,
+                    updated=updated,
                     ttl_minutes=settings.feeds.ttl_minutes,
                 )
                 rendered[feed_key(name, fmt, extra_language)] = render_feed(
                     fmt, meta, chosen, bodies, base
                 )
     return rendered
+
+
+def _validators(
+    feeds: dict[str, RenderedFeed], store: Store, now: datetime
+) -> dict[str, RenderedFeed]:
+    """Last-Modified changes only when the bytes do (the ETag is their hash): a feed equal to
+    the stored one keeps its date, any other is modified now. So readers polling with either
+    validator get 304 after a refresh that changed nothing for them."""
+    previous = store.feed_validators()
+    dated = {}
+    for key, feed in feeds.items():
+        etag, modified = previous.get(key, ("", now))
+        dated[key] = feed.model_copy(
+            update={"last_modified": modified if etag == feed.etag else now}
+        )
+    return dated
 
 
 def _window_days(settings: Settings) -> int:
@@ -130,7 +149,8 @@ def publish_days(
             store.save_report(report)
             return report.model_copy(update={"stage_seconds": stages.seconds})
     with stages.stage("render"):
-        feeds = render_all(settings, papers, stages.clock)
+        now = utc_now(stages.clock).replace(microsecond=0)
+        feeds = _validators(render_all(settings, papers, stages.clock), store, now)
     newest = max(index)
     cutoff = newest - timedelta(days=settings.store.retention_days)
     remove_days = [day for day in index if day < cutoff]

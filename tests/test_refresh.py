@@ -226,3 +226,26 @@ def test_a_crash_keeps_the_data_records_the_failure_and_frees_the_lock(
     assert report is not None and report.status == "failed"
     assert report.message == "refresh failed: RuntimeError: renderer bug"
     assert store.acquire_lock(LOCK_NAME, 600, clock.time()) is not None
+
+
+def test_validators_change_only_when_the_bytes_do(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    """The second daily cron re-publishes the same day: no reader downloads anything again."""
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
+    first = store.feed_validators()
+    assert first
+    clock.now += 3600
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
+    assert store.feed_validators() == first
+
+    clock.now += 86400
+    later = [RssItem("2411.00099", title="LLM news", categories=("cs.LG",))]
+    refresh(
+        settings, store, lambda: arxiv_rss(later, day="Fri, 29 Nov 2024"), source="t", clock=clock
+    )
+    changed = store.feed_validators()
+    assert changed["cs.LG.xml"][0] != first["cs.LG.xml"][0]
+    assert changed["cs.LG.xml"][1].timestamp() == int(clock.now)
+    assert changed["cs.CL.xml"] == first["cs.CL.xml"], "a feed the new day left alone"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from core.config import StoreConfig
@@ -36,6 +36,10 @@ class Store(Protocol):
         """A stored feed with only the bytes one response needs: with `gzip`, the compressed
         copy in `.gzip` and an empty `.body` (unless there is no compressed copy); else the
         bytes in `.body` and an empty `.gzip`."""
+        ...
+
+    def feed_validators(self) -> dict[str, tuple[str, datetime]]:
+        """Every stored feed's ETag and Last-Modified, without its bytes."""
         ...
 
     def day_index(self) -> dict[date, list[str]]: ...

@@ -292,6 +292,17 @@ class RedisStore:
             self._headers = cached
         return cached[1]
 
+    def feed_validators(self) -> dict[str, tuple[str, datetime]]:
+        """The current version's; none for an earlier release's store (moved once)."""
+        version = self._call(self._current)
+        if version is None:
+            return {}
+        headers = self._call(lambda: self._feed_headers(version))
+        return {
+            key: (header["etag"], datetime.fromisoformat(header["last_modified"]))
+            for key, header in headers.items()
+        }
+
     def day_index(self) -> dict[date, list[str]]:
         return self._call(self._read_day_index)
 

@@ -172,6 +172,10 @@ class SQLiteStore:
             base_url=base_url,
         )
 
+    def feed_validators(self) -> dict[str, tuple[str, datetime]]:
+        rows = self._connection().execute("SELECT key, etag, last_modified FROM feeds")
+        return {key: (etag, datetime.fromisoformat(when)) for key, etag, when in rows}
+
     def day_index(self) -> dict[date, list[str]]:
         rows = self._connection().execute("SELECT day, ids FROM days").fetchall()
         return {date.fromisoformat(day): json.loads(ids) for day, ids in rows}
