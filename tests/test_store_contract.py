@@ -206,3 +206,14 @@ def test_sqlite_publication_cut_off_anywhere_leaves_readers_on_the_old_one(
     assert both_copies(sqlite_store, "c.xml") == second.feeds["c.xml"]
     assert sqlite_store.day_index() == second.days
     assert sqlite_store.papers(["2411.00001"]) == []
+
+
+def test_a_publication_that_is_not_a_new_day_keeps_last_published(store: Store) -> None:
+    """A run that only completes summaries while arXiv fails publishes them, reports its
+    failure, and leaves the last real publication (what /health and the page show) as is."""
+    store.publish(Publication(papers=[make_paper()], days={DAY2: ["2411.00001"]}, report=_report()))
+    failed = RefreshReport(started=WHEN, status="upstream-error", message="arXiv 503", source="t")
+    store.publish(Publication(feeds={"a.xml": _feed(b"with summaries")}, report=failed))
+    assert store.last_published() == _report()
+    assert store.last_report() == failed
+    assert store.feed("a.xml").body == b"with summaries"  # type: ignore[union-attr]

@@ -263,17 +263,21 @@ def test_landing_page_escapes_paper_text(
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
-def test_health_turns_stale_after_four_days_without_publication(
+def test_health_turns_stale_after_four_days_without_a_new_day(
     tmp_path: Path, sqlite_store: Store, clock: FakeClock
 ) -> None:
+    """A monitor alerts on any answer but 200: stale and unreachable are 503."""
     settings = _settings(tmp_path)
     client = TestClient(create_app(settings, lambda: sqlite_store, clock=clock))
-    assert client.get("/health").json()["status"] == "stale"  # never published
+    never = client.get("/health")
+    assert (never.status_code, never.json()["status"]) == (503, "stale")
     refresh(settings, sqlite_store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
     clock.now += 3 * 86400  # a long weekend
-    assert client.get("/health").json()["status"] == "ok"
+    fresh = client.get("/health")
+    assert (fresh.status_code, fresh.json()["status"]) == (200, "ok")
     clock.now += 2 * 86400
-    assert client.get("/health").json()["status"] == "stale"
+    stale = client.get("/health")
+    assert (stale.status_code, stale.json()["status"]) == (503, "stale")
 
 
 def test_an_ad_hoc_query_of_configured_keywords_scores_as_the_stored_feeds(

@@ -29,7 +29,8 @@ class Store(Protocol):
         ...
 
     def last_published(self) -> RefreshReport | None:
-        """The report of the latest refresh that published data."""
+        """The report of the latest refresh that published a day (a run that only completed
+        summaries while arXiv failed publishes them, but is not this)."""
         ...
 
     def feed(self, key: str, gzip: bool = False) -> RenderedFeed | None:

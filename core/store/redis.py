@@ -193,7 +193,8 @@ class RedisStore:
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self._key("current"), version)
         pipe.set(self._key("report"), publication.report.model_dump_json())
-        pipe.set(self._key("published"), publication.report.model_dump_json())
+        if publication.report.status == "published":  # not a run that only added summaries
+            pipe.set(self._key("published"), publication.report.model_dump_json())
         removed = (
             (self._key(f"paper:{i}"), self._key(f"summaries:{i}"))
             for i in publication.remove_papers

@@ -127,7 +127,8 @@ class SQLiteStore:
                 ],
             )
             self._put_report(db, publication.report, "report")
-            self._put_report(db, publication.report, "published")
+            if publication.report.status == "published":  # not a run that only added summaries
+                self._put_report(db, publication.report, "published")
 
     @staticmethod
     def _put_report(db: sqlite3.Connection, report: RefreshReport, key: str) -> None:

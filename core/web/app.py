@@ -391,9 +391,9 @@ def create_app(
         published = current.last_published() if reachable else None
         index = current.day_index() if reachable else {}
         status = "ok" if reachable else "store unreachable"
-        last = (published.finished or published.started) if published else None
-        if reachable and (last is None or utc_now(clock) - last > STALE_AFTER):
-            status = "stale"  # no publication for longer than a long weekend
+        newest = max(index, default=None)
+        if reachable and (newest is None or utc_now(clock).date() - newest > STALE_AFTER):
+            status = "stale"  # no new announcement day for longer than a long weekend
         body = {
             "status": status,
             "store": {"kind": settings.store.url.split(":", 1)[0], "reachable": reachable},
@@ -403,7 +403,7 @@ def create_app(
             "days": [day.isoformat() for day in sorted(index, reverse=True)],
             "papers": len({i for ids in index.values() for i in ids}),
         }
-        return JSONResponse(body, status_code=200 if reachable else 503)
+        return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
