@@ -29,6 +29,7 @@ import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -239,10 +240,13 @@ def locally(env: dict[str, str]) -> list[Answer]:
 
 
 def sample_day() -> bytes:
-    """One announcement day in rss.arxiv.org's shape: five cs.LG papers on KV caches."""
+    """Today's announcements in rss.arxiv.org's shape (so /health says ok): five cs.LG
+    papers on KV caches."""
     from tests.factories import RssItem, arxiv_rss
 
-    return arxiv_rss([RssItem(f"2411.{n:05d}", title=f"KV cache paper {n}") for n in range(1, 6)])
+    today = datetime.now(UTC).strftime("%a, %d %b %Y")
+    items = [RssItem(f"2411.{n:05d}", title=f"KV cache paper {n}") for n in range(1, 6)]
+    return arxiv_rss(items, day=today)
 
 
 def fill_store(store_url: str, directory: Path) -> None:
