@@ -329,6 +329,30 @@ def split_list(value: str) -> list[str]:
     return [item.strip() for item in row if item.strip()]
 
 
+ENVIRONMENT = (
+    *("STORE_URL", "REDIS_URL", "KV_URL", "ARXIV_FEEDS_CONFIG", "ARXIV_FEEDS_CATEGORIES"),
+    *("ARXIV_FEEDS_KEYWORDS", "BASE_URL", "VERCEL_PROJECT_PRODUCTION_URL", "LLM_API_KEY"),
+    *("LLM_BASE_URL", "LLM_MODEL", "DASHSCOPE_API_KEY", "OPENAI_API_KEY"),
+)
+"""The variables that configure the service."""
+
+
+def _clean_environment(env: dict[str, str]) -> dict[str, str]:
+    """Surrounding white space dropped (a value pasted with its line break); any control
+    character left inside is a ConfigError naming the variable, never showing its value."""
+    cleaned = dict(env)
+    for name in ENVIRONMENT:
+        if name not in env:
+            continue
+        value = env[name].strip()
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ConfigError(
+                f"{name}: holds a line break or another control character; set it again"
+            )
+        cleaned[name] = value
+    return cleaned
+
+
 def _environment_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     """Apply deployment overrides; the store URL comes from STORE_URL, REDIS_URL, then KV_URL."""
     sections = {key: dict(value) for key, value in data.items() if isinstance(value, dict)}
@@ -388,7 +412,7 @@ def describe_validation_error(error: ValidationError) -> str:
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Read the TOML file (ARXIV_FEEDS_CONFIG, else ./arxiv-feeds.toml if present), apply the
     environment, validate. Raises ConfigError with a readable message."""
-    env = dict(os.environ) if env is None else env
+    env = _clean_environment(dict(os.environ) if env is None else env)
     explicit = path or (Path(env["ARXIV_FEEDS_CONFIG"]) if env.get("ARXIV_FEEDS_CONFIG") else None)
     chosen = explicit or DEFAULT_CONFIG_PATH
     data: dict[str, Any] = {}

@@ -97,3 +97,29 @@ def test_named_feed_table(tmp_path: Path) -> None:
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such config file"):
         load_settings(env={"ARXIV_FEEDS_CONFIG": str(tmp_path / "missing.toml")})
+
+
+@pytest.mark.parametrize(
+    "name", ["ARXIV_FEEDS_CATEGORIES", "ARXIV_FEEDS_KEYWORDS", "BASE_URL", "STORE_URL"]
+)
+def test_an_override_pasted_with_its_line_break_still_works(name: str) -> None:
+    values = {
+        "ARXIV_FEEDS_CATEGORIES": "cs.LG,cs.AI",
+        "ARXIV_FEEDS_KEYWORDS": 'moe,"kv cache"',
+        "BASE_URL": "https://feeds.example",
+        "STORE_URL": "redis://127.0.0.1:6379/0",
+    }
+    clean = load_settings(env={name: values[name]})
+    assert load_settings(env={name: f"{values[name]}\r\n"}) == clean
+
+
+@pytest.mark.parametrize("name", ["ARXIV_FEEDS_CATEGORIES", "LLM_API_KEY", "STORE_URL"])
+def test_a_control_character_inside_an_override_names_the_variable_only(
+    name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.cli import EXIT_USAGE, main
+
+    monkeypatch.setenv(name, "cs.LG,\ncs.AI-s3cret")
+    assert main(["check-config"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") <= 2 and name in err and "s3cret" not in err
