@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import UTC, date, datetime
 
 import pytest
 
 from core.models import Publication, RefreshReport, RenderedFeed
-from core.store import Store, papers_of_days
+from core.store import Store, StoreError, papers_of_days
 from core.store.sqlite import SQLiteStore
-from tests.factories import both_copies, make_paper, two_publications
+from tests.factories import both_copies, make_paper, noise, rendered_feed, two_publications
 
 DAY1, DAY2 = date(2024, 11, 27), date(2024, 11, 28)
 WHEN = datetime(2024, 11, 28, 6, 0, tzinfo=UTC)
@@ -193,7 +192,7 @@ def test_sqlite_publication_cut_off_anywhere_leaves_readers_on_the_old_one(
             return 1 if calls == at else 0
 
         connection.set_progress_handler(interrupt, 50)
-        with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        with pytest.raises(StoreError, match="interrupted"):
             sqlite_store.publish(second)
         connection.set_progress_handler(None, 0)
         assert sqlite_store.feed("a.xml").body == b"old a"  # type: ignore[union-attr]
@@ -217,3 +216,17 @@ def test_a_publication_that_is_not_a_new_day_keeps_last_published(store: Store) 
     assert store.last_published() == _report()
     assert store.last_report() == failed
     assert store.feed("a.xml").body == b"with summaries"  # type: ignore[union-attr]
+
+
+def test_a_full_disk_is_a_store_error_that_says_so_and_keeps_the_data(
+    sqlite_store: SQLiteStore,
+) -> None:
+    first, second = two_publications()
+    sqlite_store.publish(first)
+    pages = sqlite_store._connection().execute("PRAGMA page_count").fetchone()[0]
+    sqlite_store._connection().execute(f"PRAGMA max_page_count = {pages + 2}")
+    larger = second.model_copy(update={"feeds": {"c.xml": rendered_feed(noise(8_000_000, 3))}})
+    with pytest.raises(StoreError, match="database or disk is full"):
+        sqlite_store.publish(larger)
+    assert both_copies(sqlite_store, "b.xml") == first.feeds["b.xml"]
+    assert sqlite_store.day_index() == first.days
