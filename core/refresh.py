@@ -7,6 +7,7 @@ records a report saying what happened.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,7 +30,10 @@ from core.store import Store, StoreError, feed_key
 from core.summarize.batch import Summarizer, live_summarizer
 
 LOCK_NAME = "refresh"
-LOCK_TTL_SECONDS = 600.0
+LOCK_TTL_SECONDS = 60.0
+"""A refresh holds its lock this long past its last sign of life: a refresh that dies (its
+process killed, its store gone) blocks the next one for at most this long."""
+LOCK_RENEW_SECONDS = LOCK_TTL_SECONDS / 3
 MAX_BACKFILL_PAGES = 50
 
 
@@ -178,6 +182,39 @@ def publish_days(
     return report.model_copy(update={"stage_seconds": stages.seconds})
 
 
+class LockHeartbeat:
+    """Renews the refresh's lock every LOCK_RENEW_SECONDS (real time) while it works, so the
+    lock can be short and still never expire under a refresh that is alive."""
+
+    def __init__(
+        self, store: Store, token: str, clock: Clock, every: float = LOCK_RENEW_SECONDS
+    ) -> None:
+        self.store, self.token, self.clock, self.every = store, token, clock, every
+        self.renewed = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="lock-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                held = self.store.renew_lock(
+                    LOCK_NAME, self.token, LOCK_TTL_SECONDS, self.clock.time()
+                )
+            except StoreError:
+                return  # the refresh itself will meet the store's failure
+            if not held:
+                return
+            self.renewed.set()
+
+    def __enter__(self) -> LockHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _locked(
     store: Store, clock: Clock, source: str, work: Callable[[RefreshReport], RefreshReport]
 ) -> RefreshReport:
@@ -189,7 +226,8 @@ def _locked(
             update={"status": "locked", "message": "another refresh is running; try later"}
         )
     try:
-        return work(report)
+        with LockHeartbeat(store, token, clock):
+            return work(report)
     except StoreError:
         raise  # nothing can be recorded in a store that does not answer
     except Exception as error:

@@ -10,6 +10,7 @@ import pytest
 from core.models import Publication, RefreshReport, RenderedFeed
 from core.store import Store, StoreError, papers_of_days
 from core.store.sqlite import SQLiteStore
+from tests.conftest import FakeClock
 from tests.factories import both_copies, make_paper, noise, rendered_feed, two_publications
 
 DAY1, DAY2 = date(2024, 11, 27), date(2024, 11, 28)
@@ -230,3 +231,33 @@ def test_a_full_disk_is_a_store_error_that_says_so_and_keeps_the_data(
         sqlite_store.publish(larger)
     assert both_copies(sqlite_store, "b.xml") == first.feeds["b.xml"]
     assert sqlite_store.day_index() == first.days
+
+
+def test_only_the_holder_renews_a_lock(store: Store) -> None:
+    token = store.acquire_lock("refresh", 60, now=1000.0)
+    assert token is not None
+    assert store.renew_lock("refresh", token, 60, now=1050.0) is True
+    assert store.renew_lock("refresh", "not-the-token", 60, now=1050.0) is False
+    assert store.acquire_lock("refresh", 60, now=1100.0) is None, "renewed: still held"
+    store.release_lock("refresh", token)
+    assert store.renew_lock("refresh", token, 60, now=1101.0) is False
+
+
+def test_a_sqlite_lock_lapses_a_ttl_after_its_last_renewal(sqlite_store: SQLiteStore) -> None:
+    token = sqlite_store.acquire_lock("refresh", 60, now=1000.0)
+    assert token is not None and sqlite_store.renew_lock("refresh", token, 60, now=1050.0)
+    assert sqlite_store.acquire_lock("refresh", 60, now=1109.0) is None
+    assert sqlite_store.acquire_lock("refresh", 60, now=1111.0) is not None
+
+
+def test_a_refresh_keeps_its_short_lock_alive_and_a_dead_one_frees_it(
+    store: Store, clock: FakeClock
+) -> None:
+    from core.refresh import LOCK_NAME, LOCK_TTL_SECONDS, LockHeartbeat
+
+    assert LOCK_TTL_SECONDS <= 60, "documented: a dead refresh blocks the next for <= 60 s"
+    token = store.acquire_lock(LOCK_NAME, LOCK_TTL_SECONDS, clock.time())
+    assert token is not None
+    with LockHeartbeat(store, token, clock, every=0.001) as heartbeat:
+        assert heartbeat.renewed.wait(timeout=10), "the heartbeat never renewed the lock"
+    store.release_lock(LOCK_NAME, token)

@@ -211,3 +211,12 @@ def test_a_store_written_by_the_earlier_release_is_read_then_moved(
     )
     assert not any(client.exists(f"{prefix}{name}") for name in ("papers", "days", "feeds"))
     assert [p.title for p in redis_store.papers([paper.id])] == ["Kept from before"]
+
+
+def test_the_refresh_lock_expires_within_a_minute_in_redis(redis_store: RedisStore) -> None:
+    from core.refresh import LOCK_NAME, LOCK_TTL_SECONDS
+
+    token = redis_store.acquire_lock(LOCK_NAME, LOCK_TTL_SECONDS, now=0.0)
+    assert token is not None
+    ttl = redis_store.client.pttl(f"{redis_store.prefix}lock:{LOCK_NAME}")
+    assert 0 < ttl <= 60_000

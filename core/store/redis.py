@@ -62,6 +62,10 @@ local until_ms = math.ceil((start + tonumber(ARGV[2]) - now) * 1000) + 1000
 redis.call('SET', KEYS[1], tostring(start + tonumber(ARGV[2])), 'PX', until_ms)
 return tostring(start - now)
 """
+_RENEW_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -121,6 +125,7 @@ class RedisStore:
         self.prefix = prefix
         self._reserve = client.register_script(_RESERVE_SLOT)
         self._release = client.register_script(_RELEASE_LOCK)
+        self._renew = client.register_script(_RENEW_LOCK)
         self._days_by_digest: dict[str, list[str]] = {}
         self._headers: tuple[str, dict[str, dict[str, Any]]] | None = None
 
@@ -382,6 +387,11 @@ class RedisStore:
             )
         )
         return token if acquired else None
+
+    def renew_lock(self, name: str, token: str, ttl_seconds: float, now: float) -> bool:
+        key, ttl = self._key(f"lock:{name}"), max(1, int(ttl_seconds * 1000))
+        renewed: Any = self._call(lambda: self._renew(keys=[key], args=[token, ttl]))
+        return bool(renewed)
 
     def release_lock(self, name: str, token: str) -> None:
         self._call(lambda: self._release(keys=[self._key(f"lock:{name}")], args=[token]))

@@ -237,6 +237,14 @@ class SQLiteStore:
             ).rowcount
         return token if inserted else None
 
+    def renew_lock(self, name: str, token: str, ttl_seconds: float, now: float) -> bool:
+        with self._write() as db:
+            renewed = db.execute(
+                "UPDATE locks SET expires = ? WHERE name = ? AND token = ? AND expires > ?",
+                (now + ttl_seconds, name, token, now),
+            ).rowcount
+        return bool(renewed)
+
     def release_lock(self, name: str, token: str) -> None:
         with self._write() as db:
             db.execute("DELETE FROM locks WHERE name = ? AND token = ?", (name, token))
