@@ -146,9 +146,19 @@ class ArxivConfig(_Strict):
     announce_types: list[AnnounceType] = Field(
         default_factory=lambda: [AnnounceType.NEW, AnnounceType.CROSS], min_length=1
     )
-    contact: str = Field(default="", description="an e-mail for arXiv's logs, in the User-Agent")
-    rss_url: str = "https://rss.arxiv.org/rss/"
-    api_url: str = "https://export.arxiv.org/api/query"
+    contact: str = Field(
+        default="",
+        pattern=r"^$|^[^\s@<>\"(),;]+@[^\s@<>\"(),;]+\.[^\s@<>\"(),;]+$",
+        description="an e-mail address for arXiv's logs, sent in the User-Agent",
+    )
+    rss_url: str = Field(
+        default="https://rss.arxiv.org/rss/",
+        pattern=r"^https?://[^\s/]+/\S*/$",
+        description="categories joined by + are appended, so it ends with /",
+    )
+    api_url: str = Field(
+        default="https://export.arxiv.org/api/query", pattern=r"^https?://[^\s/]+/\S*$"
+    )
     min_interval_seconds: float = Field(default=3.0, ge=3.0, le=60)
     retry_seconds: float = Field(default=120.0, ge=0, le=280)
     timeout_seconds: float = Field(default=30.0, gt=0, le=120)
@@ -421,6 +431,10 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             data = tomllib.loads(chosen.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(f"{chosen}: not valid TOML: {error}") from error
+        except RecursionError as error:
+            raise ConfigError(f"{chosen}: nested too deeply to be a configuration") from error
+        except OSError as error:
+            raise ConfigError(f"{chosen}: cannot be read: {error.strerror}") from error
     elif explicit is not None:
         raise ConfigError(f"{chosen}: no such config file (set by ARXIV_FEEDS_CONFIG or --config)")
     source = str(chosen) if chosen.is_file() else "built-in defaults"

@@ -123,3 +123,35 @@ def test_a_control_character_inside_an_override_names_the_variable_only(
     assert main(["check-config"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.count("\n") <= 2 and name in err and "s3cret" not in err
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('[arxiv]\nrss_url = "ftp://x"\n', "arxiv.rss_url"),
+        ('[arxiv]\nrss_url = "https://rss.arxiv.org/rss"\n', "arxiv.rss_url"),
+        ('[arxiv]\ncontact = "me@example.org\\r\\nX-Evil: 1"\n', "arxiv.contact"),
+        ('[arxiv]\ncontact = "not an address"\n', "arxiv.contact"),
+        ("a = " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),
+    ],
+)
+def test_config_errors_are_caught_at_check_config(tmp_path: Path, toml: str, expected: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(path, env={})
+
+
+def test_a_config_that_cannot_be_read_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As root (CI), file modes do not stop reading: the denial is injected where it lands."""
+    path = tmp_path / "locked.toml"
+    path.write_text("")
+
+    def denied(self: Path, encoding: str | None = None) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    with pytest.raises(ConfigError, match="cannot be read: Permission denied"):
+        load_settings(path, env={})
