@@ -23,6 +23,7 @@ ROUTES = ["/feed.xml", "/feed.atom", "/feed.json", "/api/papers", "/api/count", 
 NAMES = ["cat", "q", "min_score", "type", "days", "limit", "lang", "fmt", "kw", "x"]
 VALUES = st.one_of(
     st.text(max_size=60),
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=20),  # control characters too
     st.text(alphabet="cs.LG,AI \"'-*0123456789e+", max_size=30),
     st.integers(min_value=-(10**12), max_value=10**12).map(str),
     st.sampled_from(["nan", "inf", "-0", "1e309", "", "new,cross", 'moe,"kv cache"']),
