@@ -15,8 +15,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -34,16 +33,11 @@ from core.render.stored import with_base
 from core.select import configured_feeds, select
 from core.store import Store, StoreError, feed_key, papers_of_days
 from core.text import redact
+from core.web.http_cache import FEED_CACHE, QUERY_CACHE, accepts_gzip, feed_response
 from core.web.query import FeedQuery
 
 log = logging.getLogger("arxiv_feeds.web")
 
-# Feeds change once a day: the CDN may serve a copy for 30 minutes, then keep serving it while
-# it fetches a new one (a day), and for three days if this service is failing.
-FEED_CACHE = (
-    "public, max-age=900, s-maxage=1800, stale-while-revalidate=86400, stale-if-error=259200"
-)
-QUERY_CACHE = "public, max-age=300, s-maxage=900, stale-while-revalidate=3600, stale-if-error=86400"
 RefreshRunner = Callable[[Store], RefreshReport]
 STALE_AFTER = timedelta(days=4)
 
@@ -74,41 +68,6 @@ def error_response(request: Request, status: int, message: str, **extra: Any) ->
     if _is_api(request):
         return JSONResponse({"error": message, **extra}, status_code=status)
     return PlainTextResponse(f"{status}: {message}\n", status_code=status)
-
-
-def _etag_matches(if_none_match: str, etags: set[str]) -> bool:
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or bool(tags & etags)
-
-
-def accepts_gzip(request: Request) -> bool:
-    return "gzip" in request.headers.get("accept-encoding", "")
-
-
-def feed_response(request: Request, feed: RenderedFeed, cache_control: str) -> Response:
-    """Stored bytes with validators; the pre-compressed copy for clients that accept gzip."""
-    compressed = bool(feed.gzip) and accepts_gzip(request)
-    etag = feed.etag[:-1] + '-gzip"' if compressed else feed.etag
-    headers = {
-        "ETag": etag,
-        "Last-Modified": format_datetime(feed.last_modified.astimezone(UTC), usegmt=True),
-        "Cache-Control": cache_control,
-        "Vary": "Accept-Encoding",
-    }
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        if _etag_matches(if_none_match, {feed.etag, etag}):
-            return Response(status_code=304, headers=headers)
-    elif since := request.headers.get("if-modified-since"):
-        try:
-            if feed.last_modified.replace(microsecond=0) <= parsedate_to_datetime(since):
-                return Response(status_code=304, headers=headers)
-        except (TypeError, ValueError):
-            pass
-    if compressed:
-        headers["Content-Encoding"] = "gzip"
-        return Response(feed.gzip, media_type=feed.media_type, headers=headers)
-    return Response(feed.body, media_type=feed.media_type, headers=headers)
 
 
 def _split_filename(filename: str) -> tuple[str, str] | None:

@@ -1,0 +1,85 @@
+"""Conditional GET and content coding of stored feeds, case by case (the table below), in the
+manner of miniflux's internal/http/response tests and Starlette's staticfiles tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import Request
+
+from core.models import RenderedFeed
+from core.web.http_cache import FEED_CACHE, feed_response
+
+FEED = RenderedFeed(
+    body=b"<rss/>",
+    gzip=b"gzipped",
+    media_type="application/rss+xml; charset=utf-8",
+    etag='"abc"',
+    last_modified=datetime(2024, 11, 28, 12, 0, tzinfo=UTC),
+)
+MODIFIED = "Thu, 28 Nov 2024 12:00:00 GMT"
+PLAIN, ZIPPED = '"abc"', '"abc-gzip"'
+
+CASES = [
+    # (name, request headers, status, body, ETag)
+    ("plain", {}, 200, b"<rss/>", PLAIN),
+    ("gzip accepted", {"accept-encoding": "gzip, br"}, 200, b"gzipped", ZIPPED),
+    ("gzip refused by q=0", {"accept-encoding": "gzip;q=0, br"}, 200, b"<rss/>", PLAIN),
+    ("any coding", {"accept-encoding": "*"}, 200, b"gzipped", ZIPPED),
+    ("If-None-Match equal", {"if-none-match": PLAIN}, 304, b"", PLAIN),
+    ("If-None-Match in a list", {"if-none-match": f'"x", {PLAIN}'}, 304, b"", PLAIN),
+    ("If-None-Match weak", {"if-none-match": f"W/{PLAIN}"}, 304, b"", PLAIN),
+    ("If-None-Match star", {"if-none-match": "*"}, 304, b"", PLAIN),
+    ("If-None-Match other", {"if-none-match": '"other"'}, 200, b"<rss/>", PLAIN),
+    (
+        "If-None-Match of the other coding",
+        {"if-none-match": PLAIN, "accept-encoding": "gzip"},
+        304,
+        b"",
+        ZIPPED,
+    ),
+    ("If-Modified-Since equal", {"if-modified-since": MODIFIED}, 304, b"", PLAIN),
+    (
+        "If-Modified-Since later",
+        {"if-modified-since": "Fri, 29 Nov 2024 00:00:00 GMT"},
+        304,
+        b"",
+        PLAIN,
+    ),
+    (
+        "If-Modified-Since earlier",
+        {"if-modified-since": "Thu, 28 Nov 2024 11:59:59 GMT"},
+        200,
+        b"<rss/>",
+        PLAIN,
+    ),
+    ("If-Modified-Since garbage", {"if-modified-since": "yesterday"}, 200, b"<rss/>", PLAIN),
+    (
+        "If-None-Match wins over If-Modified-Since",
+        {"if-none-match": '"other"', "if-modified-since": "Fri, 29 Nov 2024 00:00:00 GMT"},
+        200,
+        b"<rss/>",
+        PLAIN,
+    ),
+]
+
+
+def _request(headers: dict[str, str]) -> Request:
+    raw = [(name.encode(), value.encode()) for name, value in headers.items()]
+    return Request({"type": "http", "method": "GET", "path": "/feeds/x.xml", "headers": raw})
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "body", "etag"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_conditional_get(headers: dict[str, str], status: int, body: bytes, etag: str) -> None:
+    response = feed_response(_request(headers), FEED, FEED_CACHE)
+    assert response.status_code == status
+    assert response.body == body
+    assert response.headers["etag"] == etag
+    assert response.headers["last-modified"] == MODIFIED
+    assert response.headers["cache-control"] == FEED_CACHE
+    assert response.headers["vary"] == "Accept-Encoding"
+    compressed = body == b"gzipped"
+    assert response.headers.get("content-encoding") == ("gzip" if compressed else None)
