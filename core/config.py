@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from core.models import AnnounceType
-from core.text import redact
+from core.text import has_control_characters, redact
 
 DEFAULT_CONFIG_PATH = Path("arxiv-feeds.toml")
 DEFAULT_STORE_URL = "sqlite:///./data/arxiv-feeds.db"
@@ -355,7 +355,7 @@ def _clean_environment(env: dict[str, str]) -> dict[str, str]:
         if name not in env:
             continue
         value = env[name].strip()
-        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        if has_control_characters(value):
             raise ConfigError(
                 f"{name}: holds a line break or another control character; set it again"
             )

@@ -7,6 +7,11 @@ import re
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+def has_control_characters(text: str) -> bool:
+    """Line breaks, tabs, NUL and the like: never meant in a parameter or a setting."""
+    return any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
 def xml_safe(text: str) -> str:
     """Drop the characters XML 1.0 cannot carry (feedgen and lxml refuse them)."""
     return _XML_INVALID.sub("", text)

@@ -48,13 +48,14 @@ def _abstract(description: str) -> str:
 def _paper(entry: Any, announced: datetime) -> Paper:
     arxiv_id, version = split_id(entry.get("id") or entry.get("link", ""))
     categories = [tag["term"] for tag in entry.get("tags", []) if tag.get("term")]
+    abstract = _abstract(entry.get("summary", ""))
     return Paper(
         id=arxiv_id,
         version=version,
         title=clean_text(entry.get("title", "")),
         authors=split_authors(entry.get("author", "")),
-        abstract=clean_text(_abstract(entry.get("summary", ""))),
-        abstract_html=clean_html(_abstract(entry.get("summary", ""))),
+        abstract=clean_text(abstract),
+        abstract_html=clean_html(abstract),
         categories=categories,
         primary_category=categories[0] if categories else "",
         announce_type=AnnounceType(entry.get("arxiv_announce_type", "new").strip()),

@@ -163,9 +163,9 @@ class RedisStore:
 
     def _publish(self, publication: Publication) -> None:
         current = self._current()
-        self._collect_garbage(current)
-        previous_days = self._manifest(current)
-        days = {**previous_days, **self._new_days(publication)}
+        days = self._manifest(current)
+        self._collect_garbage(current, keep=set(days.values()))
+        days.update({day.isoformat(): _digest(ids) for day, ids in publication.days.items()})
         for day in publication.remove_days:
             days.pop(day.isoformat(), None)
         version = uuid.uuid4().hex
@@ -208,16 +208,12 @@ class RedisStore:
             pipe.unlink(*group)
         pipe.execute()
 
-    def _new_days(self, publication: Publication) -> dict[str, str]:
-        return {day.isoformat(): _digest(ids) for day, ids in publication.days.items()}
-
-    def _collect_garbage(self, current: str | None) -> None:
+    def _collect_garbage(self, current: str | None, keep: set[str]) -> None:
         """Delete what no reader can hold any more: every version but the current one, the
-        day lists only they used, and (once a version is current) the layout of an earlier
-        release."""
+        day lists only they used (`keep`: the current version's), and (once a version is
+        current) the layout of an earlier release."""
         members: set[bytes] = self.client.smembers(self._key("versions"))
         stale = [m.decode() for m in members if m.decode() != current]
-        keep = set(self._manifest(current).values())
         doomed: list[str] = []
         for version in stale:
             doomed += [
@@ -319,13 +315,11 @@ class RedisStore:
             return {date.fromisoformat(d.decode()): json.loads(ids) for d, ids in legacy.items()}
         manifest = self._manifest(version)
         missing = sorted({d for d in manifest.values() if d not in self._days_by_digest})
-        for start in range(0, len(missing), _READ_BATCH):
-            digests = missing[start : start + _READ_BATCH]
-            lists = self.client.mget([self._key(f"day:{d}") for d in digests])
-            for digest, ids in zip(digests, lists, strict=True):
-                if ids is None:
-                    raise StoreError(f"Redis: a day list of version {version} is missing")
-                self._days_by_digest[digest] = json.loads(ids)
+        lists = self._get_many([self._key(f"day:{d}") for d in missing])
+        for digest, ids in zip(missing, lists, strict=True):
+            if ids is None:
+                raise StoreError(f"Redis: a day list of version {version} is missing")
+            self._days_by_digest[digest] = json.loads(ids)
         self._days_by_digest = {d: self._days_by_digest[d] for d in manifest.values()}
         return {date.fromisoformat(day): self._days_by_digest[d] for day, d in manifest.items()}
 
@@ -338,11 +332,15 @@ class RedisStore:
         if self._current() is None:
             records = self.client.hmget(self._key("papers"), ids)
         else:
-            records = []
-            for start in range(0, len(ids), _READ_BATCH):
-                chunk = ids[start : start + _READ_BATCH]
-                records += self.client.mget([self._key(f"paper:{i}") for i in chunk])
+            records = self._get_many([self._key(f"paper:{i}") for i in ids])
         return [Paper.model_validate_json(record) for record in records if record]
+
+    def _get_many(self, keys: list[str]) -> list[bytes | None]:
+        """MGET in batches of _READ_BATCH keys, values in the keys' order."""
+        values: list[bytes | None] = []
+        for start in range(0, len(keys), _READ_BATCH):
+            values += self.client.mget(keys[start : start + _READ_BATCH])
+        return values
 
     # -- summaries, usage, lock, limiter -----------------------------------------------------
 

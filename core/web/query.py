@@ -11,6 +11,7 @@ from core.config import split_list as _split
 from core.models import AnnounceType, FeedSpec, Paper
 from core.rank import Ranker, combine
 from core.select import select
+from core.text import has_control_characters
 
 MAX_TERMS = 20
 
@@ -30,7 +31,7 @@ class FeedQuery(BaseModel):
     @field_validator("cat", "q", "type")
     @classmethod
     def _no_control_characters(cls, value: str) -> str:
-        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        if has_control_characters(value):
             raise ValueError("control characters (line breaks, tabs...) are not allowed")
         return value
 
