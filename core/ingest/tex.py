@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -194,18 +195,33 @@ def math_to_mathml(segment: str) -> str | None:
     return str(etree.tostring(root, encoding="unicode"))
 
 
+def _convert(text: str, math: Callable[[str], str], plain: Callable[[str], str]) -> str:
+    """`text` with each math segment through `math` and each stretch between through
+    `plain` after its TeX fragments are converted."""
+    parts: list[str] = []
+    position = 0
+    for match in _MATH.finditer(text):
+        parts.append(plain(_convert_text(text[position : match.start()])))
+        parts.append(math(match.group()))
+        position = match.end()
+    parts.append(plain(_convert_text(text[position:])))
+    return "".join(parts)
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
 def tex_to_unicode(text: str) -> str:
     """Readable Unicode for a title, abstract or author name; plain text passes unchanged."""
     if "\\" not in text and "$" not in text:
         return text
-    parts: list[str] = []
-    position = 0
-    for match in _MATH.finditer(text):
-        parts.append(_convert_text(text[position : match.start()]))
-        parts.append(math_to_unicode(match.group()))
-        position = match.end()
-    parts.append(_convert_text(text[position:]))
-    return "".join(parts)
+    return _convert(text, math_to_unicode, _unchanged)
+
+
+def _math_html(segment: str) -> str:
+    mathml = math_to_mathml(segment) if not segment.startswith("$$") else None
+    return mathml or escape(math_to_unicode(segment))
 
 
 def tex_to_html(text: str) -> str | None:
@@ -213,12 +229,4 @@ def tex_to_html(text: str) -> str | None:
     `tex_to_unicode`); None when it has no math, so callers keep the plain text."""
     if ("$" not in text and "\\(" not in text) or not _MATH.search(text):
         return None
-    parts: list[str] = []
-    position = 0
-    for match in _MATH.finditer(text):
-        parts.append(escape(_convert_text(text[position : match.start()])))
-        mathml = math_to_mathml(match.group()) if not match.group().startswith("$$") else None
-        parts.append(mathml or escape(math_to_unicode(match.group())))
-        position = match.end()
-    parts.append(escape(_convert_text(text[position:])))
-    return "".join(parts)
+    return _convert(text, _math_html, escape)
