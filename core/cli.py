@@ -89,14 +89,15 @@ def _summarize(settings: Settings, store: Store, arxiv_id: str, language: str | 
     from core.summarize.llm import LLMError
 
     clock = SystemClock()
-    summarizer = live_summarizer(settings, store, clock)
+    deadline = clock.time() + settings.refresh.time_budget_seconds
+    summarizer = live_summarizer(settings, store, clock, deadline)
     if summarizer is None:
         raise CommandError(f"summaries are {settings.summaries.status}")
     language = language or settings.summaries.languages[0]
     if language not in settings.summaries.languages:
         valid = ", ".join(settings.summaries.languages)
         raise CommandError(f"--lang: {language!r} is not in summaries.languages ({valid})")
-    client = ArxivClient(settings.arxiv, store, clock=clock)
+    client = ArxivClient(settings.arxiv, store, clock=clock, deadline=deadline)
     try:
         paper_id, _ = split_id(arxiv_id)
         found = (
@@ -106,7 +107,6 @@ def _summarize(settings: Settings, store: Store, arxiv_id: str, language: str | 
         if not found:
             raise CommandError(f"arXiv has no paper {arxiv_id}")
         paper = found[0]
-        deadline = clock.time() + settings.summaries.deadline_seconds
         summary, completion = summarizer.one(paper, language, deadline)
     except ValueError as error:
         raise CommandError(f"ID: {error}; expected e.g. 2411.17700 or hep-ph/0101001") from error
@@ -134,7 +134,9 @@ def _backfill(settings: Settings, store: Store, days: int) -> int:
     from core.ingest.client import ArxivClient
     from core.refresh import backfill
 
-    client = ArxivClient(settings.arxiv, store)
+    clock = SystemClock()
+    deadline = clock.time() + settings.refresh.time_budget_seconds
+    client = ArxivClient(settings.arxiv, store, clock=clock, deadline=deadline)
     try:
         return _report_exit(backfill(settings, store, client, days))
     finally:

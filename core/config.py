@@ -303,6 +303,15 @@ class SummariesConfig(_Strict):
         return f"on: {self.model} at {self.base_url}, languages {', '.join(self.languages)}"
 
 
+class RefreshConfig(_Strict):
+    time_budget_seconds: float = Field(
+        default=270.0,
+        ge=10,
+        le=3600,
+        description="every upstream call (arXiv, full text, LLM) of a refresh ends by then",
+    )
+
+
 class Settings(_Strict):
     site: SiteConfig = Field(default_factory=SiteConfig)
     arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
@@ -310,6 +319,7 @@ class Settings(_Strict):
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     summaries: SummariesConfig = Field(default_factory=SummariesConfig)
+    refresh: RefreshConfig = Field(default_factory=RefreshConfig)
     source: str = Field(default="built-in defaults", exclude=True)
 
     @model_validator(mode="after")

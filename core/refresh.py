@@ -145,8 +145,9 @@ def publish_days(
         }
     if summarizer is not None:
         with stages.stage("summarize"):
-            deadline = stages.started + settings.summaries.deadline_seconds
-            papers, stats = summarizer.run(papers, deadline)
+            budget = settings.refresh.time_budget_seconds
+            start_by = stages.started + min(settings.summaries.deadline_seconds, budget)
+            papers, stats = summarizer.run(papers, start_by, stages.started + budget)
         report = report.model_copy(update={"summaries": stats})
         if only_if_summarized and stats.made == 0:
             report = report.model_copy(update={"finished": utc_now(stages.clock)})
@@ -406,9 +407,17 @@ def live_refresh(
     """A refresh wired to the real world: arXiv (or a saved file) and, when a key is
     configured, the LLM provider. The transports are for tests."""
     clock = clock or SystemClock()
-    arxiv = ArxivClient(settings.arxiv, store, transport=arxiv_transport, clock=clock)
+    deadline = clock.time() + settings.refresh.time_budget_seconds
+    arxiv = ArxivClient(
+        settings.arxiv, store, transport=arxiv_transport, clock=clock, deadline=deadline
+    )
     summarizer = live_summarizer(
-        settings, store, clock, arxiv_transport=arxiv_transport, llm_transport=llm_transport
+        settings,
+        store,
+        clock,
+        deadline,
+        arxiv_transport=arxiv_transport,
+        llm_transport=llm_transport,
     )
     categories = settings.arxiv.categories
 

@@ -19,6 +19,10 @@ from core.clock import Clock
 T = TypeVar("T")
 
 
+class DeadlineExceeded(Exception):
+    """The refresh's time budget ran out during an upstream call; retrying cannot help."""
+
+
 class Transient(Exception):
     """A failure worth retrying; `retry_after` is the server's hint, in seconds."""
 
@@ -47,6 +51,18 @@ def raise_if_transient(response: httpx.Response, clock: Clock) -> None:
 
 def transient_from(error: httpx.TransportError) -> Transient:
     return Transient(f"{type(error).__name__}: {error}")
+
+
+def read_within(response: httpx.Response, deadline: float, clock: Clock) -> bytes:
+    """The whole (decoded) body of a streamed response, or DeadlineExceeded once `deadline`
+    (clock time) passes between two chunks: a per-read timeout alone lets a server that
+    drips a byte at a time hold a call open for as long as it likes."""
+    chunks = []
+    for chunk in response.iter_bytes():
+        if clock.time() > deadline:
+            raise DeadlineExceeded(f"the answer from {response.url.host} was still arriving")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def with_retries(attempt: Callable[[], T], clock: Clock, budget_seconds: float) -> T:

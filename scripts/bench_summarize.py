@@ -99,7 +99,7 @@ def main() -> None:
         llm = LLMClient(summaries, clock)
         summarizer = Summarizer(settings, store, llm, abstract_only, clock)
         started = time.perf_counter()
-        _, stats = summarizer.run(papers, deadline=clock.time() + 600)
+        _, stats = summarizer.run(papers, clock.time() + 600, clock.time() + 600)
         wall = time.perf_counter() - started
         llm.close()
         store.close()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html import escape
+
+import httpx
 
 from core.models import AnnounceType, Paper, Publication, RefreshReport, RenderedFeed, Summary
 from core.store import Store
@@ -250,3 +253,16 @@ def with_summary(paper: Paper, text: str) -> Paper:
         created=PUBLISHED,
     )
     return paper.model_copy(update={"summaries": {"en": summary}})
+
+
+class Drip(httpx.SyncByteStream):
+    """A server that sends its body one byte per (fake) second, so no single read times out."""
+
+    def __init__(self, advance: Callable[[float], None], body: bytes) -> None:
+        self.advance, self.body, self.sent = advance, body, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for byte in self.body:
+            self.advance(1.0)
+            self.sent += 1
+            yield bytes([byte])

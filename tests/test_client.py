@@ -10,6 +10,7 @@ from core.ingest import ArxivError
 from core.ingest.client import ArxivClient
 from core.store.sqlite import SQLiteStore
 from tests.conftest import FakeClock
+from tests.factories import Drip
 
 
 def _client(
@@ -120,3 +121,41 @@ def test_a_redirect_loop_or_a_bad_gzip_body_is_arxiv_failing(
         client = _client(list(answers), sqlite_store, clock, [])
         with pytest.raises(ArxivError, match="cannot be read"):
             client.announcements(["cs.LG"])
+
+
+def test_a_dripping_server_is_cut_off_at_the_deadline(
+    sqlite_store: SQLiteStore, clock: FakeClock
+) -> None:
+    drip = Drip(clock.sleep, b"<rss>" + b" " * 200 + b"</rss>")
+    seen: list[httpx.Request] = []
+    client = _client([httpx.Response(200, stream=drip)], sqlite_store, clock, seen)
+    client.deadline = clock.now + 20.0
+    start = clock.now
+    with pytest.raises(ArxivError, match="time budget ran out"):
+        client.announcements(["cs.LG"])
+    assert clock.now - start <= 21.0  # one chunk past the deadline at most
+    assert drip.sent < len(drip.body) and len(seen) == 1  # abandoned, not retried
+
+
+def test_no_request_starts_once_the_deadline_has_passed(
+    sqlite_store: SQLiteStore, clock: FakeClock
+) -> None:
+    seen: list[httpx.Request] = []
+    client = _client([httpx.Response(200, content=b"x")], sqlite_store, clock, seen)
+    client.deadline = clock.now - 1.0
+    with pytest.raises(ArxivError, match="time budget ran out"):
+        client.get("https://rss.arxiv.org/rss/cs.LG")
+    assert seen == []
+
+
+def test_retries_stop_at_the_deadline_before_the_retry_budget(
+    sqlite_store: SQLiteStore, clock: FakeClock
+) -> None:
+    seen: list[httpx.Request] = []
+    failing: list[httpx.Response | Exception] = [httpx.Response(503) for _ in range(50)]
+    client = _client(failing, sqlite_store, clock, seen, retry_seconds=120.0)
+    client.deadline = clock.now + 10.0
+    start = clock.now
+    with pytest.raises(ArxivError):
+        client.get("https://rss.arxiv.org/rss/cs.LG")
+    assert clock.now - start <= 10.0

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from core.config import ConfigError, load_settings
+from core.config import ConfigError, Settings, load_settings
 from tests.conftest import ROOT
+
+README = ROOT / "README.md"
 
 
 def test_shipped_file_equals_built_in_defaults(tmp_path: Path) -> None:
@@ -155,3 +158,16 @@ def test_a_config_that_cannot_be_read_is_a_config_error(
     monkeypatch.setattr(Path, "read_text", denied)
     with pytest.raises(ConfigError, match="cannot be read: Permission denied"):
         load_settings(path, env={})
+
+
+def _readme_numeric_defaults() -> list[tuple[str, str]]:
+    """`| \\`section.key\\` | 30 | ...` rows of the README's configuration table."""
+    rows = re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \| ([0-9.]+) \|", README.read_text(), re.M)
+    assert len(rows) >= 6, "the README's configuration table moved"
+    return rows
+
+
+@pytest.mark.parametrize(("key", "documented"), _readme_numeric_defaults())
+def test_readme_configuration_table_states_the_real_defaults(key: str, documented: str) -> None:
+    section, field = key.split(".")
+    assert getattr(getattr(Settings(), section), field) == float(documented)

@@ -19,7 +19,7 @@ from core.refresh import live_refresh
 from core.store import Store
 from core.web.app import create_app
 from tests.conftest import ROOT, FakeClock
-from tests.factories import RssItem, arxiv_rss, chat_completion
+from tests.factories import Drip, RssItem, arxiv_rss, chat_completion
 from tests.test_summarize import summary_json
 
 SECRET = "s3cret-cron-token"
@@ -188,6 +188,49 @@ def test_refresh_endpoint_stops_at_the_deadline_and_resumes(tmp_path: Path, stor
     assert len(llm_calls) == 4  # nothing summarized twice
     feed = feedparser.parse(client.get("/feeds/cs.LG.xml").content)
     assert sum("It compresses the KV cache 4x." in e.content[0].value for e in feed.entries) == 4
+
+
+def test_dripping_upstreams_cannot_hold_a_refresh_past_its_time_budget(
+    tmp_path: Path, store: Store
+) -> None:
+    """The LLM sends its answers a byte a (fake) second; then arXiv's feed does. Each refresh
+    still ends within refresh.time_budget_seconds, itself below maxDuration."""
+    settings = _settings(tmp_path)
+    budget = settings.refresh.time_budget_seconds
+    max_duration = json.loads((ROOT / "vercel.json").read_text())["functions"]["api/index.py"]
+    assert budget <= max_duration["maxDuration"] - 20, "leave time to render and store"
+    clock = FakeClock()
+    slow_feed = False
+
+    def arxiv(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "rss.arxiv.org" and slow_feed:
+            return httpx.Response(200, stream=Drip(clock.sleep, arxiv_rss(ITEMS)))
+        return _arxiv(request)
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=Drip(clock.sleep, json.dumps(chat_completion(summary_json())).encode())
+        )
+
+    def run() -> RefreshReport:
+        return live_refresh(
+            settings,
+            store,
+            clock=clock,
+            arxiv_transport=httpx.MockTransport(arxiv),
+            llm_transport=httpx.MockTransport(provider),
+        )
+
+    start = clock.now
+    first = run()
+    assert first.status == "published" and first.summaries is not None
+    assert first.summaries.made == 0 and first.summaries.failed + first.summaries.deferred == 4
+    assert clock.now - start <= budget + 2  # a chunk past the deadline per thread at most
+    slow_feed, start = True, clock.now
+    second = run()
+    assert second.status == "upstream-error" and "time budget ran out" in second.message
+    assert "still serving 2024-11-28" in second.message
+    assert clock.now - start <= budget + 2
 
 
 def test_feeds_come_pre_compressed_for_clients_that_ask(tmp_path: Path, store: Store) -> None:

@@ -10,7 +10,7 @@ from core.ingest.client import ArxivClient
 from core.store.sqlite import SQLiteStore
 from core.summarize.fulltext import Section, fetch_full_text, fit, html_sections, pdf_text
 from tests.conftest import FakeClock, shared_fixture
-from tests.factories import latexml_page, make_paper
+from tests.factories import Drip, latexml_page, make_paper
 
 PAGE = latexml_page(
     "Fast Sorting",
@@ -112,3 +112,21 @@ def test_an_unreadable_html_page_falls_back_without_failing(
     html = httpx.Response(200, content=page, headers={"content-type": "text/html"})
     text = fetch_full_text(paper, _client({paper.html_url: html}, sqlite_store), 5000)
     assert (text.source, text.text) == ("abstract", "## Abstract\nOnly the abstract.")
+
+
+def test_a_dripping_page_falls_back_to_the_abstract_by_the_deadline(
+    sqlite_store: SQLiteStore,
+) -> None:
+    paper = make_paper("2411.00001", abstract="Only the abstract.")
+    client = _client({}, sqlite_store)
+    clock = client.clock
+    assert isinstance(clock, FakeClock)
+    client.deadline = clock.now + 30.0
+    page = httpx.Response(
+        200, headers={"content-type": "text/html"}, stream=Drip(clock.sleep, PAGE)
+    )
+    client.http = httpx.Client(transport=httpx.MockTransport(lambda request: page))
+    start = clock.now
+    text = fetch_full_text(paper, client, 5000)
+    assert text.source == "abstract"
+    assert clock.now - start <= 31.0  # the PDF is not even asked for: no time is left

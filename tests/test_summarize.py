@@ -456,6 +456,7 @@ def test_one_paper_on_demand_from_its_html_then_from_the_cache(
         settings,
         sqlite_store,
         clock,
+        clock.time() + settings.refresh.time_budget_seconds,
         arxiv_transport=httpx.MockTransport(arxiv),
         llm_transport=httpx.MockTransport(provider),
     )

@@ -6,21 +6,41 @@ the limiter's state lives in the store.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import httpx
 
 from core.clock import Clock, SystemClock
 from core.config import ArxivConfig
 from core.ingest import ArxivError
-from core.retry import Transient, raise_if_transient, transient_from, with_retries
+from core.retry import (
+    DeadlineExceeded,
+    Transient,
+    raise_if_transient,
+    read_within,
+    transient_from,
+    with_retries,
+)
 from core.store import Store
 
 USER_AGENT = "arxiv-feeds/0.1 (self-hosted arXiv feed reader; {contact})"
 LIMITER_NAME = "arxiv"
 
 
+class Answer(NamedTuple):
+    """A whole answer from arXiv, read within the deadline."""
+
+    status_code: int
+    content_type: str
+    content: bytes
+
+
 class ArxivClient:
+    """`deadline` (clock time) bounds every call, retries and the whole body included: the
+    refresh derives it from its time budget."""
+
     def __init__(
         self,
         config: ArxivConfig,
@@ -28,10 +48,12 @@ class ArxivClient:
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
+        deadline: float = math.inf,
     ) -> None:
         self.config = config
         self.limiter = limiter
         self.clock = clock or SystemClock()
+        self.deadline = deadline
         contact = f"mailto:{config.contact}" if config.contact else "no contact configured"
         self.http = httpx.Client(
             transport=transport,
@@ -55,31 +77,37 @@ class ArxivClient:
         """The body of a 2xx answer; ArxivError for a 4xx or when retries run out."""
         response = self.get_response(url, params)
         if response.status_code >= 400:
-            raise ArxivError(f"arXiv answered HTTP {response.status_code} for {response.url}")
+            raise ArxivError(f"arXiv answered HTTP {response.status_code} for {url}")
         return response.content
 
-    def get_response(
-        self, url: str, params: Mapping[str, str | int] | None = None
-    ) -> httpx.Response:
-        """The final response, 4xx included (a 404 can be an answer, e.g. no HTML version)."""
+    def get_response(self, url: str, params: Mapping[str, str | int] | None = None) -> Answer:
+        """The final answer, 4xx included (a 404 can be an answer, e.g. no HTML version)."""
 
-        def attempt() -> httpx.Response:
+        def attempt() -> Answer:
             self.clock.sleep(
                 self.limiter.reserve_slot(
                     LIMITER_NAME, self.config.min_interval_seconds, self.clock.time()
                 )
             )
+            remaining = self.deadline - self.clock.time()
+            if remaining <= 0:
+                raise DeadlineExceeded("no time was left to ask")
+            timeout = min(self.config.timeout_seconds, remaining)
             try:
-                response = self.http.get(url, params=params)
-                _ = response.content  # decoded here, so a broken body is arXiv's failure
+                with self.http.stream("GET", url, params=params, timeout=timeout) as response:
+                    raise_if_transient(response, self.clock)
+                    content = read_within(response, self.deadline, self.clock)
+                    content_type = response.headers.get("content-type", "")
+                    return Answer(response.status_code, content_type, content)
             except httpx.TransportError as error:
                 raise transient_from(error) from error
             except (httpx.TooManyRedirects, httpx.DecodingError) as error:
                 raise ArxivError(f"arXiv's answer for {url} cannot be read: {error}") from error
-            raise_if_transient(response, self.clock)
-            return response
 
+        budget = min(self.config.retry_seconds, self.deadline - self.clock.time())
         try:
-            return with_retries(attempt, self.clock, self.config.retry_seconds)
+            return with_retries(attempt, self.clock, budget)
         except Transient as error:
             raise ArxivError(f"arXiv kept failing for {url}: {error}") from error
+        except DeadlineExceeded as error:
+            raise ArxivError(f"the refresh's time budget ran out asking {url}: {error}") from error

@@ -101,8 +101,11 @@ class Summarizer:
         """Same version, or a new version whose abstract did not change."""
         return summary.version == paper.version or summary.abstract_sha == abstract_sha(paper)
 
-    def run(self, papers: list[Paper], deadline: float) -> tuple[list[Paper], SummaryStats]:
-        """Summarize what the targets lack, then return all papers with summaries attached."""
+    def run(
+        self, papers: list[Paper], start_by: float, deadline: float
+    ) -> tuple[list[Paper], SummaryStats]:
+        """Summarize what the targets lack, then return all papers with summaries attached.
+        No summary starts after `start_by`; every call ends by `deadline` (clock times)."""
         stats = SummaryStats()
         papers = self.attach(papers)
         wanted = [(p, lang) for p in self.targets(papers) for lang in self.config.languages]
@@ -110,7 +113,7 @@ class Summarizer:
         stats.reused = len(wanted) - len(pending)
         with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
             outcomes = list(
-                pool.map(lambda job: self._one(job[0], job[1], deadline, stats), pending)
+                pool.map(lambda job: self._one(job, start_by, deadline, stats), pending)
             )
         for outcome in outcomes:
             setattr(stats, outcome, getattr(stats, outcome) + 1)
@@ -125,18 +128,21 @@ class Summarizer:
                 self._texts[paper.id] = cached
         return cached
 
-    def _one(self, paper: Paper, language: str, deadline: float, stats: SummaryStats) -> Outcome:
-        if self.clock.time() >= deadline:
+    def _one(
+        self, job: tuple[Paper, str], start_by: float, deadline: float, stats: SummaryStats
+    ) -> Outcome:
+        paper, language = job
+        if self.clock.time() >= start_by:
             return "deferred"
         day = utc_now(self.clock).date().isoformat()
         if self.store.add_usage(day, 0) >= self.config.daily_token_budget:
             return "skipped"
         try:
-            _, completion = self._make(paper, language, deadline)
+            _, completion = self._make(paper, language, deadline, retry_until=start_by)
         except LLMError as error:
             with self._guard:
                 stats.failures.append(f"{paper.id} ({language}): {error}")
-            return "deferred" if self.clock.time() >= deadline else "failed"
+            return "deferred" if self.clock.time() >= start_by else "failed"
         except StoreError:
             raise  # the store is the refresh's own failure, not this paper's
         except Exception as error:  # anything else about this paper stays with this paper
@@ -158,9 +164,12 @@ class Summarizer:
             return cached, None
         return self._make(paper, language, deadline)
 
-    def _make(self, paper: Paper, language: str, deadline: float) -> tuple[Summary, Completion]:
+    def _make(
+        self, paper: Paper, language: str, deadline: float, retry_until: float | None = None
+    ) -> tuple[Summary, Completion]:
         text = self._text(paper)
-        completion = self.llm.summarize(messages(paper, text.text, language), deadline)
+        prompt = messages(paper, text.text, language)
+        completion = self.llm.summarize(prompt, deadline, retry_until)
         day = utc_now(self.clock).date().isoformat()
         self.store.add_usage(day, completion.prompt_tokens + completion.completion_tokens)
         summary = Summary(
@@ -185,18 +194,20 @@ def live_summarizer(
     settings: Settings,
     store: Store,
     clock: Clock,
+    deadline: float,
     *,
     arxiv_transport: httpx.BaseTransport | None = None,
     llm_transport: httpx.BaseTransport | None = None,
 ) -> Summarizer | None:
     """A summarizer wired to arXiv (full text) and the LLM provider, or None when no key is
-    configured. The transports are for tests; `close()` releases both clients."""
+    configured; full-text fetches end by `deadline` (clock time), as the LLM calls do by the
+    one given to `run`. The transports are for tests; `close()` releases both clients."""
     if not settings.summaries.enabled:
         return None
     arxiv = settings.arxiv.model_copy(
         update={"retry_seconds": min(settings.arxiv.retry_seconds, FULL_TEXT_RETRY_SECONDS)}
     )
-    texts = ArxivClient(arxiv, store, transport=arxiv_transport, clock=clock)
+    texts = ArxivClient(arxiv, store, transport=arxiv_transport, clock=clock, deadline=deadline)
     llm = LLMClient(settings.summaries, clock, transport=llm_transport)
     budget = settings.summaries.max_input_tokens
     summarizer = Summarizer(

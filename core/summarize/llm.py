@@ -12,7 +12,14 @@ from pydantic import BaseModel, ValidationError
 from core.clock import Clock
 from core.config import SummariesConfig
 from core.models import SummaryText
-from core.retry import Transient, raise_if_transient, transient_from, with_retries
+from core.retry import (
+    DeadlineExceeded,
+    Transient,
+    raise_if_transient,
+    read_within,
+    transient_from,
+    with_retries,
+)
 from core.summarize.prompts import response_schema
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
@@ -80,38 +87,48 @@ class LLMClient:
             body["response_format"] = {"type": "json_object"}
         return body
 
-    def summarize(self, messages: list[dict[str, str]], deadline: float) -> Completion:
-        """One summary, retried on 429 / 5xx / timeouts until `deadline` (clock time)."""
+    def summarize(
+        self, messages: list[dict[str, str]], deadline: float, retry_until: float | None = None
+    ) -> Completion:
+        """One summary, retried on 429 / 5xx / timeouts until `retry_until`; the whole
+        exchange, body included, ends by `deadline` (clock times)."""
         body = self._body(messages)
 
-        def attempt() -> httpx.Response:
+        def attempt() -> tuple[int, bytes]:
             remaining = deadline - self.clock.time()
             if remaining <= 0:
-                raise LLMError("the refresh deadline passed")
+                raise DeadlineExceeded("no time was left to ask")
             timeout = min(self.config.request_timeout_seconds, remaining)
             try:
-                response = self.http.post("/chat/completions", json=body, timeout=timeout)
+                with self.http.stream(
+                    "POST", "/chat/completions", json=body, timeout=timeout
+                ) as response:
+                    raise_if_transient(response, self.clock)
+                    return response.status_code, read_within(response, deadline, self.clock)
             except httpx.TransportError as error:
                 raise transient_from(error) from error
-            raise_if_transient(response, self.clock)
-            return response
 
         try:
-            response = with_retries(attempt, self.clock, deadline - self.clock.time())
+            budget = min(deadline, retry_until or deadline) - self.clock.time()
+            status, content = with_retries(attempt, self.clock, budget)
         except Transient as error:
             raise LLMError(f"the provider kept failing: {error}") from error
-        if response.status_code >= 400:
-            raise LLMError(
-                f"the provider answered HTTP {response.status_code}: {response.text[:200]}"
-            )
-        try:
-            answer = response.json()
-            content = answer["choices"][0]["message"]["content"] or ""
-            usage = answer.get("usage") or {}
-        except (ValueError, KeyError, IndexError, TypeError) as error:
-            raise LLMError("the provider's answer is not a chat completion") from error
-        return Completion(
-            summary=parse_summary(content),
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
-        )
+        except DeadlineExceeded as error:
+            raise LLMError(f"the refresh deadline passed: {error}") from error
+        if status >= 400:
+            text = content[:200].decode("utf-8", "replace")
+            raise LLMError(f"the provider answered HTTP {status}: {text}")
+        return _completion(content)
+
+
+def _completion(content: bytes) -> Completion:
+    try:
+        answer = json.loads(content)
+        reply = answer["choices"][0]["message"]["content"] or ""
+        usage = answer.get("usage") or {}
+        tokens = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
+        raise LLMError("the provider's answer is not a chat completion") from error
+    return Completion(
+        summary=parse_summary(reply), prompt_tokens=tokens[0], completion_tokens=tokens[1]
+    )
