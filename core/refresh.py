@@ -266,6 +266,23 @@ def _not_published(
     return report
 
 
+def _old_batch(store: Store, day: date, fresh: list[Paper]) -> str | None:
+    """Why this batch is one arXiv served before, or None: a day older than the newest stored
+    one, or a later date on papers (same versions) all stored under earlier days."""
+    index = store.day_index()
+    if not index:
+        return None
+    if day < max(index):
+        return f"arXiv still lists {day}, older than ours"
+    earlier = {i for d, ids in index.items() if d < day for i in ids}
+    if any(paper.id not in earlier for paper in fresh):
+        return None
+    stored = {paper.id: paper.version for paper in store.papers([p.id for p in fresh])}
+    if all(stored.get(paper.id) == paper.version for paper in fresh):
+        return f"arXiv serves again, dated {day}, papers all announced before"
+    return None
+
+
 def refresh(
     settings: Settings,
     store: Store,
@@ -317,9 +334,8 @@ def refresh(
                 settings, store, report, "no-announcement", message, stages, summarizer
             )
         day = announcements.announced.date()
-        index = store.day_index()
-        if index and day < max(index):
-            stale = f"arXiv still lists {day}, older than ours"
+        stale = _old_batch(store, day, fresh)
+        if stale:
             return _not_published(
                 settings, store, report, "no-announcement", stale, stages, summarizer
             )

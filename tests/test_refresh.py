@@ -126,6 +126,26 @@ def test_empty_error_and_failed_fetch_keep_the_last_good_day(
     assert store.last_published().status == "published"  # type: ignore[union-attr]
 
 
+def test_an_old_batch_under_a_new_date_is_not_published_again(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="t", clock=clock)
+    good = (store.day_index(), store.feed("cs.LG.xml").body)  # type: ignore[union-attr]
+    again = refresh(
+        settings, store, lambda: arxiv_rss(ITEMS, "Fri, 29 Nov 2024"), source="t", clock=clock
+    )
+    assert again.status == "no-announcement"
+    assert "papers all announced before" in again.message
+    assert (store.day_index(), store.feed("cs.LG.xml").body) == good  # type: ignore[union-attr]
+    assert store.last_published().day.isoformat() == "2024-11-28"  # type: ignore[union-attr]
+    revised = [ITEMS[0], RssItem("2411.00002", title="A survey of MoE, v2", version=2)]
+    next_day = refresh(
+        settings, store, lambda: arxiv_rss(revised, "Fri, 29 Nov 2024"), source="t", clock=clock
+    )
+    assert next_day.status == "published", "a new version is news"
+
+
 def test_days_accumulate_and_retention_prunes(
     tmp_path: Path, store: Store, clock: FakeClock
 ) -> None:
@@ -218,7 +238,7 @@ def test_a_crash_keeps_the_data_records_the_failure_and_frees_the_lock(
         raise RuntimeError("renderer bug")
 
     monkeypatch.setattr(core.refresh, "render_all", broken)
-    later = arxiv_rss(ITEMS[:1], "Fri, 29 Nov 2024")
+    later = arxiv_rss([RssItem("2411.00009", title="KV cache news")], "Fri, 29 Nov 2024")
     with pytest.raises(RuntimeError):
         refresh(settings, store, lambda: later, source="t", clock=clock)
     assert store.day_index() == good

@@ -220,3 +220,29 @@ def test_the_refresh_lock_expires_within_a_minute_in_redis(redis_store: RedisSto
     assert token is not None
     ttl = redis_store.client.pttl(f"{redis_store.prefix}lock:{LOCK_NAME}")
     assert 0 < ttl <= 60_000
+
+
+def test_the_switch_to_a_new_version_is_one_transaction_on_the_server(
+    redis_store: RedisStore, redis_url: str
+) -> None:
+    """What other connections can see, read from the server's own MONITOR stream: the pointer,
+    the reports and the pruning run between one MULTI and its EXEC, never one by one."""
+    first, second = two_publications()
+    redis_store.publish(first)
+    watcher = redis.Redis.from_url(redis_url)
+    with watcher.monitor() as monitor:
+        redis_store.publish(second)
+        redis_store.client.echo("publication done")
+        seen: list[str] = []
+        for event in monitor.listen():
+            if event["command"].startswith("ECHO"):
+                break
+            seen.append(event["command"].split(" ")[0].upper())
+            if event["command"].startswith(f"SET {redis_store.prefix}current "):
+                seen[-1] = "SET-CURRENT"
+    watcher.close()
+    start = seen.index("SET-CURRENT")
+    multi = max(i for i in range(start) if seen[i] == "MULTI")
+    assert "EXEC" not in seen[multi:start], "the pointer is switched outside the transaction"
+    assert "EXEC" in seen[start:]
+    assert "UNLINK" in seen[start : seen.index("EXEC", start)], "pruning left out of it"
