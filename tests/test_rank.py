@@ -84,6 +84,8 @@ def test_weights_and_exclusion_veto() -> None:
     vetoed = ranker.score(make_paper(title="A survey of LLM systems"))
     assert vetoed.vetoed_by == "survey"
     assert "excluded" in vetoed.explain()
+    in_abstract = ranker.score(make_paper(title="LLM systems", abstract="Unlike a survey, we"))
+    assert in_abstract.vetoed_by is None, "the README: excludes match titles only"
 
 
 def test_negative_exclude_weight_subtracts_instead_of_vetoing() -> None:

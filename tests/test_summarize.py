@@ -167,6 +167,20 @@ def test_second_refresh_makes_no_llm_call(tmp_path: Path, store: Store, clock: F
     assert "TL;DR of 2411.00001." in entries[0].content[0].value
 
 
+def test_a_day_without_news_or_new_summaries_publishes_nothing(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path)
+    provider = Provider(clock)
+    _run(settings, store, clock, provider)
+    publications: list[object] = []
+    monkeypatch.setattr(store, "publish", publications.append)
+    report = _run(settings, store, clock, provider, items=[])
+    assert report.status == "no-announcement" and report.summaries is not None
+    assert (report.summaries.made, report.summaries.reused) == (0, 3)
+    assert publications == [], "nothing new: the stored feeds are not written again"
+
+
 def test_new_version_reuses_unless_the_abstract_changed(
     tmp_path: Path, store: Store, clock: FakeClock
 ) -> None:
