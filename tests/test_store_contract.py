@@ -11,7 +11,14 @@ from core.models import Publication, RefreshReport, RenderedFeed
 from core.store import Store, StoreError, papers_of_days
 from core.store.sqlite import SQLiteStore
 from tests.conftest import FakeClock
-from tests.factories import both_copies, make_paper, noise, rendered_feed, two_publications
+from tests.factories import (
+    both_copies,
+    make_paper,
+    noise,
+    rendered_feed,
+    two_publications,
+    with_summary,
+)
 
 DAY1, DAY2 = date(2024, 11, 27), date(2024, 11, 28)
 WHEN = datetime(2024, 11, 28, 6, 0, tzinfo=UTC)
@@ -69,6 +76,9 @@ def test_publication_replaces_feeds_and_prunes(store: Store) -> None:
             report=_report(),
         )
     )
+    for paper_id in ("old", "kept"):
+        summary = with_summary(make_paper(paper_id), "TL;DR").summaries["en"]
+        store.put_summary(summary, "en:m")
     store.publish(
         Publication(
             papers=[make_paper("new")],
@@ -81,6 +91,7 @@ def test_publication_replaces_feeds_and_prunes(store: Store) -> None:
     )
     assert store.day_index() == {DAY2: ["new", "kept"]}
     assert [p.id for p in store.papers(["old", "kept", "new"])] == ["kept", "new"]
+    assert list(store.summaries(["old", "kept"], "en:m")) == ["kept"], "a pruned paper's summary"
     assert store.feed("b.xml") is None
     assert store.feed("a.xml").body == b"a2"  # type: ignore[union-attr]
 
