@@ -61,7 +61,7 @@ ACTIVE = (  # the landing page's own script builds feed URLs; a hostile one woul
 
 def _summary_fields() -> str:
     fields = ("tldr", "contributions", "methods", "results", "conclusions")
-    return json.dumps(dict.fromkeys(fields, HOSTILE_LLM))
+    return json.dumps(dict.fromkeys(fields, f"{HOSTILE_LLM} bell\u0007 escape\u001b"))
 
 
 @pytest.fixture(scope="module")
