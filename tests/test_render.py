@@ -11,8 +11,15 @@ from lxml import etree
 
 from core.models import Hit, Paper, Score
 from core.render.digest import render_digest
-from core.render.feeds import JSON_FEED_VERSION, MEDIA_TYPES, FeedMeta, render, render_feed
-from tests.factories import make_paper
+from core.render.feeds import (
+    JSON_FEED_VERSION,
+    MEDIA_TYPES,
+    FeedMeta,
+    item_html,
+    render,
+    render_feed,
+)
+from tests.factories import make_paper, with_summary
 
 META = FeedMeta(
     title="arXiv cs.LG",
@@ -119,3 +126,12 @@ def test_digest_lists_statistics_then_ranked_papers() -> None:
     assert "cs.LG (2), cs.AI (1)" in text
     assert "## 1. [Top paper](https://arxiv.org/abs/2411.00001)" in text
     assert "## 2." not in text
+
+
+def test_a_feed_in_another_language_never_shows_a_summary_in_the_first() -> None:
+    """`?lang=zh` shows Chinese summaries only: a paper without one shows its abstract alone,
+    never the English summary under Chinese labels. The first language shows any summary."""
+    paper = with_summary(make_paper(abstract="The abstract."), "An English summary.")
+    chinese = item_html(paper, "zh")
+    assert "An English summary." not in chinese and "The abstract." in chinese
+    assert "An English summary." in item_html(paper, None)

@@ -330,3 +330,19 @@ def test_control_characters_in_parameters_are_a_clear_422(
         return
     assert response.status_code == 422
     assert "control characters" in response.text
+
+
+def test_ad_hoc_days_reach_back_exactly_that_many_announcement_days(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="t", clock=clock)
+    later = [RssItem("2411.00009", title="KV cache, a day later", categories=("cs.LG",))]
+    refresh(settings, store, lambda: arxiv_rss(later, "Fri, 29 Nov 2024"), source="t", clock=clock)
+    client = TestClient(create_app(settings, lambda: store, clock=clock))
+    for days, expected in ((1, ["2411.00009"]), (2, ["2411.00009", "2411.00001"])):
+        query = {"q": "kv cache", "days": days}
+        assert _ids(client.get("/feed.xml", params=query).content) == expected
+        papers = client.get("/api/papers", params=query).json()["papers"]
+        assert [paper["id"] for paper in papers] == expected
+        assert client.get("/api/count", params=query).json()["count"] == len(expected)
