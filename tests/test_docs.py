@@ -58,3 +58,11 @@ def test_every_deploy_guide_block_is_one_the_check_runs() -> None:
     assert set(blocks) == {"any-host", "first-refresh", "cron", "lambda-package", "vercel-cli"}
     assert any("--no-emit-project" in line for line in blocks["lambda-package"])
     assert all("--no-dev" in line for line in blocks["cron"])
+
+
+def test_every_guarantee_in_the_readme_names_a_test_that_exists() -> None:
+    section = (ROOT / "README.md").read_text().split("## Guarantees", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", section)
+    assert len(named) >= 11
+    for path, name in named:
+        assert re.search(rf"^def {name}\(", (ROOT / path).read_text(), re.M), f"{path}::{name}"
