@@ -192,6 +192,10 @@ class RankConfig(_Strict):
     category_weights: dict[Category, Annotated[float, Field(ge=-100, le=100)]] = Field(
         default_factory=dict
     )
+    specificity: bool = Field(
+        default=True,
+        description="weigh each keyword by how rare it is among the papers ranked together",
+    )
 
     @field_validator("keywords", "exclude", mode="before")
     @classmethod

@@ -29,6 +29,8 @@ class Hit(BaseModel):
     field: Literal["title", "abstract", "author", "category"]
     matched: str
     points: float
+    among: tuple[int, int] | None = None
+    """For a keyword weighed by its specificity: it matched this many of so many papers."""
 
 
 class Score(BaseModel):
@@ -49,7 +51,11 @@ class Score(BaseModel):
             return f"excluded by '{self.vetoed_by}'"
         if not self.hits:
             return "no rule matched"
-        parts = ", ".join(f"{hit.rule} ({hit.field} {hit.points:+g})" for hit in self.hits)
+        parts = ", ".join(
+            f"{hit.rule} ({hit.field} {hit.points:+g}"
+            + (f", in {hit.among[0]} of {hit.among[1]} papers)" if hit.among else ")")
+            for hit in self.hits
+        )
         return f"{self.total:g}: {parts}"
 
 

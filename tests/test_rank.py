@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import RankConfig, Rule
-from core.rank import Ranker, combine
+from core.rank import Ranker, combine, specificity
 from tests.factories import make_paper
 
 
@@ -37,13 +37,60 @@ def test_matches_whole_words_and_compounds(term: str, text: str) -> None:
     [
         ("RL", "the world is particularly interesting"),
         ("Training", "constraining the search"),
-        ("Attention", "attentive readers"),
-        ("Kernel", "kernelized methods"),
+        ("Attention", "attend to readers"),
+        ("Distributed", "a distributor of goods"),
+        ("LLM", "LLaMA and ALLM models"),
         ("MoE", "homoeopathy"),
     ],
 )
 def test_does_not_match_inside_words(term: str, text: str) -> None:
     assert _ranker(term).score(make_paper(title=text, abstract=text)).hits == []
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("Efficient", "improves efficiency"),
+        ("Efficient", "runs efficiently"),
+        ("Quantization", "quantized weights"),
+        ("Prefill", "prefilling long prompts"),
+        ("Parallel", "tensor parallelism"),
+        ("Speculative decoding", "speculatively decoded tokens"),
+        ("decode*", "decoding"),
+    ],
+)
+def test_other_forms_of_a_word_match_at_half_points(term: str, text: str) -> None:
+    hits = _ranker(term).score(make_paper(title="t", abstract=text)).hits
+    assert [(h.rule, h.points) for h in hits] == [(term, 0.5)]
+
+
+def test_a_word_as_written_counts_fully_and_is_preferred_to_another_form() -> None:
+    paper = make_paper(title="t", abstract="Efficiency matters, so we build efficient systems")
+    assert [(h.matched, h.points) for h in _ranker("Efficient").score(paper).hits] == [
+        ("efficient", 1.0)
+    ]
+
+
+def test_acronyms_match_exactly_and_in_the_plural() -> None:
+    ranker = _ranker("GPU", "RL")
+    assert ranker.score(make_paper(title="GPUs for deep RL")).rules == ["GPU", "RL"]
+    assert ranker.score(make_paper(title="gpuish rls")).rules == []
+
+
+def test_specificity_makes_a_common_keyword_cheap_and_a_rare_one_dear() -> None:
+    papers = [make_paper(f"{n}", title="A framework") for n in range(60)]
+    papers += [make_paper("rare", title="A framework for the KV cache")]
+    papers += [make_paper(f"x{n}", title="Graph theory") for n in range(139)]
+    ranked = _ranker("Framework", "KV cache").rank(papers)
+    top = ranked[0]
+    assert top.id == "rare"
+    points = {hit.rule: hit.points for hit in top.score.hits}
+    assert points["KV cache"] > 3 * points["Framework"]
+    explained = top.score.explain()
+    assert "Framework (title +" in explained and "in 61 of 200 papers" in explained
+    assert "in 1 of 200 papers" in explained
+    plain = _ranker("Framework", "KV cache", specificity=False).rank(papers)[0]
+    assert {hit.rule: hit.points for hit in plain.score.hits} == {"Framework": 1.5, "KV cache": 1.5}
 
 
 def test_alias_counts_for_its_rule() -> None:
@@ -120,3 +167,10 @@ def test_combine_adds_query_terms_to_a_stored_score() -> None:
     combined = combine(base, extra)
     assert combined.total == 3.0
     assert combined.rules == ["LLM", "MoE"]
+
+
+@pytest.mark.parametrize(("share", "worth"), [(0.30, 0.6), (0.10, 1.0), (0.01, 2.0)])
+def test_specificity_is_worth_what_the_readme_says(share: float, worth: float) -> None:
+    """README: about x0.6 for a keyword in 30% of a day's papers, x1 in 10%, x2 in 1%."""
+    papers = 237
+    assert specificity(round(share * papers), papers) == pytest.approx(worth, abs=0.15)

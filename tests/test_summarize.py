@@ -80,7 +80,11 @@ def _body(store: Store, key: str) -> bytes:
 def _settings(tmp_path: Path, extra: str = "") -> Settings:
     path = tmp_path / "config.toml"
     concurrency = "" if "concurrency" in extra else "concurrency = 3\n"
-    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n[summaries]\n' + concurrency + extra)
+    # Keyword weights as written (no specificity): these tests pick the top papers by hand.
+    ranking = "[rank]\nspecificity = false\n"
+    path.write_text(
+        '[arxiv]\ncategories = ["cs.LG"]\n' + ranking + "[summaries]\n" + concurrency + extra
+    )
     return load_settings(
         path,
         env={

@@ -33,6 +33,7 @@ def _settings(tmp_path: Path) -> Settings:
     path = tmp_path / "config.toml"
     path.write_text(
         '[arxiv]\ncategories = ["cs.DC", "cs.LG"]\n'
+        "[rank]\nspecificity = false\n"  # the filter tests below add up weights as written
         '[feeds.systems]\ntitle = "Systems"\ncategories = ["cs.DC"]\nkeywords = ["MoE"]\n'
     )
     return load_settings(path, env={})
@@ -346,3 +347,25 @@ def test_ad_hoc_days_reach_back_exactly_that_many_announcement_days(
         papers = client.get("/api/papers", params=query).json()["papers"]
         assert [paper["id"] for paper in papers] == expected
         assert client.get("/api/count", params=query).json()["count"] == len(expected)
+
+
+def test_an_ad_hoc_term_is_weighed_as_a_configured_keyword_would_be(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    """Same word rules, same specificity: `q=serving` scores what `serving` as a configured
+    keyword scores, and says so in the same words."""
+    path = tmp_path / "config.toml"
+    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n')
+    items = [RssItem(f"2411.000{n:02}", title=f"Paper {n} on graphs") for n in range(10)]
+    items += [RssItem("2411.00099", title="LLM serving", abstract="We serve models.")]
+    refresh(load_settings(path, env={}), store, lambda: arxiv_rss(items), source="t", clock=clock)
+    client = TestClient(create_app(load_settings(path, env={}), lambda: store, clock=clock))
+    queried = client.get("/api/papers", params={"q": "serving"}).json()["papers"]
+    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n[rank]\nkeywords = ["LLM", "serving"]\n')
+    configured = load_settings(path, env={})
+    refresh(configured, store, lambda: arxiv_rss(items), source="t", clock=clock)
+    stored = TestClient(create_app(configured, lambda: store, clock=clock))
+    expected = stored.get("/api/papers").json()["papers"][0]
+    assert [p["id"] for p in queried] == [expected["id"]] == ["2411.00099"]
+    assert queried[0]["score"] == expected["score"]
+    assert "in 1 of 11 papers" in queried[0]["explanation"]

@@ -292,6 +292,7 @@ def create_app(
             "papers": [
                 {
                     **paper.model_dump(mode="json"),
+                    "explanation": paper.score.explain(),
                     "abs_url": paper.abs_url,
                     "pdf_url": paper.pdf_url,
                     "html_url": paper.html_url,

@@ -104,10 +104,11 @@ class FeedQuery(BaseModel):
                 [Rule(term=term) for term in new_terms],
                 title_weight=settings.rank.title_weight,
                 abstract_weight=settings.rank.abstract_weight,
+                specificity=settings.rank.specificity,
             )
             papers = [
-                paper.model_copy(update={"score": combine(paper.score, ranker.score(paper))})
-                for paper in papers
+                paper.model_copy(update={"score": combine(paper.score, extra)})
+                for paper, extra in zip(papers, ranker.scores(papers), strict=True)
             ]
         spec = FeedSpec(
             name="query",
