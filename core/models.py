@@ -26,11 +26,20 @@ class Hit(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     rule: str
-    field: Literal["title", "abstract", "author", "category"]
+    field: Literal["title", "abstract", "author", "category", "like", "dislike"]
     matched: str
     points: float
+    similarity: float | None = None
+    """For `like` and `dislike`: the cosine similarity to the nearest example (`matched`)."""
     among: tuple[int, int] | None = None
     """For a keyword weighed by its specificity: it matched this many of so many papers."""
+
+    def explain(self) -> str:
+        """`KV cache (abstract +2.05, in 2 of 237 papers)`, `like: <title> (0.42, +4.2)`."""
+        if self.similarity is not None:
+            return f"{self.rule}: {self.matched} ({self.similarity:.2f}, {self.points:+g})"
+        among = f", in {self.among[0]} of {self.among[1]} papers" if self.among else ""
+        return f"{self.rule} ({self.field} {self.points:+g}{among})"
 
 
 class Score(BaseModel):
@@ -51,11 +60,7 @@ class Score(BaseModel):
             return f"excluded by '{self.vetoed_by}'"
         if not self.hits:
             return "no rule matched"
-        parts = ", ".join(
-            f"{hit.rule} ({hit.field} {hit.points:+g}"
-            + (f", in {hit.among[0]} of {hit.among[1]} papers)" if hit.among else ")")
-            for hit in self.hits
-        )
+        parts = ", ".join(hit.explain() for hit in self.hits)
         return f"{self.total:g}: {parts}"
 
 

@@ -14,73 +14,21 @@ announcement day (see `specificity`): a word most papers use counts little, a ra
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-import snowballstemmer
-
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
+from core.similarity import Similarity
+from core.words import CAMEL_BOUNDARY, TOKEN, TextField, Words, word_key
 
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2,})")
-_COMPOUND_INSIDE = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2}[a-z]")
-_TOKEN = re.compile(r"[^\W_]+|\|")
-_ACRONYM = re.compile(r"([0-9]*[A-Z][A-Z0-9]+)s?")
-_STEMMER = snowballstemmer.stemmer("english")
-_KEYS: dict[str, str] = {}
-_MAX_CACHED_KEYS = 200_000
 PRIOR_PAPERS = 100
 """Papers assumed to match no keyword, so a handful of papers cannot make a keyword look
 common (and a keyword in every one of 3 papers still counts)."""
-
-
-def word_key(word: str) -> str:
-    """What a word matches as: an acronym (`LLM`, `LLMs`, `FP8`) exactly, anything else by
-    its stem. Cached: a vocabulary is small, the stemmer slow (~30 us a word)."""
-    key = _KEYS.get(word)
-    if key is None:
-        acronym = _ACRONYM.fullmatch(word)
-        key = acronym.group(1).casefold() if acronym else _STEMMER.stemWord(word.casefold())
-        if len(_KEYS) < _MAX_CACHED_KEYS:
-            _KEYS[word] = key
-    return key
-
-
-@dataclass(frozen=True)
-class _Words:
-    """A text as words, their keys, and the set of keys (most rules are ruled out by it)."""
-
-    words: tuple[str, ...]
-    keys: tuple[str, ...]
-    present: frozenset[str] = field(compare=False)
-
-    @classmethod
-    def of(cls, text: str) -> _Words:
-        words = tuple(_TOKEN.findall(text))
-        keys = tuple([_KEYS.get(word) or word_key(word) for word in words])
-        return cls(words, keys, frozenset(keys))
-
-
-@dataclass(frozen=True)
-class _Field:
-    """A title or abstract read both ways: as written, and with camelCase compounds split
-    (`FlowMoE` -> `Flow MoE`; only its compounds, apart, which keeps this cheap)."""
-
-    plain: _Words
-    split: _Words | None
-
-    @classmethod
-    def of(cls, text: str) -> _Field:
-        if not _COMPOUND_INSIDE.search(text):
-            return cls(_Words.of(text), None)
-        compounds = [word for word in text.split() if _COMPOUND_INSIDE.search(word)]
-        split = _Words.of(" | ".join(_CAMEL_BOUNDARY.sub(" ", word) for word in compounds))
-        return cls(_Words.of(text), split)
 
 
 @dataclass(frozen=True)
@@ -98,10 +46,10 @@ class _Spelling:
 
     @classmethod
     def of(cls, text: str, prefix: bool) -> _Spelling:
-        words = _TOKEN.findall(text)
+        words = TOKEN.findall(text)
         return cls(tuple(word_key(w) for w in words), tuple(w.casefold() for w in words), prefix)
 
-    def find(self, text: _Words) -> _Found | None:
+    def find(self, text: Words) -> _Found | None:
         size = len(self.keys)
         first = self.keys[0]
         if self.prefix and size == 1:
@@ -149,14 +97,14 @@ class CompiledRule:
         for spelling in [rule.term, *rule.aliases]:
             prefix = spelling.endswith("*")
             text = spelling.rstrip("*")
-            for variant in (text, _CAMEL_BOUNDARY.sub(" ", text)):
-                if _TOKEN.search(variant):
+            for variant in (text, CAMEL_BOUNDARY.sub(" ", text)):
+                if TOKEN.search(variant):
                     spellings[_Spelling.of(variant, prefix)] = None
         prefixed = any(spelling.prefix and len(spelling.keys) == 1 for spelling in spellings)
         firsts = frozenset() if prefixed else frozenset(sp.keys[0] for sp in spellings)
         return cls(rule.term, rule.weight, tuple(spellings), firsts)
 
-    def find(self, field: _Field) -> _Found | None:
+    def find(self, field: TextField) -> _Found | None:
         """This rule in the field, as written if it is there so, else in another form."""
         other = None
         for text in (field.plain, field.split):
@@ -169,7 +117,7 @@ class CompiledRule:
         return other
 
 
-_Place = tuple[Literal["title", "abstract"], _Field, float]
+_Place = tuple[Literal["title", "abstract"], TextField, float]
 
 
 OTHER_FORM_WEIGHT = 0.5
@@ -210,6 +158,7 @@ class Ranker:
         author_weight: float = 0.0,
         category_weights: dict[str, float] | None = None,
         specificity: bool = True,
+        examples: Examples | None = None,
     ) -> None:
         self.keywords = [CompiledRule.compile(rule) for rule in keywords]
         self.exclude = [CompiledRule.compile(rule) for rule in exclude]
@@ -220,9 +169,10 @@ class Ranker:
         self.author_weight = author_weight
         self.category_weights = category_weights or {}
         self.specificity = specificity
+        self.examples = examples or Examples()
 
     @classmethod
-    def from_config(cls, config: RankConfig) -> Ranker:
+    def from_config(cls, config: RankConfig, examples: Examples | None = None) -> Ranker:
         return cls(
             config.keywords,
             title_weight=config.title_weight,
@@ -233,10 +183,11 @@ class Ranker:
             author_weight=config.author_weight,
             category_weights=config.category_weights,
             specificity=config.specificity,
+            examples=examples,
         )
 
     def score(self, paper: Paper) -> Score:
-        title, abstract = _Field.of(paper.title), _Field.of(paper.abstract)
+        title, abstract = TextField.of(paper.title), TextField.of(paper.abstract)
         keyword_places: list[_Place] = [
             ("title", title, self.title_weight),
             ("abstract", abstract, self.abstract_weight),
@@ -277,21 +228,32 @@ class Ranker:
         return hits
 
     def scores(self, papers: Sequence[Paper]) -> list[Score]:
-        """Each paper's score, every keyword weighed (unless turned off) by its specificity
-        among the papers announced the same day: a day's scores stay as they are when later
-        days arrive, so feeds that a new day leaves alone keep their bytes."""
+        """Each paper's score, weighed among the papers announced the same day: keywords by
+        their specificity (unless turned off), and similarity to the examples. A day's scores
+        stay as they are when later days arrive, so feeds a new day leaves alone keep their
+        bytes."""
         scores = [self.score(paper) for paper in papers]
-        if not self.specificity:
-            return scores
-        keywords = {rule.name for rule in self.keywords}
-        counts: dict[date, Counter[str]] = defaultdict(Counter)
-        sizes = Counter(paper.day for paper in papers)
-        for paper, score in zip(papers, scores, strict=True):
-            counts[paper.day].update({hit.rule for hit in _keyword_hits(score, keywords)})
-        return [
-            _weighed(score, keywords, counts[paper.day], sizes[paper.day])
-            for paper, score in zip(papers, scores, strict=True)
-        ]
+        days: dict[date, list[int]] = defaultdict(list)
+        for index, paper in enumerate(papers):
+            days[paper.day].append(index)
+        for indices in days.values():
+            weighed = self._weigh_day([papers[i] for i in indices], [scores[i] for i in indices])
+            for index, score in zip(indices, weighed, strict=True):
+                scores[index] = score
+        return scores
+
+    def _weigh_day(self, papers: list[Paper], scores: list[Score]) -> list[Score]:
+        if self.specificity:
+            keywords = {rule.name for rule in self.keywords}
+            counts = Counter(
+                rule
+                for score in scores
+                for rule in {h.rule for h in _keyword_hits(score, keywords)}
+            )
+            scores = [_weighed(score, keywords, counts, len(papers)) for score in scores]
+        if self.examples.liked or self.examples.disliked:
+            scores = self.examples.add_hits(papers, scores)
+        return scores
 
     def rank(self, papers: Iterable[Paper]) -> list[Paper]:
         """Papers with their scores set, best first, vetoed last (ties keep arXiv's order)."""
@@ -301,6 +263,41 @@ class Ranker:
             for paper, score in zip(papers, self.scores(papers), strict=True)
         ]
         return sorted(scored, key=sort_key)
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Papers the reader liked and disliked: each ranked paper gains `weight` times its
+    similarity to the nearest liked one, and loses as much for the nearest disliked one."""
+
+    liked: Sequence[Paper] = ()
+    disliked: Sequence[Paper] = ()
+    weight: float = 0.0
+
+    def add_hits(self, papers: list[Paper], scores: list[Score]) -> list[Score]:
+        """`scores` of one day's `papers`, with a hit for the nearest liked and disliked."""
+        sides: list[tuple[Literal["like", "dislike"], Similarity, float]] = [
+            ("like", Similarity(self.liked, papers), self.weight),
+            ("dislike", Similarity(self.disliked, papers), -self.weight),
+        ]
+        added = []
+        for paper, score in zip(papers, scores, strict=True):
+            hits = list(score.hits)
+            for field_name, similarity, weight in sides:
+                nearest = similarity.nearest(paper)
+                if nearest is not None and round(weight * nearest.similarity, 2) != 0:
+                    hits.append(
+                        Hit(
+                            rule=field_name,
+                            field=field_name,
+                            matched=nearest.example.title,
+                            points=round(weight * nearest.similarity, 2),
+                            similarity=nearest.similarity,
+                        )
+                    )
+            total = round(sum(hit.points for hit in hits), 2)
+            added.append(score.model_copy(update={"hits": hits, "total": total}))
+        return added
 
 
 def specificity(matching: int, papers: int) -> float:
