@@ -272,3 +272,26 @@ def test_a_refresh_keeps_its_short_lock_alive_and_a_dead_one_frees_it(
     with LockHeartbeat(store, token, clock, every=0.001) as heartbeat:
         assert heartbeat.renewed.wait(timeout=10), "the heartbeat never renewed the lock"
     store.release_lock(LOCK_NAME, token)
+
+
+def test_likes_examples_and_secrets(store: Store) -> None:
+    assert store.likes() == {}
+    store.set_like("2411.00002", "dislike")
+    store.set_like("2411.00001", "like")
+    store.set_like("2411.00002", "like")
+    assert store.likes() == {"2411.00001": "like", "2411.00002": "like"}
+    store.set_like("2411.00001", None)
+    assert store.likes() == {"2411.00002": "like"}
+
+    liked = make_paper("2411.00002", title="Liked")
+    store.put_examples([liked])
+    store.publish(Publication(papers=[liked], days={DAY1: [liked.id]}, report=_report()))
+    store.publish(
+        Publication(remove_days=[DAY1], remove_papers=[liked.id], report=_report("second"))
+    )
+    assert store.papers([liked.id]) == []
+    assert store.examples([liked.id, "missing"]) == [liked], "retention never drops examples"
+
+    secret = store.secret("feedback")
+    assert len(secret) >= 32 and store.secret("feedback") == secret
+    assert store.secret("other") != secret

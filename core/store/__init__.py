@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from core.config import StoreConfig
 from core.models import Paper, Publication, RefreshReport, RenderedFeed, Summary
+
+Opinion = Literal["like", "dislike"]
 
 
 class StoreError(Exception):
@@ -57,6 +59,24 @@ class Store(Protocol):
 
     def add_usage(self, day: str, tokens: int) -> int:
         """Add LLM tokens spent on `day` (UTC, ISO date) and return the day's total."""
+        ...
+
+    def likes(self) -> dict[str, Opinion]:
+        """The reader's feedback: arXiv id -> "like" or "dislike"."""
+        ...
+
+    def set_like(self, paper_id: str, opinion: Opinion | None) -> None:
+        """Record (or with None, forget) the reader's opinion of a paper."""
+        ...
+
+    def examples(self, ids: list[str]) -> list[Paper]:
+        """Kept papers the reader liked or disliked; never pruned by retention."""
+        ...
+
+    def put_examples(self, papers: list[Paper]) -> None: ...
+
+    def secret(self, name: str) -> str:
+        """A random secret of this deployment, made on first use and then always the same."""
         ...
 
     def acquire_lock(self, name: str, ttl_seconds: float, now: float) -> str | None: ...

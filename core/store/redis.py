@@ -18,6 +18,8 @@ at once. Keys (all under the prefix):
   switch to a version that no longer holds it.
 - `report`, `published`, `lock:{name}`, `limiter:{name}`, `summaries:{id}` (hash variant ->
   summary JSON), `usage:{day}`.
+- `likes` (hash arXiv id -> like | dislike), `example:{id}` (a liked or disliked paper,
+  never pruned), `secret:{name}` (made once with SET NX).
 
 `publish` first deletes what no reader can still hold (versions other than the current one,
 an interrupted publication's leftovers), then writes the new version beside the current one,
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -42,7 +45,7 @@ from typing import Any, TypeVar
 import redis
 
 from core.models import Paper, Publication, RefreshReport, RenderedFeed, Summary
-from core.store import StoreError
+from core.store import Opinion, StoreError
 
 T = TypeVar("T")
 
@@ -341,6 +344,43 @@ class RedisStore:
         for start in range(0, len(keys), _READ_BATCH):
             values += self.client.mget(keys[start : start + _READ_BATCH])
         return values
+
+    # -- likes and secrets -------------------------------------------------------------------
+
+    def likes(self) -> dict[str, Opinion]:
+        raw: dict[bytes, bytes] = self._call(lambda: self.client.hgetall(self._key("likes")))
+        return {k.decode(): "like" if v == b"like" else "dislike" for k, v in sorted(raw.items())}
+
+    def set_like(self, paper_id: str, opinion: Opinion | None) -> None:
+        key = self._key("likes")
+        if opinion is None:
+            self._call(lambda: self.client.hdel(key, paper_id))
+        else:
+            self._call(lambda: self.client.hset(key, paper_id, opinion))
+
+    def examples(self, ids: list[str]) -> list[Paper]:
+        if not ids:
+            return []
+        records = self._call(lambda: self._get_many([self._key(f"example:{i}") for i in ids]))
+        return [Paper.model_validate_json(record) for record in records if record]
+
+    def put_examples(self, papers: list[Paper]) -> None:
+        writer = _BatchedWriter(self.client)
+        for paper in papers:
+            writer.command("SET", self._key(f"example:{paper.id}"), paper.model_dump_json())
+        self._call(writer.flush)
+
+    def secret(self, name: str) -> str:
+        key = self._key(f"secret:{name}")
+
+        def run() -> str:
+            self.client.set(key, secrets.token_urlsafe(32), nx=True)
+            value: bytes | None = self.client.get(key)
+            if value is None:
+                raise StoreError("Redis: the secret just set is gone")
+            return value.decode()
+
+        return self._call(run)
 
     # -- summaries, usage, lock, limiter -----------------------------------------------------
 

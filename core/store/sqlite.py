@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -12,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from core.models import Paper, Publication, RefreshReport, RenderedFeed, Summary
-from core.store import StoreError
+from core.store import Opinion, StoreError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS summaries (
     id TEXT NOT NULL, variant TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (id, variant)
 );
 CREATE TABLE IF NOT EXISTS usage (day TEXT PRIMARY KEY, tokens INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS likes (id TEXT PRIMARY KEY, opinion TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS examples (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
 
 
@@ -226,6 +229,41 @@ class SQLiteStore:
             )
             row = db.execute("SELECT tokens FROM usage WHERE day = ?", (day,)).fetchone()
         return int(row[0])
+
+    def likes(self) -> dict[str, Opinion]:
+        rows = self._connection().execute("SELECT id, opinion FROM likes ORDER BY id")
+        return {paper_id: "like" if value == "like" else "dislike" for paper_id, value in rows}
+
+    def set_like(self, paper_id: str, opinion: Opinion | None) -> None:
+        with self._write() as db:
+            if opinion is None:
+                db.execute("DELETE FROM likes WHERE id = ?", (paper_id,))
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO likes (id, opinion) VALUES (?, ?)",
+                    (paper_id, opinion),
+                )
+
+    def examples(self, ids: list[str]) -> list[Paper]:
+        found = self._records("examples", ids)
+        return [Paper.model_validate_json(found[i]) for i in ids if i in found]
+
+    def put_examples(self, papers: list[Paper]) -> None:
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO examples (id, record) VALUES (?, ?)",
+                [(paper.id, paper.model_dump_json()) for paper in papers],
+            )
+
+    def secret(self, name: str) -> str:
+        key = f"secret:{name}"
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                (key, secrets.token_urlsafe(32)),
+            )
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0])
 
     def acquire_lock(self, name: str, ttl_seconds: float, now: float) -> str | None:
         token = uuid.uuid4().hex
