@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from core.models import AnnounceType
-from core.text import has_control_characters, redact
+from core.text import ARXIV_ID, has_control_characters, redact
 
 DEFAULT_CONFIG_PATH = Path("arxiv-feeds.toml")
 DEFAULT_STORE_URL = "sqlite:///./data/arxiv-feeds.db"
@@ -48,6 +48,19 @@ def _check_category(value: str) -> str:
 
 
 Category = Annotated[str, AfterValidator(_check_category)]
+
+_ARXIV_ID_WITH_VERSION = re.compile(rf"({ARXIV_ID})(?:v\d+)?")
+
+
+def _check_arxiv_id(value: str) -> str:
+    match = _ARXIV_ID_WITH_VERSION.fullmatch(value.strip())
+    if match is None:
+        raise ValueError("expected an arXiv id such as '2411.17700' or 'hep-ph/0101001'")
+    return match.group(1)
+
+
+ArxivId = Annotated[str, AfterValidator(_check_arxiv_id)]
+"""An arXiv id as given (a version is accepted and dropped)."""
 
 
 def slugify(text: str) -> str:
@@ -195,6 +208,16 @@ class RankConfig(_Strict):
     specificity: bool = Field(
         default=True,
         description="weigh each keyword by how rare it is among the papers ranked together",
+    )
+    like: list[ArxivId] = Field(
+        default_factory=list, max_length=500, description="arXiv ids of papers you care about"
+    )
+    dislike: list[ArxivId] = Field(default_factory=list, max_length=500)
+    interests: str = Field(
+        default="", max_length=2000, description="a few sentences on what you want to read"
+    )
+    like_weight: float = Field(
+        default=10.0, ge=0, le=100, description="points for a paper as like a liked one as can be"
     )
 
     @field_validator("keywords", "exclude", mode="before")

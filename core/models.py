@@ -228,6 +228,7 @@ class RefreshReport(BaseModel):
     pruned: int = 0
     summaries: SummaryStats | None = None
     stage_seconds: dict[str, float] = Field(default_factory=dict)
+    ranking: str = Field(default="", description="fingerprint of the rules and likes scored with")
 
 
 class RenderedFeed(BaseModel):

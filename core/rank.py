@@ -23,7 +23,7 @@ from typing import Literal
 
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
-from core.similarity import Similarity
+from core.similarity import Example, Similarity
 from core.words import CAMEL_BOUNDARY, TOKEN, TextField, Words, word_key
 
 PRIOR_PAPERS = 100
@@ -270,8 +270,8 @@ class Examples:
     """Papers the reader liked and disliked: each ranked paper gains `weight` times its
     similarity to the nearest liked one, and loses as much for the nearest disliked one."""
 
-    liked: Sequence[Paper] = ()
-    disliked: Sequence[Paper] = ()
+    liked: Sequence[Example] = ()
+    disliked: Sequence[Example] = ()
     weight: float = 0.0
 
     def add_hits(self, papers: list[Paper], scores: list[Score]) -> list[Score]:

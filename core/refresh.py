@@ -7,10 +7,12 @@ records a report saying what happened.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -19,14 +21,15 @@ import httpx
 from core.clock import Clock, SystemClock, utc_now
 from core.config import FORMATS, Settings
 from core.ingest import ArxivError
-from core.ingest.api import PAGE_SIZE, category_query, parse_query
+from core.ingest.api import PAGE_SIZE, category_query, papers_by_id, parse_query
 from core.ingest.client import ArxivClient
 from core.ingest.rss import parse_announcements
 from core.models import Paper, Publication, RefreshReport, RenderedFeed
-from core.rank import Ranker
+from core.rank import Examples, Ranker
 from core.render.feeds import FeedMeta, item_html, render_feed
 from core.select import configured_feeds, select
-from core.store import Store, StoreError, feed_key
+from core.similarity import Example
+from core.store import Opinion, Store, StoreError, feed_key
 from core.summarize.batch import Summarizer, live_summarizer
 
 LOCK_NAME = "refresh"
@@ -37,11 +40,17 @@ LOCK_RENEW_SECONDS = LOCK_TTL_SECONDS / 3
 MAX_BACKFILL_PAGES = 50
 
 
-class _Stages:
-    """Seconds spent per stage, for the report."""
+Lookup = Callable[[list[str]], list[Paper]]
+"""Papers by arXiv id from outside the store (the export API), for liked papers."""
 
-    def __init__(self, clock: Clock) -> None:
+
+class _Stages:
+    """A run's clock and seconds spent per stage (for the report), and where papers the store
+    lacks can be looked up (None: nowhere, e.g. a refresh from a file)."""
+
+    def __init__(self, clock: Clock, lookup: Lookup | None = None) -> None:
         self.clock = clock
+        self.lookup = lookup
         self.started = clock.time()
         self.seconds: dict[str, float] = {}
 
@@ -61,6 +70,45 @@ def keep(papers: list[Paper], settings: Settings) -> list[Paper]:
         if paper.announce_type in types and followed.intersection(paper.categories):
             unique.setdefault(paper.id, paper)
     return list(unique.values())
+
+
+def opinions(settings: Settings, store: Store) -> dict[str, Opinion]:
+    """`rank.like` and `rank.dislike`, then the feedback in the store (newer, so it wins)."""
+    configured: dict[str, Opinion] = dict.fromkeys(settings.rank.dislike, "dislike")
+    configured.update(dict.fromkeys(settings.rank.like, "like"))
+    return {**configured, **store.likes()}
+
+
+def ranking_fingerprint(settings: Settings, store: Store) -> str:
+    """What the stored scores depend on besides the papers: the rules and the opinions."""
+    state = json.dumps([settings.rank.model_dump(mode="json"), opinions(settings, store)])
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+def resolve_examples(
+    settings: Settings, store: Store, ranked: list[Paper], lookup: Lookup | None
+) -> tuple[Examples, list[str]]:
+    """The liked and disliked papers (kept for good in the store once seen), the interests
+    text, and the ids found nowhere."""
+    wanted = opinions(settings, store)
+    known = {paper.id: paper for paper in store.examples(list(wanted))}
+    in_window = {paper.id: paper for paper in ranked if paper.id in wanted}
+    missing = [i for i in wanted if i not in known and i not in in_window]
+    found = {paper.id: paper for paper in store.papers(missing)}
+    missing = [i for i in missing if i not in found]
+    if missing and lookup is not None:
+        with suppress(ArxivError):  # reported as not found; the next refresh asks again
+            found.update({paper.id: paper for paper in lookup(missing) if paper.id in wanted})
+    new = [paper for i, paper in {**in_window, **found}.items() if i not in known]
+    if new:
+        store.put_examples(new)
+    papers = {**in_window, **found, **known}
+    liked = [Example.of(papers[i]) for i, o in wanted.items() if o == "like" and i in papers]
+    if settings.rank.interests.strip():
+        liked.append(Example("interests", "your interests", settings.rank.interests))
+    disliked = [Example.of(papers[i]) for i, o in wanted.items() if o == "dislike" and i in papers]
+    examples = Examples(liked, disliked, settings.rank.like_weight)
+    return examples, [i for i in wanted if i not in papers]
 
 
 def render_all(settings: Settings, papers: list[Paper], clock: Clock) -> dict[str, RenderedFeed]:
@@ -137,7 +185,13 @@ def publish_days(
         window = sorted(index, reverse=True)[: _window_days(settings)]
         fresh_ids = {paper.id for paper in fresh}
         stored_ids = [i for day in window for i in index[day] if i not in fresh_ids]
-        papers = Ranker.from_config(settings.rank).rank([*fresh, *store.papers(stored_ids)])
+        window_papers = [*fresh, *store.papers(stored_ids)]
+        examples, not_found = resolve_examples(settings, store, window_papers, stages.lookup)
+        papers = Ranker.from_config(settings.rank, examples).rank(window_papers)
+        if not_found:
+            missing = f"; liked or disliked papers not found: {', '.join(not_found[:10])}"
+            report = report.model_copy(update={"message": report.message + missing})
+        report = report.model_copy(update={"ranking": ranking_fingerprint(settings, store)})
         position = {paper.id: n for n, paper in enumerate(papers)}
         ordered_days = {
             day: sorted(ids, key=lambda i: position.get(i, len(position)))
@@ -252,12 +306,26 @@ def _not_published(
     stages: _Stages,
     summarizer: Summarizer | None,
 ) -> RefreshReport:
-    """Keep the last good data; only summaries still missing for it may be completed."""
+    """Keep the last good day; only summaries still missing for it may be completed, and the
+    days it holds re-scored when the rules or the opinions changed since they were scored."""
     index = store.day_index()
     serving = f"; still serving {max(index)}" if index else ""
+    scored_with = (store.last_report() or report).ranking
     report = report.model_copy(
-        update={"status": status, "message": message + serving, "finished": utc_now(stages.clock)}
+        update={
+            "status": status,
+            "message": message + serving,
+            "finished": utc_now(stages.clock),
+            "ranking": scored_with,
+        }
     )
+    if index and scored_with != ranking_fingerprint(settings, store):
+        window = sorted(index, reverse=True)[: _window_days(settings)]
+        rescored = report.model_copy(
+            update={"message": report.message + "; re-scored with the changed rules or likes"}
+        )
+        days = {day: index[day] for day in window}
+        return publish_days(settings, store, [], days, rescored, stages, summarizer)
     if summarizer is not None and index:
         return publish_days(
             settings, store, [], {}, report, stages, summarizer, only_if_summarized=True
@@ -291,11 +359,13 @@ def refresh(
     source: str,
     clock: Clock | None = None,
     summarizer: Summarizer | None = None,
+    lookup: Lookup | None = None,
 ) -> RefreshReport:
     """Fetch one day of announcements (from arXiv or a saved file) and publish it, with LLM
-    summaries of its top papers when a summarizer is given."""
+    summaries of its top papers when a summarizer is given; liked papers the store lacks
+    come from `lookup`."""
     clock = clock or SystemClock()
-    stages = _Stages(clock)
+    stages = _Stages(clock, lookup)
 
     def work(report: RefreshReport) -> RefreshReport:
         with stages.stage("fetch"):
@@ -360,7 +430,7 @@ def backfill(
 ) -> RefreshReport:
     """Fill the last `days` days from the export API, newest submissions first."""
     clock = clock or SystemClock()
-    stages = _Stages(clock)
+    stages = _Stages(clock, lambda ids: papers_by_id(client.query, ids, settings.arxiv.categories))
     since = utc_now(clock) - timedelta(days=days)
     categories = settings.arxiv.categories
 
@@ -442,9 +512,20 @@ def live_refresh(
             return source_file.read_bytes()
         return arxiv.announcements(categories)
 
+    def lookup(ids: list[str]) -> list[Paper]:
+        return papers_by_id(arxiv.query, ids, categories)
+
     source = str(source_file) if source_file else settings.arxiv.rss_url + "+".join(categories)
     try:
-        return refresh(settings, store, fetch, source=source, clock=clock, summarizer=summarizer)
+        return refresh(
+            settings,
+            store,
+            fetch,
+            source=source,
+            clock=clock,
+            summarizer=summarizer,
+            lookup=lookup,
+        )
     finally:
         arxiv.close()
         if summarizer is not None:

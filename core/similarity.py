@@ -20,24 +20,42 @@ from core.words import Words
 _MIN_TERM_LENGTH = 2
 
 
-def terms(paper: Paper) -> Counter[str]:
-    """The word keys of a paper's title and abstract, with their counts."""
-    keys = Words.of(f"{paper.title} {paper.abstract}").keys
+def terms(text: str) -> Counter[str]:
+    """The word keys of a text, with their counts."""
+    keys = Words.of(text).keys
     return Counter(key for key in keys if len(key) >= _MIN_TERM_LENGTH and not key.isdigit())
+
+
+def _paper_text(paper: Paper) -> str:
+    return f"{paper.title} {paper.abstract}"
+
+
+@dataclass(frozen=True)
+class Example:
+    """Something the reader likes or dislikes: a paper, or their interests in plain words."""
+
+    id: str
+    title: str
+    text: str
+
+    @classmethod
+    def of(cls, paper: Paper) -> Example:
+        return cls(paper.id, paper.title, _paper_text(paper))
 
 
 @dataclass(frozen=True)
 class Nearest:
-    example: Paper
+    example: Example
     similarity: float
 
 
 class Similarity:
     """Nearest examples for papers, with term statistics from `corpus` (and the examples)."""
 
-    def __init__(self, examples: Sequence[Paper], corpus: Sequence[Paper]) -> None:
+    def __init__(self, examples: Sequence[Example], corpus: Sequence[Paper]) -> None:
         self.examples = list(examples)
-        self._counts = {paper.id: terms(paper) for paper in [*corpus, *self.examples]}
+        self._counts = {paper.id: terms(_paper_text(paper)) for paper in corpus}
+        self._counts.update({example.id: terms(example.text) for example in self.examples})
         frequency = Counter(term for counts in self._counts.values() for term in counts)
         documents = len(self._counts)
         self._idf = {
@@ -59,7 +77,7 @@ class Similarity:
         """The example most like `paper` (by cosine similarity), if it shares any term."""
         if not self.examples:
             return None
-        counts = self._counts.get(paper.id) or terms(paper)
+        counts = self._counts.get(paper.id) or terms(_paper_text(paper))
         totals: dict[int, float] = {}
         for term, weight in self._vector(counts).items():
             for index, example_weight in self._postings.get(term, ()):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+ARXIV_ID = r"(?:[a-z-]+(?:\.[A-Z]{2})?/\d{7})|(?:\d{4}\.\d{4,5})"
+"""An arXiv identifier without its version: 2411.17700, or hep-ph/0101001 (old style)."""
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 

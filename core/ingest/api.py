@@ -7,6 +7,7 @@ A paper's announcement time is not in the API, so its first-version submission t
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +71,23 @@ def parse_query(raw: bytes, followed_categories: list[str]) -> QueryPage:
             continue
     total = int(document.feed.get("opensearch_totalresults", len(papers)))
     return QueryPage(total=total, papers=papers)
+
+
+ID_LIST_BATCH = 100
+"""Ids per `id_list` request: a URL of 100 ids stays short, and one answer small."""
+
+
+def papers_by_id(
+    query: Callable[[Mapping[str, str | int]], bytes], ids: list[str], categories: list[str]
+) -> list[Paper]:
+    """Papers by arXiv id from the export API, `ID_LIST_BATCH` ids per request (`query` is
+    the client's, so every request waits for the shared rate limiter)."""
+    found: list[Paper] = []
+    for start in range(0, len(ids), ID_LIST_BATCH):
+        batch = ids[start : start + ID_LIST_BATCH]
+        params: dict[str, str | int] = {"id_list": ",".join(batch), "max_results": len(batch)}
+        found += parse_query(query(params), categories).papers
+    return found
 
 
 def category_query(categories: list[str]) -> str:

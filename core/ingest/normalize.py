@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 
 from core.ingest.tex import tex_to_html, tex_to_unicode
-from core.text import xml_safe
+from core.text import ARXIV_ID, xml_safe
 
-_ID_WITH_VERSION = re.compile(
-    r"(?P<id>(?:[a-z-]+(?:\.[A-Z]{2})?/\d{7})|(?:\d{4}\.\d{4,5}))(?:v(?P<version>\d+))?"
-)
+_ID_WITH_VERSION = re.compile(rf"(?P<id>{ARXIV_ID})(?:v(?P<version>\d+))?")
 _WHITESPACE = re.compile(r"\s+")
 
 

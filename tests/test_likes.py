@@ -1,0 +1,122 @@
+"""Interests by example: liked and disliked papers move similar ones, through every refresh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.config import Settings, load_settings
+from core.models import Paper
+from core.refresh import live_refresh, refresh
+from core.similarity import Example, Similarity
+from core.store import Store
+from tests.conftest import FakeClock
+from tests.factories import RssItem, arxiv_api, arxiv_rss, make_paper
+
+SERVING = RssItem(
+    "2411.00001",
+    title="Paged attention memory for serving",
+    abstract="We page the attention memory of a serving system to batch many requests.",
+)
+SIMILAR = RssItem(
+    "2411.00002",
+    title="Serving with paged memory and batching",
+    abstract="A serving system that batches requests with paged attention memory.",
+)
+KNOTS = RssItem(
+    "2411.00003", title="Topology of knots", abstract="Knot invariants and their topology."
+)
+
+
+def _settings(tmp_path: Path, rank: str) -> Settings:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[arxiv]\ncategories = ["cs.LG"]\n[rank]\nkeywords = ["topology"]\n{rank}')
+    return load_settings(path, env={})
+
+
+def _by_id(store: Store) -> dict[str, Paper]:
+    ids = [i for ids in store.day_index().values() for i in ids]
+    return {paper.id: paper for paper in store.papers(ids)}
+
+
+def test_the_nearest_liked_paper_is_the_one_sharing_the_most_specific_words() -> None:
+    papers = [make_paper(i.arxiv_id, i.title, i.abstract) for i in (SERVING, SIMILAR, KNOTS)]
+    other = Example("x", "Knots", "knot invariants of topology")
+    similarity = Similarity([Example.of(papers[0]), other], papers)
+    near = similarity.nearest(papers[1])
+    assert near is not None and near.example.id == "2411.00001" and near.similarity > 0.3
+    far = similarity.nearest(papers[2])
+    assert far is not None and far.example.id == "x", "a max over examples, not an average"
+
+
+def test_a_liked_paper_lifts_similar_ones_and_says_so(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path, 'like = ["2411.00001v2"]\n')
+    day = arxiv_rss([KNOTS, SIMILAR, SERVING])
+    report = refresh(settings, store, lambda: day, source="t", clock=clock)
+    assert report.status == "published"
+    papers = _by_id(store)
+    similar = papers["2411.00002"].score
+    assert similar.total > papers["2411.00003"].score.total
+    assert "like: Paged attention memory for serving (0." in similar.explain()
+    assert store.examples(["2411.00001"])[0].title == SERVING.title, "kept for good"
+
+
+def test_a_disliked_paper_pushes_similar_ones_down(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path, 'dislike = ["2411.00001"]\n')
+    refresh(settings, store, lambda: arxiv_rss([KNOTS, SIMILAR, SERVING]), source="t", clock=clock)
+    similar = _by_id(store)["2411.00002"].score
+    assert similar.total < 0 and "dislike: Paged attention memory for serving" in similar.explain()
+
+
+def test_a_liked_paper_the_store_lacks_comes_from_the_export_api(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path, 'like = ["2401.00042"]\n')
+    asked: list[str] = []
+
+    def arxiv(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "rss.arxiv.org":
+            return httpx.Response(200, content=arxiv_rss([KNOTS, SIMILAR]))
+        asked.append(request.url.params["id_list"])
+        entry = ("2401.00042v1", "Paged serving memory", "2024-01-02T00:00:00Z", ("cs.LG",))
+        return httpx.Response(200, content=arxiv_api([entry]))
+
+    report = live_refresh(settings, store, clock=clock, arxiv_transport=httpx.MockTransport(arxiv))
+    assert report.status == "published" and asked == ["2401.00042"]
+    assert "like: Paged serving memory" in _by_id(store)["2411.00002"].score.explain()
+    live_refresh(settings, store, clock=clock, arxiv_transport=httpx.MockTransport(arxiv))
+    assert asked == ["2401.00042"], "asked once, then kept in the store"
+
+
+def test_a_liked_paper_found_nowhere_is_reported(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path, 'like = ["2499.99999"]\n')
+    report = refresh(settings, store, lambda: arxiv_rss([KNOTS]), source="t", clock=clock)
+    assert report.status == "published"
+    assert "liked or disliked papers not found: 2499.99999" in report.message
+
+
+def test_new_feedback_rescores_the_held_days_at_the_next_refresh_even_without_news(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path, "")
+    refresh(settings, store, lambda: arxiv_rss([KNOTS, SIMILAR, SERVING]), source="t", clock=clock)
+    before = store.feed("cs.LG.xml")
+    store.set_like("2411.00001", "like")
+    quiet = refresh(settings, store, lambda: arxiv_rss([]), source="t", clock=clock)
+    assert quiet.status == "no-announcement" and "re-scored" in quiet.message
+    after = store.feed("cs.LG.xml")
+    assert before is not None and after is not None and after.body != before.body
+    assert b"like: Paged attention memory for serving" in after.body
+    assert store.day_index() and "like:" in _by_id(store)["2411.00002"].score.explain()
+    publications: list[object] = []
+    monkeypatch.setattr(store, "publish", publications.append)
+    again = refresh(settings, store, lambda: arxiv_rss([]), source="t", clock=clock)
+    assert "re-scored" not in again.message and publications == []
