@@ -23,12 +23,8 @@ from typing import Literal
 
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
-from core.similarity import Example, Similarity
+from core.similarity import PRIOR_PAPERS, Example, Similarity
 from core.words import CAMEL_BOUNDARY, TOKEN, TextField, Words, word_key
-
-PRIOR_PAPERS = 100
-"""Papers assumed to match no keyword, so a handful of papers cannot make a keyword look
-common (and a keyword in every one of 3 papers still counts)."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +183,9 @@ class Ranker:
         )
 
     def score(self, paper: Paper) -> Score:
-        title, abstract = TextField.of(paper.title), TextField.of(paper.abstract)
+        return self._score(paper, TextField.of(paper.title), TextField.of(paper.abstract))
+
+    def _score(self, paper: Paper, title: TextField, abstract: TextField) -> Score:
         keyword_places: list[_Place] = [
             ("title", title, self.title_weight),
             ("abstract", abstract, self.abstract_weight),
@@ -232,17 +230,24 @@ class Ranker:
         their specificity (unless turned off), and similarity to the examples. A day's scores
         stay as they are when later days arrive, so feeds a new day leaves alone keep their
         bytes."""
-        scores = [self.score(paper) for paper in papers]
+        fields = [(TextField.of(paper.title), TextField.of(paper.abstract)) for paper in papers]
+        scores = [self._score(paper, *field) for paper, field in zip(papers, fields, strict=True)]
         days: dict[date, list[int]] = defaultdict(list)
         for index, paper in enumerate(papers):
             days[paper.day].append(index)
         for indices in days.values():
-            weighed = self._weigh_day([papers[i] for i in indices], [scores[i] for i in indices])
+            day = [papers[i] for i in indices]
+            keys = {
+                papers[i].id: fields[i][0].plain.keys + fields[i][1].plain.keys for i in indices
+            }
+            weighed = self._weigh_day(day, [scores[i] for i in indices], keys)
             for index, score in zip(indices, weighed, strict=True):
                 scores[index] = score
         return scores
 
-    def _weigh_day(self, papers: list[Paper], scores: list[Score]) -> list[Score]:
+    def _weigh_day(
+        self, papers: list[Paper], scores: list[Score], keys: dict[str, tuple[str, ...]]
+    ) -> list[Score]:
         if self.specificity:
             keywords = {rule.name for rule in self.keywords}
             counts = Counter(
@@ -252,7 +257,7 @@ class Ranker:
             )
             scores = [_weighed(score, keywords, counts, len(papers)) for score in scores]
         if self.examples.liked or self.examples.disliked:
-            scores = self.examples.add_hits(papers, scores)
+            scores = self.examples.add_hits(papers, scores, keys)
         return scores
 
     def rank(self, papers: Iterable[Paper]) -> list[Paper]:
@@ -274,17 +279,21 @@ class Examples:
     disliked: Sequence[Example] = ()
     weight: float = 0.0
 
-    def add_hits(self, papers: list[Paper], scores: list[Score]) -> list[Score]:
-        """`scores` of one day's `papers`, with a hit for the nearest liked and disliked."""
-        sides: list[tuple[Literal["like", "dislike"], Similarity, float]] = [
-            ("like", Similarity(self.liked, papers), self.weight),
-            ("dislike", Similarity(self.disliked, papers), -self.weight),
+    def add_hits(
+        self, papers: list[Paper], scores: list[Score], keys: dict[str, tuple[str, ...]]
+    ) -> list[Score]:
+        """`scores` of one day's `papers` (`keys`: their words' keys), with a hit for the
+        nearest liked and the nearest disliked example."""
+        wanted: list[tuple[Literal["like", "dislike"], Sequence[Example], float]] = [
+            ("like", self.liked, self.weight),
+            ("dislike", self.disliked, -self.weight),
         ]
+        sides = [(name, Similarity(ex, keys), weight) for name, ex, weight in wanted if ex]
         added = []
         for paper, score in zip(papers, scores, strict=True):
             hits = list(score.hits)
             for field_name, similarity, weight in sides:
-                nearest = similarity.nearest(paper)
+                nearest = similarity.nearest(paper.id)
                 if nearest is not None and round(weight * nearest.similarity, 2) != 0:
                     hits.append(
                         Hit(
@@ -298,6 +307,10 @@ class Examples:
             total = round(sum(hit.points for hit in hits), 2)
             added.append(score.model_copy(update={"hits": hits, "total": total}))
         return added
+
+
+def _keys(title: TextField, abstract: TextField) -> tuple[str, ...]:
+    return title.plain.keys + abstract.plain.keys
 
 
 def specificity(matching: int, papers: int) -> float:

@@ -11,23 +11,27 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core.models import Paper
 from core.words import Words
 
 _MIN_TERM_LENGTH = 2
+COMMON_SHARE = 0.2
+"""Terms in more of the papers than this share are left out, as stop words are: they say
+little about a paper and would make most of the work."""
+PRIOR_PAPERS = 100
+"""Papers assumed to hold none of the terms, so a handful of papers cannot make a term look
+common (used by keyword specificity too)."""
 
 
-def terms(text: str) -> Counter[str]:
-    """The word keys of a text, with their counts."""
-    keys = Words.of(text).keys
-    return Counter(key for key in keys if len(key) >= _MIN_TERM_LENGTH and not key.isdigit())
-
-
-def _paper_text(paper: Paper) -> str:
-    return f"{paper.title} {paper.abstract}"
+def terms(keys: Sequence[str]) -> Counter[str]:
+    """Word keys (`core.words`) with their counts, less one-letter keys and numbers."""
+    counts = Counter(keys)
+    for key in [key for key in counts if len(key) < _MIN_TERM_LENGTH or key.isdigit()]:
+        del counts[key]
+    return counts
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Example:
 
     @classmethod
     def of(cls, paper: Paper) -> Example:
-        return cls(paper.id, paper.title, _paper_text(paper))
+        return cls(paper.id, paper.title, f"{paper.title} {paper.abstract}")
 
 
 @dataclass(frozen=True)
@@ -50,16 +54,19 @@ class Nearest:
 
 
 class Similarity:
-    """Nearest examples for papers, with term statistics from `corpus` (and the examples)."""
+    """Nearest examples for the papers of `corpus` (paper id -> the word keys of its title
+    and abstract), with term statistics from them and the examples."""
 
-    def __init__(self, examples: Sequence[Example], corpus: Sequence[Paper]) -> None:
+    def __init__(self, examples: Sequence[Example], corpus: Mapping[str, Sequence[str]]) -> None:
         self.examples = list(examples)
-        self._counts = {paper.id: terms(_paper_text(paper)) for paper in corpus}
-        self._counts.update({example.id: terms(example.text) for example in self.examples})
+        self._counts = {paper_id: terms(keys) for paper_id, keys in corpus.items()}
+        self._counts.update({e.id: terms(Words.of(e.text).keys) for e in self.examples})
         frequency = Counter(term for counts in self._counts.values() for term in counts)
         documents = len(self._counts)
         self._idf = {
-            term: math.log((documents + 1) / (count + 1)) for term, count in frequency.items()
+            term: math.log((documents + 1) / (count + 1))
+            for term, count in frequency.items()
+            if count <= COMMON_SHARE * (documents + PRIOR_PAPERS)
         }
         self._postings: dict[str, list[tuple[int, float]]] = {}
         for index, example in enumerate(self.examples):
@@ -73,11 +80,12 @@ class Similarity:
         norm = math.sqrt(sum(weight * weight for weight in weights.values())) or 1.0
         return {term: weight / norm for term, weight in weights.items() if weight > 0}
 
-    def nearest(self, paper: Paper) -> Nearest | None:
-        """The example most like `paper` (by cosine similarity), if it shares any term."""
-        if not self.examples:
+    def nearest(self, paper_id: str) -> Nearest | None:
+        """The example most like a paper of the corpus (by cosine similarity), if it shares
+        any term with one."""
+        counts = self._counts.get(paper_id)
+        if not self.examples or not counts:
             return None
-        counts = self._counts.get(paper.id) or terms(_paper_text(paper))
         totals: dict[int, float] = {}
         for term, weight in self._vector(counts).items():
             for index, example_weight in self._postings.get(term, ()):

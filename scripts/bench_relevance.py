@@ -8,9 +8,13 @@ computed by the labels' own evaluator (`relevance_eval.py`, beside them):
 - substring: the tool this service replaced (+1 per keyword found anywhere, +0.5 more in
   the title, plain case-insensitive substrings);
 - rules: the keyword rules of `arxiv-feeds.toml` (stemmed words), every keyword at its weight;
-- rules+specificity: the same, each keyword weighed by how rare it is that day (the default).
+- rules+specificity: the same, each keyword weighed by how rare it is that day (the default);
+- k=N, without / with likes: N papers drawn from the day's own rel-3 papers are taken out
+  of ranking and labels; the rest is ranked by the default alone, then with those N liked
+  (`rank.like_weight`); mean of 20 draws.
 
-It also times ranking every paper of the recorded day (all categories), median of 5 runs.
+It also times ranking every paper of the recorded day (all categories), without and with 50
+liked papers, median of 5 runs.
 
     uv run python scripts/bench_relevance.py   (needs ../shared)
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import random
 import statistics
 import sys
 import time
@@ -29,7 +34,8 @@ from types import ModuleType
 from core.config import DEFAULT_KEYWORDS, Settings
 from core.ingest.rss import parse_announcements
 from core.models import Paper
-from core.rank import Ranker
+from core.rank import Examples, Ranker
+from core.similarity import Example
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -37,6 +43,7 @@ RELEVANCE = SHARED / "relevance"
 FIXTURES = SHARED / "fixtures" / "arxiv-rss"
 
 Ranking = Callable[[list[Paper]], list[str]]
+LIKE_DRAWS = 20
 
 
 def _evaluator() -> ModuleType:
@@ -79,17 +86,45 @@ def rules_scores(settings: Settings, specificity: bool) -> Ranking:
     return rank
 
 
-def ranking_milliseconds(settings: Settings) -> tuple[int, float]:
-    """Papers of the whole recorded day, and the median time to rank them all."""
+def ranking_milliseconds(settings: Settings) -> tuple[int, float, float]:
+    """Papers of the whole recorded day, and the median times to rank them all without and
+    with 50 liked papers (runs interleaved, so both see the same machine)."""
     raw = (FIXTURES / "all-archives-2024-11-28.rss.xml").read_bytes()
     papers = parse_announcements(raw, None, None).papers
-    ranker = Ranker.from_config(settings.rank)
-    times = []
+    liked = Examples([Example.of(p) for p in papers[::30][:50]], (), settings.rank.like_weight)
+    rankers = [Ranker.from_config(settings.rank), Ranker.from_config(settings.rank, liked)]
+    times: list[list[float]] = [[], []]
     for _ in range(5):
-        started = time.perf_counter()
-        ranker.rank(papers)
-        times.append((time.perf_counter() - started) * 1000)
-    return len(papers), statistics.median(times)
+        for ranker, spent in zip(rankers, times, strict=True):
+            started = time.perf_counter()
+            ranker.rank(papers)
+            spent.append((time.perf_counter() - started) * 1000)
+    return len(papers), statistics.median(times[0]), statistics.median(times[1])
+
+
+def likes_metrics(
+    evaluator: ModuleType,
+    labels: dict[str, dict[str, object]],
+    papers: list[Paper],
+    settings: Settings,
+    liked_count: int,
+    weight: float,
+) -> str:
+    core = [paper for paper in papers if labels[paper.id]["rel"] == 3]
+    draws = random.Random(0)
+    results: list[dict[str, float]] = []
+    for _ in range(LIKE_DRAWS):
+        liked = draws.sample(core, liked_count)
+        taken = {paper.id for paper in liked}
+        rest = [paper for paper in papers if paper.id not in taken]
+        kept = {i: label for i, label in labels.items() if i not in taken}
+        examples = Examples([Example.of(p) for p in liked], (), weight)
+        ranked = Ranker.from_config(settings.rank, examples).rank(rest)
+        scores = {paper.id: float(len(ranked) - n) for n, paper in enumerate(ranked)}
+        ranking, _, _ = evaluator.rank_ids(kept, scores)
+        results.append(evaluator.metrics(kept, ranking))
+    means = {name: statistics.mean(r[name] for r in results) for name in results[0]}
+    return "  ".join(f"{name} {value:5.3f}" for name, value in means.items())
 
 
 def _ordered(papers: list[Paper], score: Callable[[Paper], float]) -> list[str]:
@@ -120,9 +155,16 @@ def main() -> int:
         papers = [paper for paper in day_papers(labels_file, settings) if paper.id in labels]
         print(f"{labels_file.name}: {len(papers)} of {len(labels)} graded papers ingested")
         for name, ranking in rankings.items():
-            print(f"  {name:<18} {evaluate(evaluator, labels, ranking(papers))}")
-    count, milliseconds = ranking_milliseconds(settings)
-    print(f"ranking all {count} papers of the recorded day: {milliseconds:.0f} ms (median of 5)")
+            print(f"  {name:<22} {evaluate(evaluator, labels, ranking(papers))}")
+        for liked_count in (3, 5):
+            for name, weight in (("without", 0.0), ("with", settings.rank.like_weight)):
+                metrics = likes_metrics(evaluator, labels, papers, settings, liked_count, weight)
+                print(f"  {f'k={liked_count}, {name} likes':<22} {metrics}")
+    count, alone, liked = ranking_milliseconds(settings)
+    print(
+        f"ranking all {count} papers of the recorded day (median of 5): {alone:.0f} ms, "
+        f"with 50 liked papers {liked:.0f} ms"
+    )
     return 0
 
 

@@ -12,6 +12,7 @@ from core.models import Paper
 from core.refresh import live_refresh, refresh
 from core.similarity import Example, Similarity
 from core.store import Store
+from core.words import Words
 from tests.conftest import FakeClock
 from tests.factories import RssItem, arxiv_api, arxiv_rss, make_paper
 
@@ -44,10 +45,11 @@ def _by_id(store: Store) -> dict[str, Paper]:
 def test_the_nearest_liked_paper_is_the_one_sharing_the_most_specific_words() -> None:
     papers = [make_paper(i.arxiv_id, i.title, i.abstract) for i in (SERVING, SIMILAR, KNOTS)]
     other = Example("x", "Knots", "knot invariants of topology")
-    similarity = Similarity([Example.of(papers[0]), other], papers)
-    near = similarity.nearest(papers[1])
+    corpus = {p.id: Words.of(f"{p.title} {p.abstract}").keys for p in papers}
+    similarity = Similarity([Example.of(papers[0]), other], corpus)
+    near = similarity.nearest("2411.00002")
     assert near is not None and near.example.id == "2411.00001" and near.similarity > 0.3
-    far = similarity.nearest(papers[2])
+    far = similarity.nearest("2411.00003")
     assert far is not None and far.example.id == "x", "a max over examples, not an average"
 
 
