@@ -17,7 +17,7 @@ from pathlib import Path
 from core.clock import SystemClock
 from core.config import ConfigError, Settings, load_settings
 from core.models import RefreshReport
-from core.store import Store, StoreError, open_store, papers_of_days
+from core.store import Opinion, Store, StoreError, open_store, papers_of_days
 from core.text import redact
 
 EXIT_USAGE = 2
@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--lang", help="summary language (default: the first configured)")
     digest = commands.add_parser("digest", help="print a Markdown digest of the latest day")
     digest.add_argument("--limit", type=int, default=100, help="papers to list (default 100)")
+    like = commands.add_parser("like", help="rank papers like these higher from the next refresh")
+    like.add_argument("arxiv_ids", metavar="ID", nargs="+", help="e.g. 2411.17700")
+    opinion = like.add_mutually_exclusive_group()
+    opinion.add_argument("--less", action="store_true", help="rank papers like these lower")
+    opinion.add_argument("--forget", action="store_true", help="drop your opinion of these")
+    commands.add_parser("likes", help="list the papers you liked and disliked")
     return parser
 
 
@@ -157,6 +163,48 @@ def _digest(settings: Settings, store: Store, limit: int) -> int:
     return 0
 
 
+def _like(store: Store, arxiv_ids: list[str], opinion: Opinion | None) -> int:
+    """Record the opinions; the next refresh re-scores the held days with them."""
+    from pydantic import ValidationError
+
+    from core.config import ArxivIdList
+
+    try:
+        ids = ArxivIdList.validate_python(arxiv_ids)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        given = arxiv_ids[int(problem["loc"][0])]
+        raise CommandError(
+            f"ID {given!r}: {problem['msg'].removeprefix('Value error, ')}"
+        ) from error
+    for paper_id in ids:
+        store.set_like(paper_id, opinion)
+    done = {"like": "liked", "dislike": "disliked", None: "forgotten"}[opinion]
+    print(f"{done}: {', '.join(ids)}; the next refresh re-scores the feeds with it")
+    return 0
+
+
+def _likes(settings: Settings, store: Store) -> int:
+    from core.refresh import opinions
+
+    wanted = opinions(settings, store)
+    titles = {paper.id: paper.title for paper in store.examples(list(wanted))}
+    stored = store.likes()
+    for paper_id, opinion in wanted.items():
+        where = (
+            "feedback"
+            if paper_id in stored
+            else "rank.like"
+            if opinion == "like"
+            else ("rank.dislike")
+        )
+        title = titles.get(paper_id, "(title known after the next refresh)")
+        print(f"{opinion}\t{paper_id}\t{where}\t{title}")
+    if not wanted:
+        print("no likes yet: `arxiv-feeds like ID`, rank.like, or the links in each feed item")
+    return 0
+
+
 def _check_config(settings: Settings) -> int:
     effective = settings.model_dump(mode="json")
     effective["store"]["url"] = redact(settings.store.url)
@@ -196,6 +244,11 @@ def run(argv: Sequence[str] | None = None) -> int:
             return _backfill(settings, store, args.days)
         if args.command == "summarize":
             return _summarize(settings, store, args.arxiv_id, args.lang)
+        if args.command == "like":
+            opinion: Opinion | None = None if args.forget else "dislike" if args.less else "like"
+            return _like(store, args.arxiv_ids, opinion)
+        if args.command == "likes":
+            return _likes(settings, store)
         return _digest(settings, store, args.limit)
     finally:
         store.close()

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -61,6 +62,7 @@ def _check_arxiv_id(value: str) -> str:
 
 ArxivId = Annotated[str, AfterValidator(_check_arxiv_id)]
 """An arXiv id as given (a version is accepted and dropped)."""
+ArxivIdList = TypeAdapter(list[ArxivId])
 
 
 def slugify(text: str) -> str:

@@ -524,7 +524,7 @@ def live_refresh(
             source=source,
             clock=clock,
             summarizer=summarizer,
-            lookup=lookup,
+            lookup=None if source_file else lookup,  # a refresh from a file stays offline
         )
     finally:
         arxiv.close()

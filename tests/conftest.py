@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,28 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 REDIS_LIMIT_BYTES = 1024 * 1024
 """The test Redis refuses any value larger than this (`proto-max-bulk-len 1mb`), as Upstash
 refuses any request over 10 MB: a store that sends large values fails here first."""
+
+
+LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "0.0.0.0", ""}
+_real_getaddrinfo = socket.getaddrinfo
+
+
+class NetworkForbidden(BaseException):
+    """Not an Exception, so no retry loop or error handler of the code under test hides it."""
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never leave this machine: only arXiv and LLM stand-ins at the transport answer.
+    Looking up any other host fails the test at once."""
+
+    def local_only(host: object, *args: object, **kwargs: object) -> object:
+        name = host.decode() if isinstance(host, bytes) else str(host or "")
+        if name not in LOCAL_HOSTS:
+            raise NetworkForbidden(f"a test reached for {name}: answer it at the transport")
+        return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
 
 
 def unavailable(message: str) -> NoReturn:

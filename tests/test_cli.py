@@ -210,3 +210,24 @@ def test_ctrl_c_is_one_line(
     monkeypatch.setattr("core.cli.run", interrupted)
     assert main(["digest"]) == 130
     assert capsys.readouterr().err == "arxiv-feeds: interrupted\n"
+
+
+def test_like_and_likes_from_the_command_line(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    item = RssItem("2411.00001", title="Paged attention for serving")
+    feed = tmp_path / "day.xml"
+    feed.write_bytes(arxiv_rss([item, RssItem("2411.00002", title="Serving paged attention")]))
+    assert main(["--config", str(config), "like", "2411.00001v2", "hep-ph/0101001"]) == 0
+    assert main(["--config", str(config), "like", "--less", "2411.00009"]) == 0
+    assert main(["--config", str(config), "like", "--forget", "hep-ph/0101001"]) == 0
+    assert main(["--config", str(config), "refresh", "--from-file", str(feed)]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "likes"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "like\t2411.00001\tfeedback\tPaged attention for serving",
+        "dislike\t2411.00009\tfeedback\t(title known after the next refresh)",
+    ]
+    assert main(["--config", str(config), "like", "2411.00001", "nope"]) == EXIT_USAGE
+    assert "ID 'nope': expected an arXiv id" in capsys.readouterr().err
