@@ -16,8 +16,8 @@ from pathlib import Path
 
 from core.clock import SystemClock
 from core.config import ConfigError, Settings, load_settings
-from core.models import RefreshReport
-from core.store import Opinion, Store, StoreError, open_store, papers_of_days
+from core.models import Opinion, RefreshReport
+from core.store import Store, StoreError, open_store, papers_of_days
 from core.text import redact
 
 EXIT_USAGE = 2

@@ -20,6 +20,10 @@ class AnnounceType(StrEnum):
     REPLACE_CROSS = "replace-cross"
 
 
+Opinion = Literal["like", "dislike"]
+"""What a reader thinks of a paper: rank papers like it higher, or lower."""
+
+
 class Hit(BaseModel):
     """One reason a paper scored: a rule that matched somewhere, and what it added."""
 

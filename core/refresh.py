@@ -20,16 +20,17 @@ import httpx
 
 from core.clock import Clock, SystemClock, utc_now
 from core.config import FORMATS, Settings
+from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest import ArxivError
 from core.ingest.api import PAGE_SIZE, category_query, papers_by_id, parse_query
 from core.ingest.client import ArxivClient
 from core.ingest.rss import parse_announcements
-from core.models import Paper, Publication, RefreshReport, RenderedFeed
+from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed
 from core.rank import Examples, Ranker
 from core.render.feeds import FeedMeta, item_html, render_feed
 from core.select import configured_feeds, select
 from core.similarity import Example
-from core.store import Opinion, Store, StoreError, feed_key
+from core.store import Store, StoreError, feed_key
 from core.summarize.batch import Summarizer, live_summarizer
 
 LOCK_NAME = "refresh"
@@ -111,8 +112,11 @@ def resolve_examples(
     return examples, [i for i in wanted if i not in papers]
 
 
-def render_all(settings: Settings, papers: list[Paper], clock: Clock) -> dict[str, RenderedFeed]:
-    """Every configured feed in every format (and summary language), keyed by `feed_key`."""
+def render_all(
+    settings: Settings, papers: list[Paper], clock: Clock, feedback: FeedbackLinks | None = None
+) -> dict[str, RenderedFeed]:
+    """Every configured feed in every format (and summary language), keyed by `feed_key`;
+    each item with "more / less like this" links when `feedback` is given."""
     now = utc_now(clock).replace(microsecond=0)
     base = settings.site.base_url
     languages = settings.summaries.languages if settings.summaries.enabled else [None]
@@ -124,7 +128,7 @@ def render_all(settings: Settings, papers: list[Paper], clock: Clock) -> dict[st
     for position, language in enumerate(languages):
         extra_language = language if position > 0 else None
         query = f"?lang={language}" if extra_language else ""
-        bodies = {paper.id: item_html(paper, language) for paper in papers}
+        bodies = {paper.id: item_html(paper, language, feedback) for paper in papers}
         for name, (spec, chosen) in specs.items():
             # the content's own time, so that the same papers render to the same bytes
             updated = max((paper.announced for paper in chosen), default=newest)
@@ -209,7 +213,8 @@ def publish_days(
             return report.model_copy(update={"stage_seconds": stages.seconds})
     with stages.stage("render"):
         now = utc_now(stages.clock).replace(microsecond=0)
-        feeds = _validators(render_all(settings, papers, stages.clock), store, now)
+        feedback = FeedbackLinks(settings.site.base_url, store.secret(SECRET_NAME))
+        feeds = _validators(render_all(settings, papers, stages.clock, feedback), store, now)
     newest = max(index)
     cutoff = newest - timedelta(days=settings.store.retention_days)
     remove_days = [day for day in index if day < cutoff]

@@ -19,8 +19,18 @@ from core.web.app import create_app
 from tests.conftest import FakeClock
 from tests.factories import RssItem, arxiv_rss
 
-ROUTES = ["/feed.xml", "/feed.atom", "/feed.json", "/api/papers", "/api/count", "/", "/opml"]
+ROUTES = [
+    "/feed.xml",
+    "/feed.atom",
+    "/feed.json",
+    "/api/papers",
+    "/api/count",
+    "/",
+    "/opml",
+    "/feedback",
+]
 NAMES = ["cat", "q", "min_score", "type", "days", "limit", "lang", "fmt", "kw", "x"]
+NAMES += ["id", "opinion", "sig"]
 VALUES = st.one_of(
     st.text(max_size=60),
     st.text(alphabet=st.characters(max_codepoint=127), max_size=20),  # control characters too
@@ -54,6 +64,15 @@ def test_no_parameters_make_a_server_error(
 ) -> None:
     response = client.get(route, params=params)
     assert response.status_code < 500, (route, params, response.text[:300])
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(form=st.binary(max_size=3000))
+def test_no_posted_feedback_form_makes_a_server_error(client: TestClient, form: bytes) -> None:
+    response = client.post("/feedback", content=form)
+    assert response.status_code in (403, 413, 422), (form[:100], response.text[:300])
 
 
 @settings(

@@ -16,6 +16,7 @@ from feedgen.feed import FeedGenerator
 from pydantic import BaseModel
 
 from core.config import Format
+from core.feedback import LABELS, FeedbackLinks
 from core.models import SECTION_TITLES, Paper, RenderedFeed, Summary
 from core.render.stored import rendered
 from core.text import xml_safe
@@ -85,9 +86,11 @@ def summary_html(summary: Summary) -> str:
     )
 
 
-def item_html(paper: Paper, language: str | None = None) -> str:
+def item_html(
+    paper: Paper, language: str | None = None, feedback: FeedbackLinks | None = None
+) -> str:
     """The body of a feed item: why it matched, who wrote it, the summary in `language` (any,
-    when None) if there is one, the abstract, the links."""
+    when None) if there is one, the abstract, the links (and "more / less like this")."""
     score = paper.score
     summary = paper.summary_in(language)
     categories = " · ".join(
@@ -106,6 +109,16 @@ def item_html(paper: Paper, language: str | None = None) -> str:
         for label, value in (("Journal", paper.journal_ref), ("Comment", paper.comment))
         if value
     )
+    opinions = (
+        "<p>"
+        + " · ".join(
+            f'<a href="{escape(feedback.url(paper.id, opinion))}">{label}</a>'
+            for opinion, label in LABELS.items()
+        )
+        + "</p>"
+        if feedback
+        else ""
+    )
     return (
         f"<p><b>Score {score.total:g}</b> — {escape(score.explain())}</p>"
         f"<p>{escape(', '.join(paper.authors))}</p>"
@@ -113,7 +126,7 @@ def item_html(paper: Paper, language: str | None = None) -> str:
         f"v{paper.version}</p>"
         f"{summary_html(summary) if summary else ''}"
         f"<p>{paper.abstract_html or escape(paper.abstract)}</p>{extra}"
-        f"<p>{' · '.join(links)}</p>"
+        f"<p>{' · '.join(links)}</p>{opinions}"
     )
 
 

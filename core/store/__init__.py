@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from core.config import StoreConfig
-from core.models import Paper, Publication, RefreshReport, RenderedFeed, Summary
-
-Opinion = Literal["like", "dislike"]
+from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
 
 
 class StoreError(Exception):

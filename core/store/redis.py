@@ -44,8 +44,8 @@ from typing import Any, TypeVar
 
 import redis
 
-from core.models import Paper, Publication, RefreshReport, RenderedFeed, Summary
-from core.store import Opinion, StoreError
+from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
+from core.store import StoreError
 
 T = TypeVar("T")
 

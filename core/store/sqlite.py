@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
-from core.models import Paper, Publication, RefreshReport, RenderedFeed, Summary
-from core.store import Opinion, StoreError
+from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
+from core.store import StoreError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (id TEXT PRIMARY KEY, record TEXT NOT NULL);

@@ -16,18 +16,20 @@ import re
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.clock import Clock, SystemClock, utc_now
 from core.config import FORMATS, Settings, SiteConfig, describe_validation_error
+from core.feedback import SECRET_NAME, FeedbackLinks
 from core.models import FeedSpec, Paper, RefreshReport, RenderedFeed
 from core.render.stored import with_base
 from core.select import configured_feeds, select
@@ -36,10 +38,18 @@ from core.text import redact
 from core.web.http_cache import FEED_CACHE, QUERY_CACHE, accepts_gzip, feed_response
 from core.web.query import FeedQuery
 
+if TYPE_CHECKING:
+    from core.web.feedback_page import Feedback
+
 log = logging.getLogger("arxiv_feeds.web")
 
 RefreshRunner = Callable[[Store], RefreshReport]
 STALE_AFTER = timedelta(days=4)
+PRIVATE_PAGE = {  # a signed link's page: never cached, never indexed, never sent as Referer
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class LazyStore:
@@ -178,6 +188,9 @@ def create_app(
         log.exception("unhandled error on %s", request.url.path)
         return error_response(request, 500, "internal error; the details are in the server log")
 
+    def feedback_links(base: str) -> FeedbackLinks:
+        return FeedbackLinks(base, lazy.get().secret(SECRET_NAME))
+
     def recent_papers(days: int) -> list[Paper]:
         current = lazy.get()
         newest = sorted(current.day_index(), reverse=True)[:days]
@@ -210,7 +223,8 @@ def create_app(
             ttl_minutes=settings.feeds.ttl_minutes,
         )
         shown = language or settings.summaries.languages[0]
-        bodies = {paper.id: item_html(paper, shown) for paper in papers}
+        links = feedback_links(base)
+        bodies = {paper.id: item_html(paper, shown, links) for paper in papers}
         return render_feed(fmt, meta, papers, bodies, base)  # type: ignore[arg-type]
 
     def unknown_feed(request: Request, name: str) -> Response:
@@ -342,6 +356,43 @@ def create_app(
                 "Content-Disposition": 'inline; filename="arxiv-feeds.opml"',
             },
         )
+
+    @app.get("/feedback", response_class=HTMLResponse)
+    def confirm_feedback(request: Request) -> Response:
+        """What a feed item's "more / less like this" link opens: a question, no change."""
+        from core.web.feedback_page import Feedback, problem
+
+        try:
+            feedback = Feedback.model_validate(dict(request.query_params))
+        except ValidationError as error:
+            return error_response(request, 422, problem(error))
+        return feedback_response(request, feedback, recorded=False)
+
+    @app.post("/feedback", response_class=HTMLResponse)
+    async def record_feedback(request: Request) -> Response:
+        from core.web.feedback_page import Feedback, problem
+
+        try:
+            feedback = Feedback.from_form(await request.body())
+        except ValidationError as error:
+            return error_response(request, 422, problem(error))
+        except ValueError as error:
+            return error_response(request, 413, str(error))
+        return await run_in_threadpool(feedback_response, request, feedback, True)
+
+    def feedback_response(request: Request, feedback: Feedback, recorded: bool) -> Response:
+        from core.web.feedback_page import feedback_page
+
+        base = public_base(request, settings)
+        if not feedback_links(base).verify(feedback.id, feedback.opinion, feedback.sig):
+            return error_response(request, 403, "this link was not signed by this service")
+        current = lazy.get()
+        if recorded:
+            current.set_like(feedback.id, feedback.opinion)
+        known = current.papers([feedback.id]) or current.examples([feedback.id])
+        title = known[0].title if known else f"arXiv:{feedback.id}"
+        page = feedback_page(feedback, title, base, settings.site.title, recorded=recorded)
+        return HTMLResponse(page, headers=PRIVATE_PAGE)
 
     @app.get("/health")
     def health() -> JSONResponse:

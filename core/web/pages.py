@@ -16,7 +16,7 @@ from core.models import AnnounceType, FeedSpec, Paper, RefreshReport
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
+def environment() -> Environment:
     return Environment(
         loader=PackageLoader("core.web", "templates"),
         autoescape=select_autoescape(["html", "xml"]),
@@ -84,7 +84,7 @@ def landing_page(
         p for p in papers if p.score.vetoed_by is None and p.score.total >= settings.rank.min_score
     ]
     by_category = Counter(c for p in papers for c in p.categories if c in settings.arxiv.categories)
-    template = _environment().get_template("index.html")
+    template = environment().get_template("index.html")
     return template.render(
         settings=settings,
         base=base,

@@ -1,0 +1,130 @@
+"""Feedback from inside the reader: signed links in every item, a page that asks, a POST that
+records, the next refresh that uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import feedparser
+import lxml.html
+import pytest
+from fastapi.testclient import TestClient
+
+from core.config import Settings, load_settings
+from core.refresh import refresh
+from core.store import Store
+from tests.conftest import FakeClock
+from tests.factories import RssItem, arxiv_rss
+
+ITEMS = [
+    RssItem("2411.00001", title="Paged attention memory for serving"),
+    RssItem("2411.00002", title="Serving with paged memory and batching"),
+    RssItem("2411.00003", title="Topology of knots"),
+]
+
+
+@pytest.fixture
+def served(tmp_path: Path, store: Store, clock: FakeClock) -> tuple[TestClient, Store, Settings]:
+    path = tmp_path / "config.toml"
+    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n[rank]\nkeywords = ["topology"]\n')
+    settings = load_settings(path, env={})
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="t", clock=clock)
+    from core.web.app import create_app
+
+    return TestClient(create_app(settings, lambda: store, clock=clock)), store, settings
+
+
+def _links(client: TestClient, path: str) -> dict[tuple[str, str], str]:
+    """(paper id, label) -> href of every feedback link in a feed's items."""
+    body = client.get(path).content
+    if path.endswith(".json") or "feed.json" in path:
+        contents = [item["content_html"] for item in json.loads(body)["items"]]
+    else:
+        contents = [entry.content[0].value for entry in feedparser.parse(body).entries]
+    links = {}
+    for html in contents:
+        for anchor in lxml.html.fromstring(f"<div>{html}</div>").iter("a"):
+            href = anchor.get("href", "")
+            if "/feedback?" in href:
+                links[(parse_qs(urlsplit(href).query)["id"][0], anchor.text_content())] = href
+    return links
+
+
+@pytest.mark.parametrize(
+    "path", ["/feeds/cs.LG.xml", "/feeds/cs.LG.atom", "/feeds/cs.LG.json", "/feed.xml?q=paged"]
+)
+def test_every_item_carries_signed_more_and_less_links(
+    served: tuple[TestClient, Store, Settings], path: str
+) -> None:
+    client, _, _ = served
+    links = _links(client, path)
+    ids = {paper_id for paper_id, _ in links}
+    assert ids and {label for _, label in links} == {"More like this", "Less like this"}
+    for href in links.values():
+        assert href.startswith("http://testserver/feedback?"), "on the address readers reach"
+        assert client.get(href).status_code == 200
+
+
+def test_following_a_link_changes_nothing_confirming_records(
+    served: tuple[TestClient, Store, Settings],
+) -> None:
+    client, store, _ = served
+    href = _links(client, "/feeds/cs.LG.xml")[("2411.00001", "More like this")]
+    page = client.get(href)
+    assert page.status_code == 200 and store.likes() == {}, "a prefetch must not record"
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "Paged attention memory for serving" in page.text
+    form = lxml.html.fromstring(page.content).forms[0]
+    assert form.method == "POST"
+    done = client.post(urlsplit(form.action).path, data=dict(form.fields))
+    assert done.status_code == 200 and "Recorded" in done.text
+    assert store.likes() == {"2411.00001": "like"}
+
+
+def test_the_next_refresh_ranks_with_the_recorded_opinion(
+    served: tuple[TestClient, Store, Settings], clock: FakeClock
+) -> None:
+    client, store, settings = served
+    href = _links(client, "/feeds/cs.LG.xml")[("2411.00001", "More like this")]
+    query = parse_qs(urlsplit(href).query)
+    client.post("/feedback", data={name: values[0] for name, values in query.items()})
+    refresh(settings, store, lambda: arxiv_rss([]), source="t", clock=clock)
+    item = next(
+        entry
+        for entry in feedparser.parse(client.get("/feeds/cs.LG.xml").content).entries
+        if entry.link.endswith("2411.00002")
+    )
+    assert "like: Paged attention memory for serving" in item.content[0].value
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"sig": "0" * 32}, 403),
+        ({"opinion": "dislike"}, 403),  # a like link's signature does not sign a dislike
+        ({"id": "2411.00002"}, 403),
+        ({"id": "nope"}, 422),
+        ({"opinion": "love"}, 422),
+        ({"sig": "short"}, 422),
+        ({"id": "2411.00001\r\nX: y"}, 422),
+    ],
+)
+def test_a_tampered_link_is_refused_and_records_nothing(
+    served: tuple[TestClient, Store, Settings], change: dict[str, str], status: int
+) -> None:
+    client, store, _ = served
+    href = _links(client, "/feeds/cs.LG.xml")[("2411.00001", "More like this")]
+    fields = {name: values[0] for name, values in parse_qs(urlsplit(href).query).items()}
+    fields.update(change)
+    assert client.get("/feedback", params=fields).status_code == status
+    assert client.post("/feedback", data=fields).status_code == status
+    assert store.likes() == {}
+
+
+def test_an_oversized_form_is_refused(served: tuple[TestClient, Store, Settings]) -> None:
+    client, store, _ = served
+    response = client.post("/feedback", content=b"id=" + b"9" * 5000)
+    assert response.status_code == 413 and store.likes() == {}
