@@ -16,6 +16,7 @@ import feedparser
 
 from core.clock import SystemClock
 from core.config import Settings
+from core.feedback import FeedbackLinks
 from core.ingest.rss import parse_announcements
 from core.rank import Ranker
 from core.refresh import keep, render_all
@@ -41,6 +42,7 @@ def main() -> None:
     settings = Settings()
     ranker = Ranker.from_config(settings.rank)
     clock = SystemClock()
+    feedback = FeedbackLinks(settings.site.base_url, "a-secret-of-the-deployment")
     samples: dict[str, list[float]] = {
         "feedparser alone": [],
         "ingest": [],
@@ -58,7 +60,7 @@ def main() -> None:
         ingested = time.perf_counter()
         ranked = ranker.rank(papers)
         ranked_at = time.perf_counter()
-        feeds = render_all(settings, ranked, clock)
+        feeds = render_all(settings, ranked, clock, feedback)
         done = time.perf_counter()
         samples["ingest"].append(ingested - started)
         samples["rank"].append(ranked_at - ingested)
