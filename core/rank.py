@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -99,6 +99,10 @@ class CompiledRule:
         prefixed = any(spelling.prefix and len(spelling.keys) == 1 for spelling in spellings)
         firsts = frozenset() if prefixed else frozenset(sp.keys[0] for sp in spellings)
         return cls(rule.term, rule.weight, tuple(spellings), firsts)
+
+    def key_sets(self) -> list[tuple[tuple[str, ...], bool]]:
+        """Each spelling's word keys, and whether its last word is a prefix."""
+        return [(spelling.keys, spelling.prefix) for spelling in self.spellings]
 
     def find(self, field: TextField) -> _Found | None:
         """This rule in the field, as written if it is there so, else in another form."""
@@ -225,11 +229,14 @@ class Ranker:
                     )
         return hits
 
-    def scores(self, papers: Sequence[Paper]) -> list[Score]:
+    def scores(
+        self, papers: Sequence[Paper], day_sizes: Mapping[date, int] | None = None
+    ) -> list[Score]:
         """Each paper's score, weighed among the papers announced the same day: keywords by
         their specificity (unless turned off), and similarity to the examples. A day's scores
         stay as they are when later days arrive, so feeds a new day leaves alone keep their
-        bytes."""
+        bytes. `day_sizes`: how many papers each day has, when `papers` holds only those of
+        them that can match (the others match no keyword, so the counts stay exact)."""
         fields = [(TextField.of(paper.title), TextField.of(paper.abstract)) for paper in papers]
         scores = [self._score(paper, *field) for paper, field in zip(papers, fields, strict=True)]
         days: dict[date, list[int]] = defaultdict(list)
@@ -240,13 +247,18 @@ class Ranker:
             keys = {
                 papers[i].id: fields[i][0].plain.keys + fields[i][1].plain.keys for i in indices
             }
-            weighed = self._weigh_day(day, [scores[i] for i in indices], keys)
+            size = (day_sizes or {}).get(day[0].day, len(day))
+            weighed = self._weigh_day(day, [scores[i] for i in indices], keys, size)
             for index, score in zip(indices, weighed, strict=True):
                 scores[index] = score
         return scores
 
     def _weigh_day(
-        self, papers: list[Paper], scores: list[Score], keys: dict[str, tuple[str, ...]]
+        self,
+        papers: list[Paper],
+        scores: list[Score],
+        keys: dict[str, tuple[str, ...]],
+        size: int,
     ) -> list[Score]:
         if self.specificity:
             keywords = {rule.name for rule in self.keywords}
@@ -255,7 +267,7 @@ class Ranker:
                 for score in scores
                 for rule in {h.rule for h in _keyword_hits(score, keywords)}
             )
-            scores = [_weighed(score, keywords, counts, len(papers)) for score in scores]
+            scores = [_weighed(score, keywords, counts, size) for score in scores]
         if self.examples.liked or self.examples.disliked:
             scores = self.examples.add_hits(papers, scores, keys)
         return scores

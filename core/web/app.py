@@ -32,6 +32,7 @@ from core.config import FORMATS, Settings, SiteConfig, describe_validation_error
 from core.feedback import SECRET_NAME, FeedbackLinks
 from core.models import FeedSpec, Paper, RefreshReport, RenderedFeed
 from core.render.stored import with_base
+from core.search import DayIndexes, search
 from core.select import configured_feeds, select
 from core.store import Store, StoreError, feed_key, papers_of_days
 from core.text import redact
@@ -160,6 +161,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(VaryOnce)
     lazy = LazyStore(store)
+    indexes = DayIndexes()
     feeds = configured_feeds(settings)
     runner = refresh_runner or _default_runner(settings)
     secret = cron_secret if cron_secret is not None else os.environ.get("CRON_SECRET", "")
@@ -290,7 +292,7 @@ def create_app(
         language = language_of(request)
         if isinstance(language, Response):
             return language
-        papers = query.apply(recent_papers(query.days), settings)
+        papers = search(query.search(), settings, lazy.get(), indexes)
         spec = FeedSpec(name="query", title=f"arXiv: {query.describe()}")
         rendered = render_now(spec, fmt, papers, request, language)
         return feed_response(request, rendered, QUERY_CACHE)
@@ -300,7 +302,7 @@ def create_app(
         query = parse_query(request)
         if isinstance(query, Response):
             return query
-        papers = query.apply(recent_papers(query.days), settings)
+        papers = search(query.search(), settings, lazy.get(), indexes)
         body = {
             "count": len(papers),
             "papers": [
@@ -322,7 +324,7 @@ def create_app(
         query = parse_query(request)
         if isinstance(query, Response):
             return query
-        count = len(query.apply(recent_papers(query.days), settings))
+        count = len(search(query.search(), settings, lazy.get(), indexes))
         return JSONResponse({"count": count}, headers={"Cache-Control": QUERY_CACHE})
 
     @app.api_route("/api/refresh", methods=["GET", "POST"])
@@ -427,7 +429,7 @@ def create_app(
         count = None
         try:
             query = FeedQuery.model_validate({**builder.query(), "days": 1})
-            count = len(query.apply(latest, settings)) if index else None
+            count = len(search(query.search(), settings, current, indexes)) if index else None
         except ValidationError:
             pass  # the page still shows the URL; the feed itself will say what is wrong
         base = public_base(request, settings)

@@ -6,11 +6,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.config import Rule, Settings, slugify
+from core.config import Settings, slugify
 from core.config import split_list as _split
-from core.models import AnnounceType, FeedSpec, Paper
-from core.rank import Ranker, combine
-from core.select import select
+from core.models import AnnounceType
+from core.search import Query
 from core.text import has_control_characters
 
 MAX_TERMS = 20
@@ -87,37 +86,12 @@ class FeedQuery(BaseModel):
         ]
         return ", ".join(parts) or "everything"
 
-    def apply(self, papers: list[Paper], settings: Settings) -> list[Paper]:
-        """Score the query terms on top of the stored scores, then filter like any feed.
-
-        A term that names a configured keyword (or one of its aliases) has already scored:
-        it only filters, so each keyword counts once."""
-        configured = {
-            name.casefold(): rule.term
-            for rule in settings.rank.keywords
-            for name in (rule.term, *rule.aliases)
-        }
-        new_terms = [term for term in self.terms if term.casefold() not in configured]
-        rules = [configured.get(term.casefold(), term) for term in self.terms]
-        if new_terms:
-            ranker = Ranker(
-                [Rule(term=term) for term in new_terms],
-                title_weight=settings.rank.title_weight,
-                abstract_weight=settings.rank.abstract_weight,
-                specificity=settings.rank.specificity,
-            )
-            papers = [
-                paper.model_copy(update={"score": combine(paper.score, extra)})
-                for paper, extra in zip(papers, ranker.scores(papers), strict=True)
-            ]
-        spec = FeedSpec(
-            name="query",
-            title=f"arXiv: {self.describe()}",
+    def search(self) -> Query:
+        return Query(
             categories=self.categories,
-            rules=list(dict.fromkeys(rules)),
-            min_score=self.min_score,
+            terms=self.terms,
             types=self.types,
+            min_score=self.min_score,
             days=self.days,
             limit=self.limit,
         )
-        return select(papers, spec)

@@ -1,0 +1,201 @@
+"""Ad-hoc queries over the stored days without reading and re-scoring every paper.
+
+Each announcement day gets an index, built once per process from that day's stored papers and
+kept while the day's papers and the ranking they were scored with stay the same: per paper the
+few fields a filter needs (categories, type, score, the configured keywords it matched), and
+for every word key (`core.words`) the papers whose title or abstract hold it. A query then
+filters on the index, re-scores only the papers that can match its new terms (with the same
+rules, specificity counted over the whole day), and reads from the store only the papers it
+returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from core.config import Rule, Settings
+from core.models import AnnounceType, Paper, Score
+from core.rank import CompiledRule, Ranker, combine
+from core.store import Store
+from core.words import TextField
+
+MAX_CACHED_DAYS = 32
+
+
+@dataclass(frozen=True)
+class DayIndex:
+    day: date
+    ids: tuple[str, ...]
+    categories: tuple[frozenset[str], ...]
+    types: tuple[AnnounceType, ...]
+    totals: array[float]
+    vetoed: frozenset[int]
+    rules: dict[str, array[int]]
+    """Configured keyword -> positions of the papers it scored on."""
+    postings: dict[str, array[int]]
+    """Word key -> positions of the papers whose title or abstract hold it."""
+
+    @classmethod
+    def build(cls, day: date, papers: list[Paper]) -> DayIndex:
+        rules: dict[str, array[int]] = {}
+        postings: dict[str, array[int]] = {}
+        for position, paper in enumerate(papers):
+            for rule in paper.score.rules:
+                rules.setdefault(rule, array("i")).append(position)
+            for key in _keys(paper):
+                postings.setdefault(key, array("i")).append(position)
+        return cls(
+            day=day,
+            ids=tuple(paper.id for paper in papers),
+            categories=tuple(frozenset(paper.categories) for paper in papers),
+            types=tuple(paper.announce_type for paper in papers),
+            totals=array("d", (paper.score.total for paper in papers)),
+            vetoed=frozenset(n for n, p in enumerate(papers) if p.score.vetoed_by is not None),
+            rules=rules,
+            postings=postings,
+        )
+
+    def candidates(self, rule: CompiledRule) -> set[int]:
+        """Positions of the papers that hold every key of one of the rule's spellings (a
+        superset of its matches: order and word forms are checked by scoring)."""
+        found: set[int] = set()
+        for keys, prefix in rule.key_sets():
+            *leading, last = keys
+            lists = [self.postings.get(key, array("i")) for key in leading]
+            if prefix:
+                ends = [p for key, ps in self.postings.items() if key.startswith(last) for p in ps]
+                lists.append(array("i", ends))
+            else:
+                lists.append(self.postings.get(last, array("i")))
+            common = set(lists[0]).intersection(*lists[1:]) if lists else set()
+            found |= common
+        return found
+
+
+def _keys(paper: Paper) -> set[str]:
+    keys: set[str] = set()
+    for text in (paper.title, paper.abstract):
+        field = TextField.of(text)
+        keys.update(field.plain.keys)
+        if field.split is not None:
+            keys.update(field.split.keys)
+    return keys
+
+
+class DayIndexes:
+    """Day indexes of one process, most recently used kept (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._cache: OrderedDict[str, DayIndex] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, day: date, ids: list[str], ranking: str) -> DayIndex:
+        key = hashlib.sha256(f"{day}|{ranking}|{','.join(ids)}".encode()).hexdigest()
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        index = DayIndex.build(day, store.papers(ids))
+        with self._lock:
+            self._cache[key] = index
+            while len(self._cache) > MAX_CACHED_DAYS:
+                self._cache.popitem(last=False)
+        return index
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to look for (parsed and bounded by `core.web.query.FeedQuery`)."""
+
+    categories: list[str]
+    terms: list[str]
+    types: list[AnnounceType]
+    min_score: float | None
+    days: int
+    limit: int
+
+
+def search(query: Query, settings: Settings, store: Store, indexes: DayIndexes) -> list[Paper]:
+    """The papers an ad-hoc feed holds: newest day first, best score first within a day."""
+    index = store.day_index()
+    report = store.last_report()
+    ranking = report.ranking if report else ""
+    chosen: list[tuple[DayIndex, int, Score | None]] = []
+    for day in sorted(index, reverse=True)[: query.days]:
+        day_index = indexes.get(store, day, index[day], ranking)
+        chosen += _day_results(query, settings, store, day_index)
+        if len(chosen) >= query.limit:
+            break
+    chosen = chosen[: query.limit]
+    ids = [day_index.ids[position] for day_index, position, _ in chosen]
+    papers = {paper.id: paper for paper in store.papers(ids)}
+    results = []
+    for day_index, position, extra in chosen:
+        paper = papers.get(day_index.ids[position])
+        if paper is not None:
+            score = combine(paper.score, extra) if extra is not None else paper.score
+            results.append(paper.model_copy(update={"score": score}))
+    return results
+
+
+def _day_results(
+    query: Query, settings: Settings, store: Store, day: DayIndex
+) -> list[tuple[DayIndex, int, Score | None]]:
+    """One day's matching papers, in feed order, with the score of the new terms."""
+    configured = {
+        name.casefold(): rule.term
+        for rule in settings.rank.keywords
+        for name in (rule.term, *rule.aliases)
+    }
+    new_terms = [term for term in query.terms if term.casefold() not in configured]
+    extra = _new_term_scores(new_terms, settings, store, day) if new_terms else {}
+    wanted: set[int] | None = None
+    if query.terms:
+        wanted = {p for p, score in extra.items() if score.total > 0}
+        for term in query.terms:
+            if term.casefold() in configured:
+                wanted.update(day.rules.get(configured[term.casefold()], ()))
+    wanted_categories = set(query.categories)
+    found = []
+    positions: Iterable[int] = sorted(wanted) if wanted is not None else range(len(day.ids))
+    for position in positions:
+        if position in day.vetoed:
+            continue
+        if wanted_categories and wanted_categories.isdisjoint(day.categories[position]):
+            continue
+        if query.types and day.types[position] not in query.types:
+            continue
+        score = extra.get(position)
+        total = round(day.totals[position] + (score.total if score else 0.0), 2)
+        if query.min_score is not None and total < query.min_score:
+            continue
+        found.append((-total, position, score))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [(day, position, score) for _, position, score in found]
+
+
+def _new_term_scores(
+    terms: list[str], settings: Settings, store: Store, day: DayIndex
+) -> dict[int, Score]:
+    """The score each paper of the day that can match one of `terms` gets from them."""
+    rules = [Rule(term=term) for term in terms]
+    compiled = [CompiledRule.compile(rule) for rule in rules]
+    positions = sorted(set().union(*(day.candidates(rule) for rule in compiled)))
+    if not positions:
+        return {}
+    papers = store.papers([day.ids[position] for position in positions])
+    ranker = Ranker(
+        rules,
+        title_weight=settings.rank.title_weight,
+        abstract_weight=settings.rank.abstract_weight,
+        specificity=settings.rank.specificity,
+    )
+    scores = ranker.scores(papers, {day.day: len(day.ids)})
+    at = {paper_id: n for n, paper_id in enumerate(day.ids)}
+    return {at[paper.id]: score for paper, score in zip(papers, scores, strict=True)}

@@ -1,0 +1,118 @@
+"""Ad-hoc queries through the day indexes give exactly what re-scoring every stored paper
+gives (the straightforward reference below), on the recorded day copied over three days."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core.config import Rule, Settings
+from core.ingest.rss import parse_announcements
+from core.models import FeedSpec, Paper, Publication
+from core.rank import Ranker, combine
+from core.search import DayIndexes, Query, search
+from core.select import select
+from core.store import Store, papers_of_days
+from core.store.sqlite import SQLiteStore
+from tests.conftest import shared_fixture
+from tests.factories import published_report
+
+QUERIES = [
+    Query([], ["moe", "kv cache"], [], None, 3, 200),
+    Query([], ["serving", "GPU", "prun*"], [], None, 2, 50),
+    Query(["cs.LG"], ["speculative decoding", "LLM"], [], 2.0, 3, 500),
+    Query(["cs.DC", "cs.AR"], [], [], None, 3, 2000),
+    Query([], ["efficiency"], [], None, 1, 20),
+    Query([], [], [], 4.0, 3, 100),
+    Query(["math.AG"], ["surface"], [], None, 3, 100),
+    Query([], ["mixture of experts", "quantized"], [], None, 3, 100),
+]
+
+
+def reference(query: Query, settings: Settings, store: Store) -> list[Paper]:
+    """Every paper of the days read and the new terms scored on all of them."""
+    days = sorted(store.day_index(), reverse=True)[: query.days]
+    papers = papers_of_days(store, days)
+    configured = {
+        name.casefold(): rule.term
+        for rule in settings.rank.keywords
+        for name in (rule.term, *rule.aliases)
+    }
+    new_terms = [term for term in query.terms if term.casefold() not in configured]
+    if new_terms:
+        ranker = Ranker([Rule(term=term) for term in new_terms], specificity=True)
+        papers = [
+            paper.model_copy(update={"score": combine(paper.score, extra)})
+            for paper, extra in zip(papers, ranker.scores(papers), strict=True)
+        ]
+    spec = FeedSpec(
+        name="q",
+        title="q",
+        categories=query.categories,
+        rules=list(dict.fromkeys(configured.get(t.casefold(), t) for t in query.terms)),
+        min_score=query.min_score,
+        types=query.types,
+        days=query.days,
+        limit=query.limit,
+    )
+    return select(papers, spec)
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """One SQLite store for the module (the stores' own contract is tested elsewhere)."""
+    store = SQLiteStore(tmp_path_factory.mktemp("search") / "month.db")
+    recorded = parse_announcements(
+        shared_fixture("arxiv-rss/all-archives-2024-11-28.rss.xml").read_bytes()
+    ).papers
+    ranker = Ranker.from_config(Settings().rank)
+    for back in range(3):
+        copies = [
+            paper.model_copy(
+                update={
+                    "id": f"{2400 + back}.{n:05d}",
+                    "announced": paper.announced - timedelta(days=back),
+                }
+            )
+            for n, paper in enumerate(recorded)
+        ]
+        ranked = ranker.rank(copies)
+        store.publish(
+            Publication(
+                papers=ranked,
+                days={ranked[0].day: [p.id for p in ranked]},
+                report=published_report(),
+            )
+        )
+    return store
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=range(len(QUERIES)))
+def test_the_day_indexes_answer_as_rescoring_everything_would(month: Store, query: Query) -> None:
+    settings = Settings()
+    expected = reference(query, settings, month)
+    indexes = DayIndexes()
+    for _ in range(2):  # the second time from the cached indexes
+        found = search(query, settings, month, indexes)
+        assert [p.id for p in found] == [p.id for p in expected]
+        assert [p.score for p in found] == [p.score for p in expected]
+    assert expected or query.min_score, "a query that finds nothing checks little"
+
+
+def test_only_the_returned_papers_are_read_once_the_days_are_indexed(
+    month: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, indexes = Settings(), DayIndexes()
+    query = Query([], [], [], None, 3, 25)
+    search(query, settings, month, indexes)
+    read: list[int] = []
+    papers = month.papers
+
+    def counted(ids: list[str]) -> list[Paper]:
+        read.append(len(ids))
+        return papers(ids)
+
+    monkeypatch.setattr(month, "papers", counted)
+    assert len(search(query, settings, month, indexes)) == 25
+    assert read == [25]
