@@ -3,7 +3,8 @@
 The store holds 30 announcement days of the recorded all-archives day (re-dated and
 re-numbered per day, every item kept: 1,504 papers a day), ranked with the default rules,
 in a temporary SQLite file. Each request shape is timed in-process through the ASGI app (one
-client, one request at a time), after one warm-up request; peak RSS is the process's.
+client, one request at a time), after one warm-up request; the very first request, which
+builds the day indexes, is timed apart. Peak RSS is this process's (store building included).
 
     uv run python scripts/bench_adhoc.py [--days 30] [--requests 20]   (needs ../shared)
 """
@@ -94,6 +95,10 @@ def main() -> int:
         papers = fill(store, args.days)
         print(f"store: {args.days} days, {papers} papers; {args.requests} requests per shape")
         client = TestClient(create_app(settings, lambda: store))
+        started = time.perf_counter()
+        client.get("/api/count", params={"days": str(args.days)})
+        cold = (time.perf_counter() - started) * 1000
+        print(f"  first request after a refresh (indexes {args.days} days): {cold:8.1f} ms")
         for name, (path, params) in SHAPES.items():
             assert client.get(path, params=params).status_code == 200, name
             times = []
