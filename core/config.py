@@ -10,6 +10,7 @@ import csv
 import os
 import re
 import tomllib
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -49,6 +50,14 @@ def _check_category(value: str) -> str:
 
 
 Category = Annotated[str, AfterValidator(_check_category)]
+"""A category (`cs.LG`) or a whole archive (`cs`, `math`, `astro-ph`, `hep-th`)."""
+
+
+def covered(categories: Iterable[str], followed: Collection[str]) -> bool:
+    """Whether a paper listed in `categories` is in one of `followed` (categories or archives:
+    `cs` covers `cs.LG`)."""
+    return any(c in followed or c.split(".", 1)[0] in followed for c in categories)
+
 
 _ARXIV_ID_WITH_VERSION = re.compile(rf"({ARXIV_ID})(?:v\d+)?")
 

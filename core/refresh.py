@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from core.clock import Clock, SystemClock, utc_now
-from core.config import FORMATS, Settings
+from core.config import FORMATS, Settings, covered
 from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest import ArxivError
 from core.ingest.api import PAGE_SIZE, category_query, papers_by_id, parse_query
@@ -68,7 +68,7 @@ def keep(papers: list[Paper], settings: Settings) -> list[Paper]:
     types = set(settings.arxiv.announce_types)
     unique: dict[str, Paper] = {}
     for paper in papers:
-        if paper.announce_type in types and followed.intersection(paper.categories):
+        if paper.announce_type in types and covered(paper.categories, followed):
             unique.setdefault(paper.id, paper)
     return list(unique.values())
 

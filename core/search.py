@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from core.config import Rule, Settings
+from core.config import Rule, Settings, covered
 from core.models import AnnounceType, Paper, Score
 from core.rank import CompiledRule, Ranker, combine
 from core.store import Store
@@ -109,6 +109,18 @@ class DayIndexes:
         return index
 
 
+def present_categories(store: Store, indexes: DayIndexes, days: int) -> set[str]:
+    """Every category and archive papers of the latest `days` days are listed in."""
+    index = store.day_index()
+    report = store.last_report()
+    ranking = report.ranking if report else ""
+    present: set[str] = set()
+    for day in sorted(index, reverse=True)[:days]:
+        for categories in set(indexes.get(store, day, index[day], ranking).categories):
+            present.update(categories)
+    return present | {category.split(".", 1)[0] for category in present}
+
+
 @dataclass(frozen=True)
 class Query:
     """What to look for (parsed and bounded by `core.web.query.FeedQuery`)."""
@@ -167,7 +179,7 @@ def _day_results(
     for position in positions:
         if position in day.vetoed:
             continue
-        if wanted_categories and wanted_categories.isdisjoint(day.categories[position]):
+        if wanted_categories and not covered(day.categories[position], wanted_categories):
             continue
         if query.types and day.types[position] not in query.types:
             continue

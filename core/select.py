@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.config import Settings
+from core.config import Settings, covered
 from core.models import FeedSpec, Paper
 from core.rank import sort_key
 
@@ -72,7 +72,7 @@ def select(papers: list[Paper], spec: FeedSpec) -> list[Paper]:
         paper
         for paper in papers
         if paper.day in wanted_days
-        and (not wanted_categories or wanted_categories.intersection(paper.categories))
+        and (not wanted_categories or covered(paper.categories, wanted_categories))
         and (not spec.types or paper.announce_type in spec.types)
         and (spec.include_vetoed or paper.score.vetoed_by is None)
         and (spec.min_score is None or paper.score.total >= spec.min_score)

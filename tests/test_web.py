@@ -130,7 +130,7 @@ def test_ad_hoc_feed_filters_and_scores_query_terms(client: TestClient) -> None:
         ({"limit": "0"}, "limit"),
         ({"days": "999"}, "days"),
         ({"type": "bogus"}, "unknown announce type 'bogus'"),
-        ({"cat": "cs.XX"}, "cs.XX not followed here; valid: cs.DC, cs.LG"),
+        ({"cat": "cs.XX"}, "no paper of the last 1 days is in cs.XX; followed here: cs.DC, cs.LG"),
         ({"q": ",".join(f"t{n}" for n in range(30))}, "at most 20 terms"),
         ({"q": "x" * 2000}, "q"),
         ({"colour": "red"}, "colour"),

@@ -14,6 +14,7 @@ from typing import Any
 import feedparser
 from pydantic import BaseModel
 
+from core.config import covered
 from core.ingest import ArxivError
 from core.ingest.normalize import clean_html, clean_text, split_id
 from core.models import AnnounceType, Paper
@@ -44,7 +45,7 @@ def _paper(entry: Any, followed: set[str]) -> Paper:
         abstract_html=clean_html(entry.get("summary", "")),
         categories=categories,
         primary_category=primary,
-        announce_type=AnnounceType.NEW if primary in followed else AnnounceType.CROSS,
+        announce_type=AnnounceType.NEW if covered([primary], followed) else AnnounceType.CROSS,
         announced=_when(entry["published_parsed"]),
         doi=entry.get("arxiv_doi") or None,
         journal_ref=clean_text(entry["arxiv_journal_ref"])

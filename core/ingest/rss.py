@@ -15,6 +15,7 @@ from typing import Any, Literal
 import feedparser
 from pydantic import BaseModel
 
+from core.config import covered
 from core.ingest.normalize import clean_html, clean_text, split_authors, split_id
 from core.models import AnnounceType, Paper
 
@@ -75,7 +76,7 @@ def _wanted(
         return False
     if categories is None:
         return True
-    return any(tag.get("term") in categories for tag in entry.get("tags", []))
+    return covered((tag.get("term") or "" for tag in entry.get("tags", [])), categories)
 
 
 def _not_an_arxiv_feed(document: Any) -> str | None:

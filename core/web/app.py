@@ -32,7 +32,7 @@ from core.config import FORMATS, Settings, SiteConfig, describe_validation_error
 from core.feedback import SECRET_NAME, FeedbackLinks
 from core.models import FeedSpec, Paper, RefreshReport, RenderedFeed
 from core.render.stored import with_base
-from core.search import DayIndexes, search
+from core.search import DayIndexes, present_categories, search
 from core.select import configured_feeds, select
 from core.store import Store, StoreError, feed_key, papers_of_days
 from core.text import redact
@@ -275,9 +275,13 @@ def create_app(
             return error_response(
                 request, 422, describe_validation_error(error).replace("\n", "; ")
             )
-        if unknown := query.unknown_categories(settings):
+        present = present_categories(lazy.get(), indexes, query.days) if query.cat else set()
+        if unknown := query.unknown_categories(settings, present):
             valid = ", ".join(settings.arxiv.categories)
-            message = f"cat: {', '.join(unknown)} not followed here; valid: {valid}"
+            message = (
+                f"cat: no paper of the last {query.days} days is in {', '.join(unknown)}; "
+                f"followed here: {valid} (and the categories their papers are cross-listed in)"
+            )
             return error_response(request, 422, message)
         return query
 

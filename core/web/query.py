@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.config import Settings, slugify
+from core.config import Settings, covered, slugify
 from core.config import split_list as _split
 from core.models import AnnounceType
 from core.search import Query
@@ -70,8 +70,10 @@ class FeedQuery(BaseModel):
     def types(self) -> list[AnnounceType]:
         return [AnnounceType(item) for item in _split(self.type)]
 
-    def unknown_categories(self, settings: Settings) -> list[str]:
-        return [c for c in self.categories if c not in settings.arxiv.categories]
+    def unknown_categories(self, settings: Settings, present: set[str]) -> list[str]:
+        """Categories neither followed nor listed by a paper of the days asked for."""
+        followed = settings.arxiv.categories
+        return [c for c in self.categories if c not in present and not covered([c], followed)]
 
     def describe(self) -> str:
         parts = [
