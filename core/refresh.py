@@ -23,8 +23,8 @@ from core.config import FORMATS, Settings, covered
 from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest import ArxivError
 from core.ingest.api import PAGE_SIZE, category_query, papers_by_id, parse_query
-from core.ingest.client import ArxivClient
-from core.ingest.rss import parse_announcements
+from core.ingest.client import ITEM, RSS_ITEM_CAP, ArxivClient
+from core.ingest.rss import merge, parse_announcements
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed
 from core.rank import Examples, Ranker
 from core.render.feeds import FeedMeta, item_html, render_feed
@@ -339,6 +339,19 @@ def _not_published(
     return report
 
 
+def _requests_note(responses: list[bytes]) -> str:
+    """What the report says of split requests, and of an answer arXiv may have cut."""
+    capped = sum(len(ITEM.findall(response)) >= RSS_ITEM_CAP for response in responses)
+    note = ""
+    if len(responses) > 1:
+        note += f"; split into {len(responses)} requests (rss.arxiv.org answers at most "
+        note += f"{RSS_ITEM_CAP:,} items a request)"
+    if capped:
+        note += f"; {capped} answer(s) held {RSS_ITEM_CAP:,} items and may be cut: follow "
+        note += "its categories one by one instead of the archive"
+    return note
+
+
 def _old_batch(store: Store, day: date, fresh: list[Paper]) -> str | None:
     """Why this batch is one arXiv served before, or None: a day older than the newest stored
     one, or a later date on papers (same versions) all stored under earlier days."""
@@ -359,7 +372,7 @@ def _old_batch(store: Store, day: date, fresh: list[Paper]) -> str | None:
 def refresh(
     settings: Settings,
     store: Store,
-    fetch: Callable[[], bytes],
+    fetch: Callable[[], bytes | list[bytes]],
     *,
     source: str,
     clock: Clock | None = None,
@@ -381,8 +394,14 @@ def refresh(
                     settings, store, report, "upstream-error", str(error), stages, summarizer
                 )
         with stages.stage("ingest"):
-            announcements = parse_announcements(
-                raw, settings.arxiv.categories, settings.arxiv.announce_types
+            responses = [raw] if isinstance(raw, bytes) else raw
+            announcements = merge(
+                [
+                    parse_announcements(
+                        response, settings.arxiv.categories, settings.arxiv.announce_types
+                    )
+                    for response in responses
+                ]
             )
             fresh = keep(announcements.papers, settings)
         if announcements.status == "error":
@@ -421,7 +440,8 @@ def refresh(
                 "kept": len(fresh),
                 "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
                 "status": "published",
-                "message": f"published {len(fresh)} papers announced {day}",
+                "message": f"published {len(fresh)} papers announced {day}"
+                + _requests_note(responses),
             }
         )
         ids = {day: [p.id for p in fresh]}
@@ -512,9 +532,9 @@ def live_refresh(
     )
     categories = settings.arxiv.categories
 
-    def fetch() -> bytes:
+    def fetch() -> list[bytes]:
         if source_file is not None:
-            return source_file.read_bytes()
+            return [source_file.read_bytes()]
         return arxiv.announcements(categories)
 
     def lookup(ids: list[str]) -> list[Paper]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import feedparser
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from core.config import load_settings
-from core.refresh import refresh
+from core.ingest.rss import merge, parse_announcements
+from core.refresh import live_refresh, refresh
 from core.store import Store
 from core.web.app import create_app
 from tests.conftest import FakeClock
@@ -45,3 +48,51 @@ def test_an_archive_follows_every_category_in_it(
         refused.status_code == 422
         and "no paper of the last 1 days is in math.AG" in (refused.json()["error"])
     )
+
+
+def test_a_capped_answer_is_asked_again_in_halves_through_the_limiter(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rss.arxiv.org stops at 2,000 items (4 here): such an answer is asked again per half of
+    the categories; one category that alone fills the cap is reported, not split."""
+    import core.ingest.client
+    import core.refresh
+
+    for module in (core.ingest.client, core.refresh):
+        monkeypatch.setattr(module, "RSS_ITEM_CAP", 4)
+    by_category = {
+        "cs.AI": [
+            RssItem(f"2411.0010{n}", title=f"AI {n}", categories=("cs.AI",)) for n in range(3)
+        ],
+        "cs.LG": [
+            RssItem(f"2411.0020{n}", title=f"LG {n}", categories=("cs.LG",)) for n in range(4)
+        ],
+    }
+    asked: list[str] = []
+
+    def arxiv(request: httpx.Request) -> httpx.Response:
+        wanted = request.url.path.rsplit("/", 1)[1].split("+")
+        asked.append("+".join(wanted))
+        return httpx.Response(200, content=arxiv_rss([i for c in wanted for i in by_category[c]]))
+
+    path = tmp_path / "config.toml"
+    path.write_text('[arxiv]\ncategories = ["cs.AI", "cs.LG"]\n')
+    report = live_refresh(
+        load_settings(path, env={}), store, clock=clock, arxiv_transport=httpx.MockTransport(arxiv)
+    )
+    assert asked == ["cs.AI+cs.LG", "cs.AI", "cs.LG"]
+    assert clock.sleeps[:3] == [0.0, 3.0, 3.0], "each request waits for the rate limiter"
+    assert report.status == "published" and report.kept == 7
+    assert "split into 2 requests" in report.message
+    assert "1 answer(s) held 4 items and may be cut" in report.message
+
+
+def test_split_answers_for_different_days_are_an_upstream_error() -> None:
+    one = parse_announcements(arxiv_rss(ITEMS[:1]))
+    other = parse_announcements(arxiv_rss(ITEMS[1:2], "Fri, 29 Nov 2024"))
+    both = merge([one, other])
+    assert both.status == "error" and "disagree on the day: 2024-11-28, 2024-11-29" in (
+        both.message
+    )
+    same = merge([one, parse_announcements(arxiv_rss(ITEMS[:2]))])
+    assert same.status == "ok" and [p.id for p in same.papers] == ["2411.00001", "2411.00002"]

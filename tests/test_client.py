@@ -40,7 +40,7 @@ def test_one_request_for_all_categories_with_user_agent(
 ) -> None:
     seen: list[httpx.Request] = []
     client = _client([httpx.Response(200, content=b"<rss/>")], sqlite_store, clock, seen)
-    assert client.announcements(["cs.AI", "cs.LG"]) == b"<rss/>"
+    assert client.announcements(["cs.AI", "cs.LG"]) == [b"<rss/>"]
     assert [str(r.url) for r in seen] == ["https://rss.arxiv.org/rss/cs.AI+cs.LG"]
     agent = seen[0].headers["user-agent"]
     assert agent.startswith("arxiv-feeds/")

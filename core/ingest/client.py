@@ -7,6 +7,7 @@ the limiter's state lives in the store.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -25,6 +26,9 @@ from core.retry import (
 )
 from core.store import Store
 
+RSS_ITEM_CAP = 2000
+"""rss.arxiv.org answers at most this many items: an answer this long may be cut."""
+ITEM = re.compile(rb"<item[\s>]")
 USER_AGENT = "arxiv-feeds/0.1 (self-hosted arXiv feed reader; {contact})"
 LIMITER_NAME = "arxiv"
 
@@ -65,9 +69,15 @@ class ArxivClient:
     def close(self) -> None:
         self.http.close()
 
-    def announcements(self, categories: list[str]) -> bytes:
-        """Today's RSS announcements of all `categories`, in one request."""
-        return self.get(self.config.rss_url + "+".join(categories))
+    def announcements(self, categories: list[str]) -> list[bytes]:
+        """Today's RSS announcements of all `categories`: one request, or, when the answer
+        holds as many items as rss.arxiv.org gives at most, one per half of the categories
+        (and so on), each waiting for the shared rate limiter."""
+        raw = self.get(self.config.rss_url + "+".join(categories))
+        if len(categories) == 1 or len(ITEM.findall(raw)) < RSS_ITEM_CAP:
+            return [raw]
+        half = len(categories) // 2
+        return self.announcements(categories[:half]) + self.announcements(categories[half:])
 
     def query(self, params: Mapping[str, str | int]) -> bytes:
         """One page of the export API (Atom)."""

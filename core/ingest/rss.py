@@ -92,6 +92,30 @@ def _not_an_arxiv_feed(document: Any) -> str | None:
     return None
 
 
+def merge(parts: list[Announcements]) -> Announcements:
+    """Answers to split requests as one day's announcements (a paper listed in two of them
+    once); an error, or answers for different days, make the whole an error."""
+    if len(parts) == 1:
+        return parts[0]
+    if failed := [part for part in parts if part.status == "error"]:
+        return failed[0]
+    days = {part.announced.date() for part in parts if part.announced and part.papers}
+    if len(days) > 1:
+        listed = ", ".join(str(day) for day in sorted(days))
+        return Announcements(
+            status="error", message=f"arXiv's answers disagree on the day: {listed}"
+        )
+    if all(part.status == "empty" for part in parts):
+        return parts[0]
+    papers = list({paper.id: paper for part in parts for paper in part.papers}.values())
+    announced = max(part.announced for part in parts if part.announced)
+    total = sum(part.total for part in parts)
+    message = f"{total} announcements for {announced.date()} in {len(parts)} requests"
+    return Announcements(
+        status="ok", message=message, announced=announced, total=total, papers=papers
+    )
+
+
 def parse_announcements(
     raw: bytes,
     categories: Collection[str] | None = None,
