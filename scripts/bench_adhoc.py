@@ -69,9 +69,7 @@ def fill(store: Store, days: int) -> int:
         report = RefreshReport(
             started=ranked[0].announced, status="published", message="bench", source="bench"
         )
-        store.publish(
-            Publication(papers=ranked, days={day: [p.id for p in ranked]}, report=report)
-        )
+        store.publish(Publication(papers=ranked, days={day: [p.id for p in ranked]}, report=report))
         total += len(ranked)
     return total
 

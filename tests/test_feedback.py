@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from core.config import Settings, load_settings
 from core.refresh import refresh
 from core.store import Store
+from core.web.feed_cache import TTL_SECONDS
 from tests.conftest import FakeClock
 from tests.factories import RssItem, arxiv_rss
 
@@ -92,6 +93,7 @@ def test_the_next_refresh_ranks_with_the_recorded_opinion(
     query = parse_qs(urlsplit(href).query)
     client.post("/feedback", data={name: values[0] for name, values in query.items()})
     refresh(settings, store, lambda: arxiv_rss([]), source="t", clock=clock)
+    clock.now += TTL_SECONDS + 1  # the process serves a feed from memory that long
     item = next(
         entry
         for entry in feedparser.parse(client.get("/feeds/cs.LG.xml").content).entries

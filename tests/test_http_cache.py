@@ -7,9 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi import Request
+from fastapi.testclient import TestClient
 
-from core.models import RenderedFeed
+from core.config import Settings
+from core.models import Publication, RenderedFeed
+from core.render.stored import rendered
+from core.store import Store
 from core.web.http_cache import FEED_CACHE, feed_response
+from tests.conftest import FakeClock
+from tests.factories import published_report
 
 FEED = RenderedFeed(
     body=b"<rss/>",
@@ -83,3 +89,36 @@ def test_conditional_get(headers: dict[str, str], status: int, body: bytes, etag
     assert response.headers["vary"] == "Accept-Encoding"
     compressed = body == b"gzipped"
     assert response.headers.get("content-encoding") == ("gzip" if compressed else None)
+
+
+def _publish(store: Store, body: bytes) -> None:
+    when = datetime(2024, 11, 28, 12, tzinfo=UTC)
+    feeds = {"cs.LG.xml": rendered(body, "application/rss+xml", when, "")}
+    store.publish(Publication(feeds=feeds, report=published_report()))
+
+
+def test_a_stored_feed_is_served_from_memory_for_a_few_seconds(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No store read and no link rewriting while it is fresh; the new bytes after a refresh
+    within TTL_SECONDS."""
+    from core.web.app import create_app
+    from core.web.feed_cache import TTL_SECONDS
+
+    _publish(store, b"<rss>one</rss>")
+    client = TestClient(create_app(Settings(), lambda: store, clock=clock))
+    reads: list[str] = []
+    feed = store.feed
+
+    def counted(key: str, gzip: bool = False) -> RenderedFeed | None:
+        reads.append(key)
+        return feed(key, gzip)
+
+    monkeypatch.setattr(store, "feed", counted)
+    assert client.get("/feeds/cs.LG.xml").content == b"<rss>one</rss>"
+    assert client.get("/feeds/cs.LG.xml").content == b"<rss>one</rss>"
+    assert reads == ["cs.LG.xml"]
+    _publish(store, b"<rss>two</rss>")
+    assert client.get("/feeds/cs.LG.xml").content == b"<rss>one</rss>"
+    clock.now += TTL_SECONDS + 1
+    assert client.get("/feeds/cs.LG.xml").content == b"<rss>two</rss>"

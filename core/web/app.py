@@ -36,6 +36,7 @@ from core.search import DayIndexes, present_categories, search
 from core.select import configured_feeds, select
 from core.store import Store, StoreError, feed_key, papers_of_days
 from core.text import redact
+from core.web.feed_cache import FeedCache
 from core.web.http_cache import FEED_CACHE, QUERY_CACHE, accepts_gzip, feed_response
 from core.web.query import FeedQuery
 
@@ -162,10 +163,11 @@ def create_app(
     app.add_middleware(VaryOnce)
     lazy = LazyStore(store)
     indexes = DayIndexes()
+    clock = clock or SystemClock()
+    cached_feeds = FeedCache(clock)
     feeds = configured_feeds(settings)
     runner = refresh_runner or _default_runner(settings)
     secret = cron_secret if cron_secret is not None else os.environ.get("CRON_SECRET", "")
-    clock = clock or SystemClock()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
@@ -240,7 +242,9 @@ def create_app(
             f"all; keyword feeds (/feeds/keyword/NAME.xml): {keywords}",
         )
 
-    def serve_configured(filename: str, prefix: str, request: Request) -> Response:
+    async def serve_configured(filename: str, prefix: str, request: Request) -> Response:
+        """A configured feed: from the process's memory when fresh (no thread, no store
+        read), else read from the store (or rendered, before the first refresh)."""
         parts = _split_filename(filename)
         if parts is None:
             message = f"{filename!r}: a feed URL ends in .xml (RSS), .atom or .json"
@@ -252,20 +256,27 @@ def create_app(
         language = language_of(request)
         if isinstance(language, Response):
             return language
-        stored = lazy.get().feed(feed_key(name, fmt, language), gzip=accepts_gzip(request))
-        if stored is None:  # nothing refreshed yet, or the config changed since
-            papers = select(recent_papers(spec.days), spec)
-            stored = render_now(spec, fmt, papers, request, language)
-        return feed_response(request, with_base(stored, public_base(request, settings)), FEED_CACHE)
+        key, compressed = feed_key(name, fmt, language), accepts_gzip(request)
+        base = public_base(request, settings)
+        served = cached_feeds.get(key, compressed, base)
+        if served is None:
+            stored = await run_in_threadpool(lazy.get().feed, key, compressed)
+            if stored is None:  # nothing refreshed yet, or the config changed since
+                papers = await run_in_threadpool(recent_papers, spec.days)
+                chosen = select(papers, spec)
+                stored = await run_in_threadpool(render_now, spec, fmt, chosen, request, language)
+            served = await run_in_threadpool(with_base, stored, base)  # may recompress
+            cached_feeds.put(key, compressed, base, served)
+        return feed_response(request, served, FEED_CACHE)
 
     @app.api_route("/feeds/{filename}", methods=["GET", "HEAD"])
-    def configured_feed(filename: str, request: Request) -> Response:
-        return serve_configured(filename, "", request)
+    async def configured_feed(filename: str, request: Request) -> Response:
+        return await serve_configured(filename, "", request)
 
     @app.api_route("/feeds/keyword/{filename}", methods=["GET", "HEAD"])
     @app.api_route("/feeds/k/{filename}", methods=["GET", "HEAD"], include_in_schema=False)
-    def keyword_feed(filename: str, request: Request) -> Response:
-        return serve_configured(filename, "keyword/", request)
+    async def keyword_feed(filename: str, request: Request) -> Response:
+        return await serve_configured(filename, "keyword/", request)
 
     def parse_query(request: Request) -> FeedQuery | Response:
         try:
