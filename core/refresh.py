@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from core.clock import Clock, SystemClock, utc_now
-from core.config import FORMATS, Settings, covered
+from core.config import Settings, covered
 from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest import ArxivError
 from core.ingest.api import PAGE_SIZE, category_query, papers_by_id, parse_query
@@ -27,10 +27,9 @@ from core.ingest.client import ITEM, RSS_ITEM_CAP, ArxivClient
 from core.ingest.rss import merge, parse_announcements
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed
 from core.rank import Examples, Ranker
-from core.render.feeds import FeedMeta, item_html, render_feed
-from core.select import configured_feeds, select
+from core.render.configured import render_all
 from core.similarity import Example
-from core.store import Store, StoreError, feed_key
+from core.store import Store, StoreError
 from core.summarize.batch import Summarizer, live_summarizer
 
 LOCK_NAME = "refresh"
@@ -112,41 +111,6 @@ def resolve_examples(
     return examples, [i for i in wanted if i not in papers]
 
 
-def render_all(
-    settings: Settings, papers: list[Paper], clock: Clock, feedback: FeedbackLinks | None = None
-) -> dict[str, RenderedFeed]:
-    """Every configured feed in every format (and summary language), keyed by `feed_key`;
-    each item with "more / less like this" links when `feedback` is given."""
-    now = utc_now(clock).replace(microsecond=0)
-    base = settings.site.base_url
-    languages = settings.summaries.languages if settings.summaries.enabled else [None]
-    rendered: dict[str, RenderedFeed] = {}
-    specs = {
-        name: (spec, select(papers, spec)) for name, spec in configured_feeds(settings).items()
-    }
-    newest = max((paper.announced for paper in papers), default=now)
-    for position, language in enumerate(languages):
-        extra_language = language if position > 0 else None
-        query = f"?lang={language}" if extra_language else ""
-        bodies = {paper.id: item_html(paper, language, feedback) for paper in papers}
-        for name, (spec, chosen) in specs.items():
-            # the content's own time, so that the same papers render to the same bytes
-            updated = max((paper.announced for paper in chosen), default=newest)
-            for fmt in FORMATS:
-                meta = FeedMeta(
-                    title=spec.title,
-                    description=spec.description,
-                    self_url=f"{base}/feeds/{name}.{fmt}{query}",
-                    home_url=f"{base}/",
-                    updated=updated,
-                    ttl_minutes=settings.feeds.ttl_minutes,
-                )
-                rendered[feed_key(name, fmt, extra_language)] = render_feed(
-                    fmt, meta, chosen, bodies, base
-                )
-    return rendered
-
-
 def _validators(
     feeds: dict[str, RenderedFeed], store: Store, now: datetime
 ) -> dict[str, RenderedFeed]:
@@ -214,7 +178,8 @@ def publish_days(
     with stages.stage("render"):
         now = utc_now(stages.clock).replace(microsecond=0)
         feedback = FeedbackLinks(settings.site.base_url, store.secret(SECRET_NAME))
-        feeds = _validators(render_all(settings, papers, stages.clock, feedback), store, now)
+        rendered = render_all(settings, papers, utc_now(stages.clock), feedback)
+        feeds = _validators(rendered, store, now)
     newest = max(index)
     cutoff = newest - timedelta(days=settings.store.retention_days)
     remove_days = [day for day in index if day < cutoff]

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import feedparser
 
-from core.clock import SystemClock
+from core.clock import SystemClock, utc_now
 from core.config import Settings
 from core.feedback import FeedbackLinks
 from core.ingest.rss import parse_announcements
 from core.rank import Ranker
-from core.refresh import keep, render_all
+from core.refresh import keep
+from core.render.configured import render_all
 
 DEFAULT_FIXTURE = (
     Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def main() -> None:
         ingested = time.perf_counter()
         ranked = ranker.rank(papers)
         ranked_at = time.perf_counter()
-        feeds = render_all(settings, ranked, clock, feedback)
+        feeds = render_all(settings, ranked, utc_now(clock), feedback)
         done = time.perf_counter()
         samples["ingest"].append(ingested - started)
         samples["rank"].append(ranked_at - ingested)
