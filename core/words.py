@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-
-import snowballstemmer
+from functools import cache
+from typing import Any
 
 CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2,})")
 _COMPOUND_INSIDE = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2}[a-z]")
 TOKEN = re.compile(r"[^\W_]+|\|")
 _ACRONYM = re.compile(r"([0-9]*[A-Z][A-Z0-9]+)s?")
-_STEMMER = snowballstemmer.stemmer("english")
 _KEYS: dict[str, str] = {}
 _MAX_CACHED_KEYS = 200_000
+
+
+@cache
+def _stemmer() -> Any:
+    """Snowball's English stemmer, loaded on first use (its package loads every language)."""
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 def word_key(word: str) -> str:
@@ -23,7 +30,7 @@ def word_key(word: str) -> str:
     key = _KEYS.get(word)
     if key is None:
         acronym = _ACRONYM.fullmatch(word)
-        key = acronym.group(1).casefold() if acronym else _STEMMER.stemWord(word.casefold())
+        key = acronym.group(1).casefold() if acronym else _stemmer().stemWord(word.casefold())
         if len(_KEYS) < _MAX_CACHED_KEYS:
             _KEYS[word] = key
     return key

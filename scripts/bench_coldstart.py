@@ -29,6 +29,7 @@ HEAVY = (
     "jinja2",
     "uvicorn",
     "argparse",
+    "snowballstemmer",
 )
 
 

@@ -339,3 +339,18 @@ def test_a_bad_or_unreachable_store_url_is_never_shown(
             main(command)
             out, err = capsys.readouterr()
             assert "hunter2" not in out + err, command
+
+
+def test_the_serving_entrypoint_imports_nothing_heavy() -> None:
+    """The parsers, renderers, HTTP clients and the stemmer load when first used, not when a
+    cold function starts (scripts/bench_coldstart.py times it)."""
+    import subprocess
+    import sys
+
+    from scripts.bench_coldstart import HEAVY
+
+    program = "import api.index, sys; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert not sorted({name for name in loaded if name.split(".")[0] in HEAVY})

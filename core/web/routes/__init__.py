@@ -1,0 +1,1 @@
+"""The HTTP routes, one module per kind of page; `core.web.app` holds the route table."""

@@ -1,0 +1,89 @@
+"""The JSON API: papers and counts of ad-hoc queries, the refresh endpoint, health."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from core.clock import utc_now
+from core.search import search
+from core.web.context import context
+from core.web.http_cache import QUERY_CACHE
+from core.web.responses import error_response
+from core.web.routes.feeds import parse_query
+
+STALE_AFTER = timedelta(days=4)
+
+
+def api_papers(request: Request) -> Response:
+    ctx = context(request)
+    query = parse_query(request, ctx)
+    if isinstance(query, Response):
+        return query
+    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes)
+    body = {
+        "count": len(papers),
+        "papers": [
+            {
+                **paper.model_dump(mode="json"),
+                "explanation": paper.score.explain(),
+                "abs_url": paper.abs_url,
+                "pdf_url": paper.pdf_url,
+                "html_url": paper.html_url,
+            }
+            for paper in papers
+        ],
+    }
+    return JSONResponse(body, headers={"Cache-Control": QUERY_CACHE})
+
+
+def api_count(request: Request) -> Response:
+    """How many papers an ad-hoc feed would hold (the landing page's builder asks)."""
+    ctx = context(request)
+    query = parse_query(request, ctx)
+    if isinstance(query, Response):
+        return query
+    count = len(search(query.search(), ctx.settings, ctx.store(), ctx.indexes))
+    return JSONResponse({"count": count}, headers={"Cache-Control": QUERY_CACHE})
+
+
+def api_refresh(request: Request) -> Response:
+    """Vercel cron sends GET with `Authorization: Bearer $CRON_SECRET`; people POST."""
+    ctx = context(request)
+    if not ctx.cron_secret:
+        message = "refresh is disabled: set CRON_SECRET on this deployment to enable it"
+        return error_response(request, 503, message)
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {ctx.cron_secret}".encode()):
+        return error_response(request, 401, "missing or wrong Authorization: Bearer <CRON_SECRET>")
+    report = ctx.runner(ctx.store())
+    status = 200 if report.status in ("published", "no-announcement") else 503
+    if report.status == "locked":
+        status = 409
+    return JSONResponse(report.model_dump(mode="json"), status_code=status)
+
+
+def health(request: Request) -> JSONResponse:
+    ctx = context(request)
+    current = ctx.store()
+    reachable = current.ping()
+    report = current.last_report() if reachable else None
+    published = current.last_published() if reachable else None
+    index = current.day_index() if reachable else {}
+    status = "ok" if reachable else "store unreachable"
+    newest = max(index, default=None)
+    if reachable and (newest is None or utc_now(ctx.clock).date() - newest > STALE_AFTER):
+        status = "stale"  # no new announcement day for longer than a long weekend
+    body = {
+        "status": status,
+        "store": {"kind": ctx.settings.store.url.split(":", 1)[0], "reachable": reachable},
+        "summaries": ctx.settings.summaries.status,
+        "last_refresh": report.model_dump(mode="json") if report else None,
+        "last_published": published.model_dump(mode="json") if published else None,
+        "days": [day.isoformat() for day in sorted(index, reverse=True)],
+        "papers": len({i for ids in index.values() for i in ids}),
+    }
+    return JSONResponse(body, status_code=200 if status == "ok" else 503)

@@ -1,0 +1,163 @@
+"""Feeds: the configured ones (stored at refresh), ad-hoc ones (`/feed.xml?...`), OPML."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from core.config import FORMATS, describe_validation_error
+from core.models import FeedSpec, Paper, RenderedFeed
+from core.render.stored import with_base
+from core.search import present_categories, search
+from core.select import select
+from core.store import feed_key
+from core.web.context import Context, context, public_base
+from core.web.http_cache import FEED_CACHE, QUERY_CACHE, accepts_gzip, feed_response
+from core.web.query import FeedQuery
+from core.web.responses import error_response
+
+
+def _split_filename(filename: str) -> tuple[str, str] | None:
+    name, dot, fmt = filename.rpartition(".")
+    return (name, fmt) if dot and name and fmt in FORMATS else None
+
+
+def language_of(request: Request, ctx: Context) -> str | Response | None:
+    """`?lang=`: None for the first configured language, 422 for one not configured."""
+    lang = request.query_params.get("lang")
+    languages = ctx.settings.summaries.languages
+    if lang is None or lang == languages[0]:
+        return None
+    if lang not in languages:
+        valid = ", ".join(languages)
+        return error_response(request, 422, f"lang: {lang!r} is not configured; valid: {valid}")
+    return lang
+
+
+def render_now(
+    ctx: Context,
+    spec: FeedSpec,
+    fmt: str,
+    papers: list[Paper],
+    request: Request,
+    language: str | None,
+) -> RenderedFeed:
+    from core.render.feeds import FeedMeta, item_html, render_feed  # feedgen only when live
+
+    base = public_base(request, ctx.settings)
+    query = f"?{request.url.query}" if request.url.query else ""
+    meta = FeedMeta(
+        title=spec.title,
+        description=spec.description or f"arXiv papers: {spec.title}.",
+        self_url=f"{base}{request.url.path}{query}",
+        home_url=f"{base}/",
+        updated=ctx.last_updated(),
+        ttl_minutes=ctx.settings.feeds.ttl_minutes,
+    )
+    shown = language or ctx.settings.summaries.languages[0]
+    links = ctx.feedback_links(base)
+    bodies = {paper.id: item_html(paper, shown, links) for paper in papers}
+    return render_feed(fmt, meta, papers, bodies, base)  # type: ignore[arg-type]
+
+
+def _unknown_feed(request: Request, ctx: Context, name: str) -> Response:
+    settings = ctx.settings
+    categories = ", ".join(settings.arxiv.categories)
+    named = ", ".join(settings.feeds.named) or "none"
+    keywords = ", ".join(r.slug for r in settings.rank.keywords)
+    return error_response(
+        request,
+        404,
+        f"no feed named {name!r}. Categories: {categories}; named feeds: {named}; "
+        f"all; keyword feeds (/feeds/keyword/NAME.xml): {keywords}",
+    )
+
+
+async def _serve_configured(filename: str, prefix: str, request: Request) -> Response:
+    """A configured feed: from the process's memory when fresh (no thread, no store read),
+    else read from the store (or rendered, before the first refresh)."""
+    ctx = context(request)
+    parts = _split_filename(filename)
+    if parts is None:
+        message = f"{filename!r}: a feed URL ends in .xml (RSS), .atom or .json"
+        return error_response(request, 404, message)
+    name, fmt = prefix + parts[0], parts[1]
+    spec = ctx.feeds.get(name)
+    if spec is None:
+        return _unknown_feed(request, ctx, name)
+    language = language_of(request, ctx)
+    if isinstance(language, Response):
+        return language
+    key, compressed = feed_key(name, fmt, language), accepts_gzip(request)
+    base = public_base(request, ctx.settings)
+    served = ctx.cached_feeds.get(key, compressed, base)
+    if served is None:
+        stored = await run_in_threadpool(ctx.store().feed, key, compressed)
+        if stored is None:  # nothing refreshed yet, or the config changed since
+            papers = await run_in_threadpool(ctx.recent_papers, spec.days)
+            chosen = select(papers, spec)
+            stored = await run_in_threadpool(render_now, ctx, spec, fmt, chosen, request, language)
+        served = await run_in_threadpool(with_base, stored, base)  # may recompress
+        ctx.cached_feeds.put(key, compressed, base, served)
+    return feed_response(request, served, FEED_CACHE)
+
+
+async def configured_feed(filename: str, request: Request) -> Response:
+    return await _serve_configured(filename, "", request)
+
+
+async def keyword_feed(filename: str, request: Request) -> Response:
+    return await _serve_configured(filename, "keyword/", request)
+
+
+def parse_query(request: Request, ctx: Context) -> FeedQuery | Response:
+    """The ad-hoc filters of this request, or the 422 that says what is wrong with them."""
+    try:
+        params = {k: v for k, v in request.query_params.items() if k != "lang"}
+        query = FeedQuery.model_validate(params)
+    except ValidationError as error:
+        return error_response(request, 422, describe_validation_error(error).replace("\n", "; "))
+    present = present_categories(ctx.store(), ctx.indexes, query.days) if query.cat else set()
+    if unknown := query.unknown_categories(ctx.settings, present):
+        valid = ", ".join(ctx.settings.arxiv.categories)
+        message = (
+            f"cat: no paper of the last {query.days} days is in {', '.join(unknown)}; "
+            f"followed here: {valid} (and the categories their papers are cross-listed in)"
+        )
+        return error_response(request, 422, message)
+    return query
+
+
+def query_feed(fmt: str, request: Request) -> Response:
+    ctx = context(request)
+    if fmt not in FORMATS:
+        message = f"/feed.{fmt}: use /feed.xml (RSS), /feed.atom or /feed.json"
+        return error_response(request, 404, message)
+    query = parse_query(request, ctx)
+    if isinstance(query, Response):
+        return query
+    language = language_of(request, ctx)
+    if isinstance(language, Response):
+        return language
+    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes)
+    spec = FeedSpec(name="query", title=f"arXiv: {query.describe()}")
+    rendered = render_now(ctx, spec, fmt, papers, request, language)
+    return feed_response(request, rendered, QUERY_CACHE)
+
+
+def opml(request: Request) -> Response:
+    from core.render.opml import render_opml
+
+    ctx = context(request)
+    base = public_base(request, ctx.settings)
+    body = render_opml(ctx.settings.site.title, base, ctx.feeds, ctx.last_updated())
+    return Response(
+        body,
+        media_type="text/x-opml; charset=utf-8",
+        headers={
+            "Cache-Control": FEED_CACHE,
+            "Content-Disposition": 'inline; filename="arxiv-feeds.opml"',
+        },
+    )

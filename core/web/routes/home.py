@@ -1,0 +1,34 @@
+"""The landing page: today's ranked papers and the feed builder."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from core.search import search
+from core.store import papers_of_days
+from core.web.context import context, public_base
+from core.web.http_cache import QUERY_CACHE
+from core.web.query import FeedQuery
+
+
+def home(request: Request) -> HTMLResponse:
+    from core.web.pages import Builder, landing_page  # Jinja2 only for this page
+
+    ctx = context(request)
+    current = ctx.store()
+    index = current.day_index()
+    latest = papers_of_days(current, [max(index)]) if index else []
+    builder = Builder.from_params(request.query_params, ctx.settings)
+    count = None
+    try:
+        query = FeedQuery.model_validate({**builder.query(), "days": 1})
+        count = len(search(query.search(), ctx.settings, current, ctx.indexes)) if index else None
+    except ValidationError:
+        pass  # the page still shows the URL; the feed itself will say what is wrong
+    base = public_base(request, ctx.settings)
+    page = landing_page(
+        ctx.settings, base, ctx.feeds, current.last_report(), latest, builder, count
+    )
+    return HTMLResponse(page, headers={"Cache-Control": QUERY_CACHE})
