@@ -3,20 +3,17 @@ gives (the straightforward reference below), on the recorded day copied over thr
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from core.config import Rule, Settings
-from core.ingest.rss import parse_announcements
-from core.models import FeedSpec, Paper, Publication
+from core.models import FeedSpec, Paper
 from core.rank import Ranker, combine
 from core.search import DayIndexes, Query, search
 from core.select import select
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
+from scripts.bench_adhoc import fill
 from tests.conftest import shared_fixture
-from tests.factories import published_report
 
 QUERIES = [
     Query([], ["moe", "kv cache"], [], None, 3, 200),
@@ -62,29 +59,9 @@ def reference(query: Query, settings: Settings, store: Store) -> list[Paper]:
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory) -> Store:
     """One SQLite store for the module (the stores' own contract is tested elsewhere)."""
+    shared_fixture("arxiv-rss/all-archives-2024-11-28.rss.xml")  # skipped (or failed) if absent
     store = SQLiteStore(tmp_path_factory.mktemp("search") / "month.db")
-    recorded = parse_announcements(
-        shared_fixture("arxiv-rss/all-archives-2024-11-28.rss.xml").read_bytes()
-    ).papers
-    ranker = Ranker.from_config(Settings().rank)
-    for back in range(3):
-        copies = [
-            paper.model_copy(
-                update={
-                    "id": f"{2400 + back}.{n:05d}",
-                    "announced": paper.announced - timedelta(days=back),
-                }
-            )
-            for n, paper in enumerate(recorded)
-        ]
-        ranked = ranker.rank(copies)
-        store.publish(
-            Publication(
-                papers=ranked,
-                days={ranked[0].day: [p.id for p in ranked]},
-                report=published_report(),
-            )
-        )
+    fill(store, 3)
     return store
 
 
