@@ -109,11 +109,17 @@ class DayIndexes:
         return index
 
 
+def scored_with(store: Store) -> str:
+    """What the stored scores were made with, and by which publication of a day: a day index
+    is rebuilt when either changes."""
+    report, published = store.last_report(), store.last_published()
+    return f"{report.ranking if report else ''}|{published.started if published else ''}"
+
+
 def present_categories(store: Store, indexes: DayIndexes, days: int) -> set[str]:
     """Every category and archive papers of the latest `days` days are listed in."""
     index = store.day_index()
-    report = store.last_report()
-    ranking = report.ranking if report else ""
+    ranking = scored_with(store)
     present: set[str] = set()
     for day in sorted(index, reverse=True)[:days]:
         for categories in set(indexes.get(store, day, index[day], ranking).categories):
@@ -136,8 +142,7 @@ class Query:
 def search(query: Query, settings: Settings, store: Store, indexes: DayIndexes) -> list[Paper]:
     """The papers an ad-hoc feed holds: newest day first, best score first within a day."""
     index = store.day_index()
-    report = store.last_report()
-    ranking = report.ranking if report else ""
+    ranking = scored_with(store)
     chosen: list[tuple[DayIndex, int, Score | None]] = []
     for day in sorted(index, reverse=True)[: query.days]:
         day_index = indexes.get(store, day, index[day], ranking)

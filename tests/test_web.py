@@ -369,3 +369,17 @@ def test_an_ad_hoc_term_is_weighed_as_a_configured_keyword_would_be(
     assert [p["id"] for p in queried] == [expected["id"]] == ["2411.00099"]
     assert queried[0]["score"] == expected["score"]
     assert "in 1 of 11 papers" in queried[0]["explanation"]
+
+
+def test_an_ad_hoc_query_sees_a_day_published_again_with_other_content(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    """The per-day index a process keeps is rebuilt when its day is published again."""
+    settings = _settings(tmp_path)
+    client = TestClient(create_app(settings, lambda: store, clock=clock))
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="t", clock=clock)
+    assert client.get("/api/count", params={"q": "hypergraphs"}).json() == {"count": 0}
+    revised = [*ITEMS[:2], RssItem("2411.00003", title="Graph theory", abstract="On hypergraphs.")]
+    clock.now += 3600  # the second cron
+    refresh(settings, store, lambda: arxiv_rss(revised), source="t", clock=clock)
+    assert client.get("/api/count", params={"q": "hypergraphs"}).json() == {"count": 1}
