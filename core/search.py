@@ -146,7 +146,7 @@ def search(query: Query, settings: Settings, store: Store, indexes: DayIndexes) 
     chosen: list[tuple[DayIndex, int, Score | None]] = []
     for day in sorted(index, reverse=True)[: query.days]:
         day_index = indexes.get(store, day, index[day], ranking)
-        chosen += _day_results(query, settings, store, day_index)
+        chosen += _day_results(query, settings, store, day_index, query.limit - len(chosen))
         if len(chosen) >= query.limit:
             break
     chosen = chosen[: query.limit]
@@ -162,9 +162,11 @@ def search(query: Query, settings: Settings, store: Store, indexes: DayIndexes) 
 
 
 def _day_results(
-    query: Query, settings: Settings, store: Store, day: DayIndex
+    query: Query, settings: Settings, store: Store, day: DayIndex, room: int
 ) -> list[tuple[DayIndex, int, Score | None]]:
-    """One day's matching papers, in feed order, with the score of the new terms."""
+    """One day's matching papers, in feed order, with the score of the new terms; at most
+    `room`. A day is stored in feed order, so without new terms the first `room` that pass
+    the filters are the answer."""
     configured = {
         name.casefold(): rule.term
         for rule in settings.rank.keywords
@@ -193,8 +195,10 @@ def _day_results(
         if query.min_score is not None and total < query.min_score:
             continue
         found.append((-total, position, score))
+        if not extra and len(found) >= room:
+            break
     found.sort(key=lambda item: (item[0], item[1]))
-    return [(day, position, score) for _, position, score in found]
+    return [(day, position, score) for _, position, score in found[:room]]
 
 
 def _new_term_scores(

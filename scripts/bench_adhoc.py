@@ -6,20 +6,30 @@ in a temporary SQLite file. Each request shape is timed in-process through the A
 client, one request at a time), after one warm-up request; the very first request, which
 builds the day indexes, is timed apart. Peak RSS is this process's (store building included).
 
-    uv run python scripts/bench_adhoc.py [--days 30] [--requests 20]   (needs ../shared)
+    uv run python scripts/bench_adhoc.py [--days 30] [--requests 20] [--wrk SECONDS]
+
+With --wrk, each shape is also loaded by 8 concurrent clients (Debian's `wrk -t1 -c8`)
+against a uvicorn process serving the same store, which reports its own peak RSS.
+(needs ../shared)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
+import httpx
 from fastapi.testclient import TestClient
 
 from core.config import Settings, StoreConfig
@@ -74,6 +84,54 @@ def fill(store: Store, days: int) -> int:
     return total
 
 
+def serve(fd: int, store_url: str) -> None:
+    """Child process: the app over the store, on the inherited socket; its peak RSS at exit."""
+    import atexit
+
+    import uvicorn
+
+    settings = Settings(store=StoreConfig(url=store_url))
+    store = open_store(settings.store)
+
+    def report_peak() -> None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  server peak RSS: {peak:.0f} MB", flush=True)
+
+    atexit.register(report_peak)
+    config = uvicorn.Config(create_app(settings, lambda: store), log_level="warning")
+    uvicorn.Server(config).run(sockets=[socket.socket(fileno=fd)])
+
+
+def load_with_wrk(store_url: str, seconds: int) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve-fd", str(sock.fileno()), "--store-url", store_url],
+        pass_fds=[sock.fileno()],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    try:
+        for name, (path, params) in SHAPES.items():
+            url = f"{base}{path}?{urlencode(params)}"
+            httpx.get(url, timeout=120).raise_for_status()  # builds the day indexes
+            out = subprocess.run(
+                ["wrk", "-t1", "-c8", f"-d{seconds}s", "--latency", url],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            rate = next(line for line in out.splitlines() if "Requests/sec" in line).split()[1]
+            p50 = next(line for line in out.splitlines() if line.strip().startswith("50%"))
+            errors = [line.strip() for line in out.splitlines() if "Non-2xx" in line]
+            print(f"  {name:<30} {rate:>8} req/s   p50 {p50.split()[1]:>8}   {errors or ''}")
+    finally:
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=30)
+        sock.close()
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -83,7 +141,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--wrk", type=int, metavar="SECONDS", help="also load with wrk -c8")
+    parser.add_argument("--serve-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--store-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_fd is not None:
+        serve(args.serve_fd, args.store_url)
+        return 0
     if not FIXTURE.is_file():
         print(f"{FIXTURE} is missing: needs ../shared/fixtures", file=sys.stderr)
         return 2
@@ -110,6 +174,9 @@ def main() -> int:
             )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS of this process: {peak:.0f} MB")
+        if args.wrk:
+            print(f"8 concurrent clients (wrk -t1 -c8, {args.wrk} s per shape), uvicorn:")
+            load_with_wrk(settings.store.url, args.wrk)
     return 0
 
 
