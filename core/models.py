@@ -55,8 +55,15 @@ class Score(BaseModel):
 
     @property
     def rules(self) -> list[str]:
-        """The matched rule names, each once, in the order they scored."""
-        return list(dict.fromkeys(hit.rule for hit in self.hits if hit.points > 0))
+        """The matched rule names, each once, in the order they scored (likes are not rules:
+        a keyword named "like" is not matched by a liked paper)."""
+        return list(
+            dict.fromkeys(
+                hit.rule
+                for hit in self.hits
+                if hit.points > 0 and hit.field not in ("like", "dislike")
+            )
+        )
 
     def explain(self) -> str:
         """One line for a feed item: `4.5: MoE (title), KV cache (abstract)`."""

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from core.config import RankConfig, Rule
-from core.rank import Ranker, combine, specificity
+from core.rank import Examples, Ranker, combine, specificity
+from core.similarity import Example
 from tests.factories import make_paper
 
 
@@ -174,3 +175,12 @@ def test_specificity_is_worth_what_the_readme_says(share: float, worth: float) -
     """README: about x0.6 for a keyword in 30% of a day's papers, x1 in 10%, x2 in 1%."""
     papers = 237
     assert specificity(round(share * papers), papers) == pytest.approx(worth, abs=0.15)
+
+
+def test_likes_are_not_rules_a_keyword_feed_filters_by() -> None:
+    paper = make_paper("2", title="Serving paged memory")
+    others = [make_paper(f"x{n}", title=f"Topology of knots {n}") for n in range(5)]
+    examples = Examples([Example("1", "Paged serving", "paged serving memory")], (), 10.0)
+    ranked = Ranker([Rule(term="like")], examples=examples).rank([paper, *others])
+    score = next(p.score for p in ranked if p.id == "2")
+    assert score.total > 0 and score.rules == []
