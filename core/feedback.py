@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 from core.models import Opinion
 
@@ -29,10 +29,9 @@ class FeedbackLinks:
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:SIGNATURE_LENGTH]
 
     def url(self, paper_id: str, opinion: Opinion) -> str:
-        query = urlencode(
-            {"id": paper_id, "opinion": opinion, "sig": self.signature(paper_id, opinion)}
-        )
-        return f"{self.base_url}/feedback?{query}"
+        paper = quote(paper_id, safe="")  # an arXiv id: letters, digits, '.', '-', '/'
+        sig = self.signature(paper_id, opinion)
+        return f"{self.base_url}/feedback?id={paper}&opinion={opinion}&sig={sig}"
 
     def verify(self, paper_id: str, opinion: Opinion, signature: str) -> bool:
         return hmac.compare_digest(self.signature(paper_id, opinion), signature)
