@@ -143,10 +143,11 @@ def search(query: Query, settings: Settings, store: Store, indexes: DayIndexes) 
     """The papers an ad-hoc feed holds: newest day first, best score first within a day."""
     index = store.day_index()
     ranking = scored_with(store)
+    terms = _Terms.of(query.terms, settings)
     chosen: list[tuple[DayIndex, int, Score | None]] = []
     for day in sorted(index, reverse=True)[: query.days]:
         day_index = indexes.get(store, day, index[day], ranking)
-        chosen += _day_results(query, settings, store, day_index, query.limit - len(chosen))
+        chosen += _day_results(query, terms, store, day_index, query.limit - len(chosen))
         if len(chosen) >= query.limit:
             break
     chosen = chosen[: query.limit]
@@ -161,25 +162,46 @@ def search(query: Query, settings: Settings, store: Store, indexes: DayIndexes) 
     return results
 
 
+@dataclass(frozen=True)
+class _Terms:
+    """A query's terms, sorted once per query: those naming a configured keyword (or one of
+    its aliases) have scored already and only filter; the others are scored by `ranker`."""
+
+    given: bool
+    configured: list[str]
+    """Names of the configured keywords the query names."""
+    ranker: Ranker | None
+
+    @classmethod
+    def of(cls, terms: list[str], settings: Settings) -> _Terms:
+        names = {
+            name.casefold(): rule.term
+            for rule in settings.rank.keywords
+            for name in (rule.term, *rule.aliases)
+        }
+        new = [Rule(term=term) for term in terms if term.casefold() not in names]
+        ranker = Ranker(
+            new,
+            title_weight=settings.rank.title_weight,
+            abstract_weight=settings.rank.abstract_weight,
+            specificity=settings.rank.specificity,
+        )
+        configured = [names[term.casefold()] for term in terms if term.casefold() in names]
+        return cls(bool(terms), configured, ranker if new else None)
+
+
 def _day_results(
-    query: Query, settings: Settings, store: Store, day: DayIndex, room: int
+    query: Query, terms: _Terms, store: Store, day: DayIndex, room: int
 ) -> list[tuple[DayIndex, int, Score | None]]:
     """One day's matching papers, in feed order, with the score of the new terms; at most
     `room`. A day is stored in feed order, so without new terms the first `room` that pass
     the filters are the answer."""
-    configured = {
-        name.casefold(): rule.term
-        for rule in settings.rank.keywords
-        for name in (rule.term, *rule.aliases)
-    }
-    new_terms = [term for term in query.terms if term.casefold() not in configured]
-    extra = _new_term_scores(new_terms, settings, store, day) if new_terms else {}
+    extra = _new_term_scores(terms.ranker, store, day) if terms.ranker else {}
     wanted: set[int] | None = None
-    if query.terms:
+    if terms.given:
         wanted = {p for p, score in extra.items() if score.total > 0}
-        for term in query.terms:
-            if term.casefold() in configured:
-                wanted.update(day.rules.get(configured[term.casefold()], ()))
+        for name in terms.configured:
+            wanted.update(day.rules.get(name, ()))
     wanted_categories = set(query.categories)
     found = []
     positions: Iterable[int] = sorted(wanted) if wanted is not None else range(len(day.ids))
@@ -201,22 +223,12 @@ def _day_results(
     return [(day, position, score) for _, position, score in found[:room]]
 
 
-def _new_term_scores(
-    terms: list[str], settings: Settings, store: Store, day: DayIndex
-) -> dict[int, Score]:
-    """The score each paper of the day that can match one of `terms` gets from them."""
-    rules = [Rule(term=term) for term in terms]
-    compiled = [CompiledRule.compile(rule) for rule in rules]
-    positions = sorted(set().union(*(day.candidates(rule) for rule in compiled)))
+def _new_term_scores(ranker: Ranker, store: Store, day: DayIndex) -> dict[int, Score]:
+    """The score each paper of the day that can match one of the ranker's terms gets."""
+    positions = sorted(set().union(*(day.candidates(rule) for rule in ranker.keywords)))
     if not positions:
         return {}
     papers = store.papers([day.ids[position] for position in positions])
-    ranker = Ranker(
-        rules,
-        title_weight=settings.rank.title_weight,
-        abstract_weight=settings.rank.abstract_weight,
-        specificity=settings.rank.specificity,
-    )
     scores = ranker.scores(papers, {day.day: len(day.ids)})
     at = {paper_id: n for n, paper_id in enumerate(day.ids)}
     return {at[paper.id]: score for paper, score in zip(papers, scores, strict=True)}
