@@ -119,8 +119,11 @@ def parse_query(request: Request, ctx: Context) -> FeedQuery | Response:
         query = FeedQuery.model_validate(params)
     except ValidationError as error:
         return error_response(request, 422, describe_validation_error(error).replace("\n", "; "))
-    present = present_categories(ctx.store(), ctx.indexes, query.days) if query.cat else set()
-    if unknown := query.unknown_categories(ctx.settings, present):
+    unknown = query.unknown_categories(ctx.settings, set())
+    if unknown:  # not followed: still fine if a paper of those days is listed there
+        present = present_categories(ctx.store(), ctx.indexes, query.days)
+        unknown = query.unknown_categories(ctx.settings, present)
+    if unknown:
         valid = ", ".join(ctx.settings.arxiv.categories)
         message = (
             f"cat: no paper of the last {query.days} days is in {', '.join(unknown)}; "
