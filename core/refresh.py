@@ -23,8 +23,8 @@ from core.config import Settings, covered
 from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest import ArxivError
 from core.ingest.api import PAGE_SIZE, category_query, papers_by_id, parse_query
-from core.ingest.client import ITEM, RSS_ITEM_CAP, ArxivClient
-from core.ingest.rss import merge, parse_announcements
+from core.ingest.client import RSS_ITEM_CAP, ArxivClient
+from core.ingest.rss import Announcements, merge, parse_announcements
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed
 from core.rank import Examples, Ranker
 from core.render.configured import render_all
@@ -79,18 +79,21 @@ def opinions(settings: Settings, store: Store) -> dict[str, Opinion]:
     return {**configured, **store.likes()}
 
 
-def ranking_fingerprint(settings: Settings, store: Store) -> str:
+def ranking_fingerprint(settings: Settings, wanted: dict[str, Opinion]) -> str:
     """What the stored scores depend on besides the papers: the rules and the opinions."""
-    state = json.dumps([settings.rank.model_dump(mode="json"), opinions(settings, store)])
+    state = json.dumps([settings.rank.model_dump(mode="json"), wanted])
     return hashlib.sha256(state.encode()).hexdigest()[:16]
 
 
 def resolve_examples(
-    settings: Settings, store: Store, ranked: list[Paper], lookup: Lookup | None
+    settings: Settings,
+    store: Store,
+    wanted: dict[str, Opinion],
+    ranked: list[Paper],
+    lookup: Lookup | None,
 ) -> tuple[Examples, list[str]]:
-    """The liked and disliked papers (kept for good in the store once seen), the interests
-    text, and the ids found nowhere."""
-    wanted = opinions(settings, store)
+    """The papers of the `wanted` opinions (kept for good in the store once seen), the
+    interests text, and the ids found nowhere."""
     known = {paper.id: paper for paper in store.examples(list(wanted))}
     in_window = {paper.id: paper for paper in ranked if paper.id in wanted}
     missing = [i for i in wanted if i not in known and i not in in_window]
@@ -154,12 +157,15 @@ def publish_days(
         fresh_ids = {paper.id for paper in fresh}
         stored_ids = [i for day in window for i in index[day] if i not in fresh_ids]
         window_papers = [*fresh, *store.papers(stored_ids)]
-        examples, not_found = resolve_examples(settings, store, window_papers, stages.lookup)
+        wanted = opinions(settings, store)
+        examples, not_found = resolve_examples(
+            settings, store, wanted, window_papers, stages.lookup
+        )
         papers = Ranker.from_config(settings.rank, examples).rank(window_papers)
         if not_found:
             missing = f"; liked or disliked papers not found: {', '.join(not_found[:10])}"
             report = report.model_copy(update={"message": report.message + missing})
-        report = report.model_copy(update={"ranking": ranking_fingerprint(settings, store)})
+        report = report.model_copy(update={"ranking": ranking_fingerprint(settings, wanted)})
         position = {paper.id: n for n, paper in enumerate(papers)}
         ordered_days = {
             day: sorted(ids, key=lambda i: position.get(i, len(position)))
@@ -178,7 +184,7 @@ def publish_days(
     with stages.stage("render"):
         now = utc_now(stages.clock).replace(microsecond=0)
         feedback = FeedbackLinks(settings.site.base_url, store.secret(SECRET_NAME))
-        rendered = render_all(settings, papers, utc_now(stages.clock), feedback)
+        rendered = render_all(settings, papers, now, feedback)
         feeds = _validators(rendered, store, now)
     newest = max(index)
     cutoff = newest - timedelta(days=settings.store.retention_days)
@@ -289,7 +295,7 @@ def _not_published(
             "ranking": scored_with,
         }
     )
-    if index and scored_with != ranking_fingerprint(settings, store):
+    if index and scored_with != ranking_fingerprint(settings, opinions(settings, store)):
         window = sorted(index, reverse=True)[: _window_days(settings)]
         rescored = report.model_copy(
             update={"message": report.message + "; re-scored with the changed rules or likes"}
@@ -304,12 +310,12 @@ def _not_published(
     return report
 
 
-def _requests_note(responses: list[bytes]) -> str:
+def _requests_note(parts: list[Announcements]) -> str:
     """What the report says of split requests, and of an answer arXiv may have cut."""
-    capped = sum(len(ITEM.findall(response)) >= RSS_ITEM_CAP for response in responses)
+    capped = sum(part.total >= RSS_ITEM_CAP for part in parts)
     note = ""
-    if len(responses) > 1:
-        note += f"; split into {len(responses)} requests (rss.arxiv.org answers at most "
+    if len(parts) > 1:
+        note += f"; split into {len(parts)} requests (rss.arxiv.org answers at most "
         note += f"{RSS_ITEM_CAP:,} items a request)"
     if capped:
         note += f"; {capped} answer(s) held {RSS_ITEM_CAP:,} items and may be cut: follow "
@@ -359,15 +365,13 @@ def refresh(
                     settings, store, report, "upstream-error", str(error), stages, summarizer
                 )
         with stages.stage("ingest"):
-            responses = [raw] if isinstance(raw, bytes) else raw
-            announcements = merge(
-                [
-                    parse_announcements(
-                        response, settings.arxiv.categories, settings.arxiv.announce_types
-                    )
-                    for response in responses
-                ]
-            )
+            parts = [
+                parse_announcements(
+                    response, settings.arxiv.categories, settings.arxiv.announce_types
+                )
+                for response in ([raw] if isinstance(raw, bytes) else raw)
+            ]
+            announcements = merge(parts)
             fresh = keep(announcements.papers, settings)
         if announcements.status == "error":
             return _not_published(
@@ -405,8 +409,7 @@ def refresh(
                 "kept": len(fresh),
                 "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
                 "status": "published",
-                "message": f"published {len(fresh)} papers announced {day}"
-                + _requests_note(responses),
+                "message": f"published {len(fresh)} papers announced {day}" + _requests_note(parts),
             }
         )
         ids = {day: [p.id for p in fresh]}

@@ -28,7 +28,7 @@ from core.store import Store
 
 RSS_ITEM_CAP = 2000
 """rss.arxiv.org answers at most this many items: an answer this long may be cut."""
-ITEM = re.compile(rb"<item[\s>]")
+_ITEM = re.compile(rb"<item[\s>]")
 USER_AGENT = "arxiv-feeds/0.1 (self-hosted arXiv feed reader; {contact})"
 LIMITER_NAME = "arxiv"
 
@@ -74,7 +74,7 @@ class ArxivClient:
         holds as many items as rss.arxiv.org gives at most, one per half of the categories
         (and so on), each waiting for the shared rate limiter."""
         raw = self.get(self.config.rss_url + "+".join(categories))
-        if len(categories) == 1 or len(ITEM.findall(raw)) < RSS_ITEM_CAP:
+        if len(categories) == 1 or len(_ITEM.findall(raw)) < RSS_ITEM_CAP:
             return [raw]
         half = len(categories) // 2
         return self.announcements(categories[:half]) + self.announcements(categories[half:])
