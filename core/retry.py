@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 import tenacity
@@ -53,7 +53,39 @@ def transient_from(error: httpx.TransportError) -> Transient:
     return Transient(f"{type(error).__name__}: {error}")
 
 
-def read_within(response: httpx.Response, deadline: float, clock: Clock) -> bytes:
+class Reply(NamedTuple):
+    """A whole answer, read within the deadline."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+def request_within(
+    http: httpx.Client,
+    method: str,
+    url: str,
+    deadline: float,
+    clock: Clock,
+    timeout: float,
+    **options: Any,
+) -> Reply:
+    """One request whose whole answer arrives by `deadline` (clock time), each read waiting
+    at most `timeout`; 429, 5xx and connection failures raised as Transient, a passed deadline
+    as DeadlineExceeded."""
+    remaining = deadline - clock.time()
+    if remaining <= 0:
+        raise DeadlineExceeded("no time was left to ask")
+    try:
+        with http.stream(method, url, timeout=min(timeout, remaining), **options) as response:
+            raise_if_transient(response, clock)
+            content = _read_within(response, deadline, clock)
+            return Reply(response.status_code, response.headers, content)
+    except httpx.TransportError as error:
+        raise transient_from(error) from error
+
+
+def _read_within(response: httpx.Response, deadline: float, clock: Clock) -> bytes:
     """The whole (decoded) body of a streamed response, or DeadlineExceeded once `deadline`
     (clock time) passes between two chunks: a per-read timeout alone lets a server that
     drips a byte at a time hold a call open for as long as it likes."""

@@ -9,21 +9,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
 
 import httpx
 
 from core.clock import Clock, SystemClock
 from core.config import ArxivConfig
 from core.ingest import ArxivError
-from core.retry import (
-    DeadlineExceeded,
-    Transient,
-    raise_if_transient,
-    read_within,
-    transient_from,
-    with_retries,
-)
+from core.retry import DeadlineExceeded, Reply, Transient, request_within, with_retries
 from core.store import Store
 
 RSS_ITEM_CAP = 2000
@@ -31,14 +23,6 @@ RSS_ITEM_CAP = 2000
 _ITEM = re.compile(rb"<item[\s>]")
 USER_AGENT = "arxiv-feeds/0.1 (self-hosted arXiv feed reader; {contact})"
 LIMITER_NAME = "arxiv"
-
-
-class Answer(NamedTuple):
-    """A whole answer from arXiv, read within the deadline."""
-
-    status_code: int
-    content_type: str
-    content: bytes
 
 
 class ArxivClient:
@@ -90,27 +74,25 @@ class ArxivClient:
             raise ArxivError(f"arXiv answered HTTP {response.status_code} for {url}")
         return response.content
 
-    def get_response(self, url: str, params: Mapping[str, str | int] | None = None) -> Answer:
+    def get_response(self, url: str, params: Mapping[str, str | int] | None = None) -> Reply:
         """The final answer, 4xx included (a 404 can be an answer, e.g. no HTML version)."""
 
-        def attempt() -> Answer:
+        def attempt() -> Reply:
             self.clock.sleep(
                 self.limiter.reserve_slot(
                     LIMITER_NAME, self.config.min_interval_seconds, self.clock.time()
                 )
             )
-            remaining = self.deadline - self.clock.time()
-            if remaining <= 0:
-                raise DeadlineExceeded("no time was left to ask")
-            timeout = min(self.config.timeout_seconds, remaining)
             try:
-                with self.http.stream("GET", url, params=params, timeout=timeout) as response:
-                    raise_if_transient(response, self.clock)
-                    content = read_within(response, self.deadline, self.clock)
-                    content_type = response.headers.get("content-type", "")
-                    return Answer(response.status_code, content_type, content)
-            except httpx.TransportError as error:
-                raise transient_from(error) from error
+                return request_within(
+                    self.http,
+                    "GET",
+                    url,
+                    self.deadline,
+                    self.clock,
+                    self.config.timeout_seconds,
+                    params=params,
+                )
             except (httpx.TooManyRedirects, httpx.DecodingError) as error:
                 raise ArxivError(f"arXiv's answer for {url} cannot be read: {error}") from error
 

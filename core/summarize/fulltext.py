@@ -143,7 +143,7 @@ def abstract_only(paper: Paper) -> FullText:
 
 def _html_text(paper: Paper, client: ArxivClient, max_tokens: int) -> str | None:
     response = client.get_response(paper.html_url)
-    if response.status_code == 200 and "html" in response.content_type:
+    if response.status_code == 200 and "html" in response.headers.get("content-type", ""):
         sections = html_sections(response.content)
         if len(sections) > 1:
             return fit(sections, max_tokens)

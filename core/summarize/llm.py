@@ -12,14 +12,7 @@ from pydantic import BaseModel, ValidationError
 from core.clock import Clock
 from core.config import SummariesConfig
 from core.models import SummaryText
-from core.retry import (
-    DeadlineExceeded,
-    Transient,
-    raise_if_transient,
-    read_within,
-    transient_from,
-    with_retries,
-)
+from core.retry import DeadlineExceeded, Transient, request_within, with_retries
 from core.summarize.prompts import response_schema
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
@@ -95,18 +88,16 @@ class LLMClient:
         body = self._body(messages)
 
         def attempt() -> tuple[int, bytes]:
-            remaining = deadline - self.clock.time()
-            if remaining <= 0:
-                raise DeadlineExceeded("no time was left to ask")
-            timeout = min(self.config.request_timeout_seconds, remaining)
-            try:
-                with self.http.stream(
-                    "POST", "/chat/completions", json=body, timeout=timeout
-                ) as response:
-                    raise_if_transient(response, self.clock)
-                    return response.status_code, read_within(response, deadline, self.clock)
-            except httpx.TransportError as error:
-                raise transient_from(error) from error
+            reply = request_within(
+                self.http,
+                "POST",
+                "/chat/completions",
+                deadline,
+                self.clock,
+                self.config.request_timeout_seconds,
+                json=body,
+            )
+            return reply.status_code, reply.content
 
         try:
             budget = min(deadline, retry_until or deadline) - self.clock.time()
