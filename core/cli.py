@@ -191,13 +191,7 @@ def _likes(settings: Settings, store: Store) -> int:
     titles = {paper.id: paper.title for paper in store.examples(list(wanted))}
     stored = store.likes()
     for paper_id, opinion in wanted.items():
-        where = (
-            "feedback"
-            if paper_id in stored
-            else "rank.like"
-            if opinion == "like"
-            else ("rank.dislike")
-        )
+        where = "feedback" if paper_id in stored else f"rank.{opinion}"
         title = titles.get(paper_id, "(title known after the next refresh)")
         print(f"{opinion}\t{paper_id}\t{where}\t{title}")
     if not wanted:
