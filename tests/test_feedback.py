@@ -130,3 +130,21 @@ def test_an_oversized_form_is_refused(served: tuple[TestClient, Store, Settings]
     client, store, _ = served
     response = client.post("/feedback", content=b"id=" + b"9" * 5000)
     assert response.status_code == 413 and store.likes() == {}
+
+
+def test_the_secret_is_asked_of_the_store_once_per_process(
+    served: tuple[TestClient, Store, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asking the store for it may write (made on first use): not on every request."""
+    client, store, _ = served
+    asked: list[str] = []
+    secret = store.secret
+
+    def counted(name: str) -> str:
+        asked.append(name)
+        return secret(name)
+
+    monkeypatch.setattr(store, "secret", counted)
+    for _ in range(3):
+        assert _links(client, "/feed.xml?q=paged")
+    assert asked == ["feedback"]

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from fastapi import Request
 
@@ -54,8 +55,14 @@ class Context:
     def store(self) -> Store:
         return self.lazy.get()
 
+    @cached_property
+    def _feedback_secret(self) -> str:
+        """Made once by the store and never changed: read once per process (asking the store
+        may write, so not on every request)."""
+        return self.store().secret(SECRET_NAME)
+
     def feedback_links(self, base: str) -> FeedbackLinks:
-        return FeedbackLinks(base, self.store().secret(SECRET_NAME))
+        return FeedbackLinks(base, self._feedback_secret)
 
     def recent_papers(self, days: int) -> list[Paper]:
         current = self.store()
