@@ -296,33 +296,31 @@ class Examples:
     ) -> list[Score]:
         """`scores` of one day's `papers` (`keys`: their words' keys), with a hit for the
         nearest liked and the nearest disliked example."""
-        wanted: list[tuple[Literal["like", "dislike"], Sequence[Example], float]] = [
-            ("like", self.liked, self.weight),
-            ("dislike", self.disliked, -self.weight),
-        ]
-        sides = [(name, Similarity(ex, keys), weight) for name, ex, weight in wanted if ex]
+        similarity = Similarity({"like": self.liked, "dislike": self.disliked}, keys)
+        signs: dict[Literal["like", "dislike"], float] = {
+            "like": self.weight,
+            "dislike": -self.weight,
+        }
         added = []
         for paper, score in zip(papers, scores, strict=True):
             hits = list(score.hits)
-            for field_name, similarity, weight in sides:
-                nearest = similarity.nearest(paper.id)
-                if nearest is not None and round(weight * nearest.similarity, 2) != 0:
+            found = similarity.nearest(paper.id)
+            for side, sign in signs.items():
+                nearest = found.get(side)
+                points = round(sign * nearest.similarity, 2) if nearest else 0
+                if nearest and points != 0:
                     hits.append(
                         Hit(
-                            rule=field_name,
-                            field=field_name,
+                            rule=side,
+                            field=side,
                             matched=nearest.example.title,
-                            points=round(weight * nearest.similarity, 2),
+                            points=points,
                             similarity=nearest.similarity,
                         )
                     )
             total = round(sum(hit.points for hit in hits), 2)
             added.append(score.model_copy(update={"hits": hits, "total": total}))
         return added
-
-
-def _keys(title: TextField, abstract: TextField) -> tuple[str, ...]:
-    return title.plain.keys + abstract.plain.keys
 
 
 def specificity(matching: int, papers: int) -> float:

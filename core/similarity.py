@@ -1,10 +1,11 @@
 """How close a paper is to the papers a reader liked or disliked.
 
 Text similarity over title and abstract: TF-IDF vectors of word keys (the stems keyword rules
-match by), document frequencies from the papers ranked together, cosine similarity. A paper
-is compared with each example and keeps the nearest (a max, not an average, so separate
-interests are not blended into one). An inverted index over the examples' terms keeps this
-to the terms a paper shares with them.
+match by), document frequencies from the papers ranked together and the examples, cosine
+similarity. A paper is compared with each example and keeps the nearest (a max, not an
+average, so separate interests are not blended into one). An inverted index over the
+examples' terms keeps this to the terms a paper shares with them; liked and disliked examples
+share one set of statistics, so each paper's vector is made once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ little about a paper and would make most of the work."""
 PRIOR_PAPERS = 100
 """Papers assumed to hold none of the terms, so a handful of papers cannot make a term look
 common (used by keyword specificity too)."""
+_TERM_FREQUENCY = [0.0] + [1 + math.log(count) for count in range(1, 64)]
+"""Sublinear term frequency, 1 + ln(count), looked up (counts past 63 read as 63)."""
 
 
 def terms(keys: Sequence[str]) -> Counter[str]:
@@ -53,14 +56,20 @@ class Nearest:
     similarity: float
 
 
-class Similarity:
-    """Nearest examples for the papers of `corpus` (paper id -> the word keys of its title
-    and abstract), with term statistics from them and the examples."""
+_Postings = dict[str, list[tuple[int, float]]]
 
-    def __init__(self, examples: Sequence[Example], corpus: Mapping[str, Sequence[str]]) -> None:
-        self.examples = list(examples)
+
+class Similarity:
+    """Nearest examples of each side (say "like" and "dislike") for the papers of `corpus`
+    (paper id -> the word keys of its title and abstract)."""
+
+    def __init__(
+        self, sides: Mapping[str, Sequence[Example]], corpus: Mapping[str, Sequence[str]]
+    ) -> None:
+        self.sides = {name: list(examples) for name, examples in sides.items() if examples}
         self._counts = {paper_id: terms(keys) for paper_id, keys in corpus.items()}
-        self._counts.update({e.id: terms(Words.of(e.text).keys) for e in self.examples})
+        for example in (e for examples in self.sides.values() for e in examples):
+            self._counts[example.id] = terms(Words.of(example.text).keys)
         frequency = Counter(term for counts in self._counts.values() for term in counts)
         documents = len(self._counts)
         self._idf = {
@@ -68,29 +77,40 @@ class Similarity:
             for term, count in frequency.items()
             if count <= COMMON_SHARE * (documents + PRIOR_PAPERS)
         }
-        self._postings: dict[str, list[tuple[int, float]]] = {}
-        for index, example in enumerate(self.examples):
+        self._postings = {name: self._index(examples) for name, examples in self.sides.items()}
+
+    def _index(self, examples: list[Example]) -> _Postings:
+        postings: _Postings = {}
+        for index, example in enumerate(examples):
             for term, weight in self._vector(self._counts[example.id]).items():
-                self._postings.setdefault(term, []).append((index, weight))
+                postings.setdefault(term, []).append((index, weight))
+        return postings
 
     def _vector(self, counts: Counter[str]) -> dict[str, float]:
+        idf = self._idf
         weights = {
-            term: (1 + math.log(count)) * self._idf.get(term, 0.0) for term, count in counts.items()
+            term: _TERM_FREQUENCY[min(count, 63)] * idf[term]
+            for term, count in counts.items()
+            if term in idf
         }
         norm = math.sqrt(sum(weight * weight for weight in weights.values())) or 1.0
         return {term: weight / norm for term, weight in weights.items() if weight > 0}
 
-    def nearest(self, paper_id: str) -> Nearest | None:
-        """The example most like a paper of the corpus (by cosine similarity), if it shares
-        any term with one."""
+    def nearest(self, paper_id: str) -> dict[str, Nearest]:
+        """Per side, the example most like a paper of the corpus (by cosine similarity), if
+        the paper shares any term with one."""
         counts = self._counts.get(paper_id)
-        if not self.examples or not counts:
-            return None
-        totals: dict[int, float] = {}
-        for term, weight in self._vector(counts).items():
-            for index, example_weight in self._postings.get(term, ()):
-                totals[index] = totals.get(index, 0.0) + weight * example_weight
-        if not totals:
-            return None
-        best = max(totals, key=lambda index: totals[index])
-        return Nearest(self.examples[best], round(min(1.0, totals[best]), 4))
+        if not counts:
+            return {}
+        vector = self._vector(counts)
+        found = {}
+        for name, postings in self._postings.items():
+            totals: dict[int, float] = {}
+            for term in vector.keys() & postings.keys():
+                weight = vector[term]
+                for index, example_weight in postings[term]:
+                    totals[index] = totals.get(index, 0.0) + weight * example_weight
+            if totals:
+                best = max(totals, key=totals.__getitem__)
+                found[name] = Nearest(self.sides[name][best], round(min(1.0, totals[best]), 4))
+        return found

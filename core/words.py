@@ -47,8 +47,10 @@ class Words:
     @classmethod
     def of(cls, text: str) -> Words:
         words = tuple(TOKEN.findall(text))
-        # the cache read inline: a call per word is most of the cost of ranking a day
-        keys = tuple([_KEYS.get(word) or word_key(word) for word in words])
+        # the cache read in one pass: a call per word is most of the cost of ranking a day
+        keys = tuple(map(_KEYS.get, words))
+        if None in keys:
+            keys = tuple(map(word_key, words))
         return cls(words, keys, frozenset(keys))
 
 

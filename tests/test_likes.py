@@ -46,11 +46,23 @@ def test_the_nearest_liked_paper_is_the_one_sharing_the_most_specific_words() ->
     papers = [make_paper(i.arxiv_id, i.title, i.abstract) for i in (SERVING, SIMILAR, KNOTS)]
     other = Example("x", "Knots", "knot invariants of topology")
     corpus = {p.id: Words.of(f"{p.title} {p.abstract}").keys for p in papers}
-    similarity = Similarity([Example.of(papers[0]), other], corpus)
-    near = similarity.nearest("2411.00002")
-    assert near is not None and near.example.id == "2411.00001" and near.similarity > 0.3
-    far = similarity.nearest("2411.00003")
-    assert far is not None and far.example.id == "x", "a max over examples, not an average"
+    similarity = Similarity({"like": [Example.of(papers[0]), other]}, corpus)
+    near = similarity.nearest("2411.00002")["like"]
+    assert near.example.id == "2411.00001" and near.similarity > 0.3
+    far = similarity.nearest("2411.00003")["like"]
+    assert far.example.id == "x", "a max over examples, not an average"
+
+
+def test_likes_and_dislikes_share_one_set_of_statistics() -> None:
+    papers = [make_paper(i.arxiv_id, i.title, i.abstract) for i in (SERVING, SIMILAR, KNOTS)]
+    corpus = {p.id: Words.of(f"{p.title} {p.abstract}").keys for p in papers}
+    liked, disliked = [Example.of(papers[0])], [Example("x", "Knots", "knot invariants")]
+    both = Similarity({"like": liked, "dislike": disliked}, corpus).nearest("2411.00002")
+    assert set(both) == {"like"}, "a side nothing is near to is left out"
+    with_dislike_as_paper = corpus | {"x": Words.of(disliked[0].text).keys}
+    alone = Similarity({"like": liked}, with_dislike_as_paper).nearest("2411.00002")
+    assert both["like"] == alone["like"], "one corpus: the papers and every example"
+    assert both["like"] != Similarity({"like": liked}, corpus).nearest("2411.00002")["like"]
 
 
 def test_a_liked_paper_lifts_similar_ones_and_says_so(
