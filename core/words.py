@@ -47,10 +47,8 @@ class Words:
     @classmethod
     def of(cls, text: str) -> Words:
         words = tuple(TOKEN.findall(text))
-        # the cache read in one pass: a call per word is most of the cost of ranking a day
-        keys = tuple(map(_KEYS.get, words))
-        if None in keys:
-            keys = tuple(map(word_key, words))
+        # the cache read inline: a call per word is most of the cost of ranking a day
+        keys = tuple([_KEYS.get(word) or word_key(word) for word in words])
         return cls(words, keys, frozenset(keys))
 
 
