@@ -137,16 +137,20 @@ def _summarize(settings: Settings, store: Store, arxiv_id: str, language: str | 
 def _backfill(settings: Settings, store: Store, days: int) -> int:
     if not 1 <= days <= 30:
         raise CommandError(f"--days: expected 1 to 30, got {days}")
+    from core.embeddings import live_embedder
     from core.ingest.client import ArxivClient
     from core.refresh import backfill
 
     clock = SystemClock()
     deadline = clock.time() + settings.refresh.time_budget_seconds
     client = ArxivClient(settings.arxiv, store, clock=clock, deadline=deadline)
+    embedder = live_embedder(settings.summaries, settings.rank, store, clock, deadline)
     try:
-        return _report_exit(backfill(settings, store, client, days))
+        return _report_exit(backfill(settings, store, client, days, embedder=embedder))
     finally:
         client.close()
+        if embedder is not None:
+            embedder.close()
 
 
 def _digest(settings: Settings, store: Store, limit: int) -> int:
@@ -199,10 +203,21 @@ def _likes(settings: Settings, store: Store) -> int:
     return 0
 
 
+def _similarity_status(settings: Settings) -> str:
+    if not settings.rank.embeddings:
+        return "shared words (rank.embeddings is off)"
+    if settings.summaries.api_key is None:
+        return "shared words: rank.embeddings needs LLM_API_KEY (or a provider's key)"
+    return f"embeddings: {settings.rank.embedding_model} at {settings.summaries.base_url}"
+
+
 def _check_config(settings: Settings) -> int:
     effective = settings.model_dump(mode="json")
     effective["store"]["url"] = redact(settings.store.url)
-    print(f"config OK ({settings.source}); summaries {settings.summaries.status}")
+    print(
+        f"config OK ({settings.source}); summaries {settings.summaries.status}; "
+        f"likes by {_similarity_status(settings)}"
+    )
     print(json.dumps(effective, indent=2, ensure_ascii=False))
     return 0
 

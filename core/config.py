@@ -230,6 +230,16 @@ class RankConfig(_Strict):
     like_weight: float = Field(
         default=10.0, ge=0, le=100, description="points for a paper as like a liked one as can be"
     )
+    embeddings: bool = Field(
+        default=False,
+        description="similarity to likes by embeddings from the summaries' provider (its key)",
+    )
+    embedding_model: str = Field(
+        default="text-embedding-3-small", min_length=1, max_length=200, pattern=r"^[^|\s]+$"
+    )
+    embedding_dimensions: int | None = Field(
+        default=None, ge=16, le=4096, description="ask for shorter vectors (OpenAI's text-3)"
+    )
 
     @field_validator("keywords", "exclude", mode="before")
     @classmethod

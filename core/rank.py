@@ -17,13 +17,13 @@ import math
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
-from core.similarity import PRIOR_PAPERS, Example, Similarity
+from core.similarity import PRIOR_PAPERS, Example, Similarity, VectorSimilarity
 from core.words import CAMEL_BOUNDARY, TOKEN, TextField, Words, word_key
 
 
@@ -290,13 +290,19 @@ class Examples:
     liked: Sequence[Example] = ()
     disliked: Sequence[Example] = ()
     weight: float = 0.0
+    vectors: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    """Embeddings of the papers and the examples by id: with them, similarity is their cosine
+    instead of term statistics."""
 
     def add_hits(
         self, papers: list[Paper], scores: list[Score], keys: dict[str, tuple[str, ...]]
     ) -> list[Score]:
         """`scores` of one day's `papers` (`keys`: their words' keys), with a hit for the
         nearest liked and the nearest disliked example."""
-        similarity = Similarity({"like": self.liked, "dislike": self.disliked}, keys)
+        sides = {"like": self.liked, "dislike": self.disliked}
+        similarity = (
+            VectorSimilarity(sides, self.vectors) if self.vectors else Similarity(sides, keys)
+        )
         signs: dict[Literal["like", "dislike"], float] = {
             "like": self.weight,
             "dislike": -self.weight,

@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import httpx
 
 from core.clock import Clock, SystemClock, utc_now
 from core.config import Settings, covered
+from core.embeddings import Embedder, EmbeddingError, live_embedder
 from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest import ArxivError
 from core.ingest.api import PAGE_SIZE, category_query, papers_by_id, parse_query
@@ -45,12 +47,16 @@ Lookup = Callable[[list[str]], list[Paper]]
 
 
 class _Stages:
-    """A run's clock and seconds spent per stage (for the report), and where papers the store
-    lacks can be looked up (None: nowhere, e.g. a refresh from a file)."""
+    """A run's clock and seconds spent per stage (for the report), where papers the store
+    lacks can be looked up (None: nowhere, e.g. a refresh from a file), and what embeds
+    papers for likes (None: term similarity)."""
 
-    def __init__(self, clock: Clock, lookup: Lookup | None = None) -> None:
+    def __init__(
+        self, clock: Clock, lookup: Lookup | None = None, embedder: Embedder | None = None
+    ) -> None:
         self.clock = clock
         self.lookup = lookup
+        self.embedder = embedder
         self.started = clock.time()
         self.seconds: dict[str, float] = {}
 
@@ -108,10 +114,32 @@ def resolve_examples(
     papers = {**in_window, **found, **known}
     liked = [Example.of(papers[i]) for i, o in wanted.items() if o == "like" and i in papers]
     if settings.rank.interests.strip():
-        liked.append(Example("interests", "your interests", settings.rank.interests))
+        digest = hashlib.sha256(settings.rank.interests.encode()).hexdigest()[:16]
+        liked.append(Example(f"interests:{digest}", "your interests", settings.rank.interests))
     disliked = [Example.of(papers[i]) for i, o in wanted.items() if o == "dislike" and i in papers]
     examples = Examples(liked, disliked, settings.rank.like_weight)
     return examples, [i for i in wanted if i not in papers]
+
+
+def embedded(
+    settings: Settings, examples: Examples, papers: list[Paper], embedder: Embedder | None
+) -> tuple[Examples, str]:
+    """`examples` with the embeddings of the papers and of the examples themselves, when an
+    embedder is set and there is something to compare with; else as they are. The second
+    value is the report's note when embeddings are on but unused (likes then fall back to
+    term similarity)."""
+    if not settings.rank.embeddings or not (examples.liked or examples.disliked):
+        return examples, ""
+    if embedder is None:
+        return examples, "; embeddings off (no LLM key here), likes by term similarity"
+    texts = {paper.id: Example.of(paper).text for paper in papers}
+    texts.update({example.id: example.text for example in examples.liked})
+    texts.update({example.id: example.text for example in examples.disliked})
+    try:
+        vectors = embedder.vectors(texts)
+    except EmbeddingError as error:
+        return examples, f"; embeddings failed, likes by term similarity: {error}"
+    return replace(examples, vectors=vectors), ""
 
 
 def _validators(
@@ -161,10 +189,13 @@ def publish_days(
         examples, not_found = resolve_examples(
             settings, store, wanted, window_papers, stages.lookup
         )
+        examples, embedding_note = embedded(settings, examples, window_papers, stages.embedder)
         papers = Ranker.from_config(settings.rank, examples).rank(window_papers)
         if not_found:
             missing = f"; liked or disliked papers not found: {', '.join(not_found[:10])}"
             report = report.model_copy(update={"message": report.message + missing})
+        if embedding_note:
+            report = report.model_copy(update={"message": report.message + embedding_note})
         report = report.model_copy(update={"ranking": ranking_fingerprint(settings, wanted)})
         position = {paper.id: n for n, paper in enumerate(papers)}
         ordered_days = {
@@ -349,12 +380,13 @@ def refresh(
     clock: Clock | None = None,
     summarizer: Summarizer | None = None,
     lookup: Lookup | None = None,
+    embedder: Embedder | None = None,
 ) -> RefreshReport:
     """Fetch one day of announcements (from arXiv or a saved file) and publish it, with LLM
     summaries of its top papers when a summarizer is given; liked papers the store lacks
-    come from `lookup`."""
+    come from `lookup`, embeddings for likes from `embedder`."""
     clock = clock or SystemClock()
-    stages = _Stages(clock, lookup)
+    stages = _Stages(clock, lookup, embedder)
 
     def work(report: RefreshReport) -> RefreshReport:
         with stages.stage("fetch"):
@@ -419,11 +451,19 @@ def refresh(
 
 
 def backfill(
-    settings: Settings, store: Store, client: ArxivClient, days: int, *, clock: Clock | None = None
+    settings: Settings,
+    store: Store,
+    client: ArxivClient,
+    days: int,
+    *,
+    clock: Clock | None = None,
+    embedder: Embedder | None = None,
 ) -> RefreshReport:
     """Fill the last `days` days from the export API, newest submissions first."""
     clock = clock or SystemClock()
-    stages = _Stages(clock, lambda ids: papers_by_id(client.query, ids, settings.arxiv.categories))
+    stages = _Stages(
+        clock, lambda ids: papers_by_id(client.query, ids, settings.arxiv.categories), embedder
+    )
     since = utc_now(clock) - timedelta(days=days)
     categories = settings.arxiv.categories
 
@@ -498,6 +538,9 @@ def live_refresh(
         arxiv_transport=arxiv_transport,
         llm_transport=llm_transport,
     )
+    embedder = live_embedder(
+        settings.summaries, settings.rank, store, clock, deadline, llm_transport
+    )
     categories = settings.arxiv.categories
 
     def fetch() -> list[bytes]:
@@ -518,8 +561,11 @@ def live_refresh(
             clock=clock,
             summarizer=summarizer,
             lookup=None if source_file else lookup,  # a refresh from a file stays offline
+            embedder=embedder,
         )
     finally:
         arxiv.close()
+        if embedder is not None:
+            embedder.close()
         if summarizer is not None:
             summarizer.close()

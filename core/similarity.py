@@ -11,6 +11,7 @@ share one set of statistics, so each paper's vector is made once.
 from __future__ import annotations
 
 import math
+import operator
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -113,4 +114,33 @@ class Similarity:
             if totals:
                 best = max(totals, key=totals.__getitem__)
                 found[name] = Nearest(self.sides[name][best], round(min(1.0, totals[best]), 4))
+        return found
+
+
+class VectorSimilarity:
+    """Nearest examples of each side by the cosine of unit vectors (embeddings), for papers
+    and examples that have one in `vectors` (by paper or example id)."""
+
+    def __init__(
+        self, sides: Mapping[str, Sequence[Example]], vectors: Mapping[str, Sequence[float]]
+    ) -> None:
+        self.sides = {
+            name: [(example, vectors[example.id]) for example in examples if example.id in vectors]
+            for name, examples in sides.items()
+        }
+        self.vectors = vectors
+
+    def nearest(self, paper_id: str) -> dict[str, Nearest]:
+        vector = self.vectors.get(paper_id)
+        if vector is None:
+            return {}
+        found = {}
+        for name, examples in self.sides.items():
+            if examples:
+                example, cosine = max(
+                    ((ex, sum(map(operator.mul, vector, other))) for ex, other in examples),
+                    key=lambda pair: pair[1],
+                )
+                if cosine > 0:
+                    found[name] = Nearest(example, round(min(1.0, cosine), 4))
         return found

@@ -98,6 +98,9 @@ def test_summaries_off_without_a_key(
         monkeypatch.delenv(name, raising=False)
     assert main(["--config", str(config), "check-config"]) == 0
     assert "summaries off: no LLM_API_KEY" in capsys.readouterr().out
+    config.write_text(config.read_text() + "[rank]\nembeddings = true\n")
+    assert main(["--config", str(config), "check-config"]) == 0
+    assert "likes by shared words: rank.embeddings needs LLM_API_KEY" in capsys.readouterr().out
     assert main(["--config", str(config), "summarize", "2411.17700"]) == EXIT_USAGE
     assert "summaries are off: no LLM_API_KEY" in capsys.readouterr().err
 
@@ -109,6 +112,7 @@ def test_check_config_never_prints_the_llm_key(
     assert main(["--config", str(config), "check-config"]) == 0
     out = capsys.readouterr().out
     assert "summaries on: gpt-4o-mini at https://api.openai.com/v1" in out
+    assert "likes by shared words (rank.embeddings is off)" in out
     assert "sk-very-secret" not in out
 
 

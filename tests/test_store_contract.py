@@ -79,6 +79,7 @@ def test_publication_replaces_feeds_and_prunes(store: Store) -> None:
     for paper_id in ("old", "kept"):
         summary = with_summary(make_paper(paper_id), "TL;DR").summaries["en"]
         store.put_summary(summary, "en:m")
+    store.put_embeddings({"old": b"\x00\x00\x80?", "kept": b"\x00\x00\x00@"}, "m|256")
     store.publish(
         Publication(
             papers=[make_paper("new")],
@@ -92,6 +93,8 @@ def test_publication_replaces_feeds_and_prunes(store: Store) -> None:
     assert store.day_index() == {DAY2: ["new", "kept"]}
     assert [p.id for p in store.papers(["old", "kept", "new"])] == ["kept", "new"]
     assert list(store.summaries(["old", "kept"], "en:m")) == ["kept"], "a pruned paper's summary"
+    assert store.embeddings(["old", "kept"], "m|256") == {"kept": b"\x00\x00\x00@"}
+    assert store.embeddings(["kept"], "other|256") == {}, "one model's vectors only"
     assert store.feed("b.xml") is None
     assert store.feed("a.xml").body == b"a2"  # type: ignore[union-attr]
 

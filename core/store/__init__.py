@@ -17,7 +17,7 @@ class Store(Protocol):
     """What the pipeline and the web layer need from storage.
 
     `publish` is atomic: a reader sees the previous refresh or this one, never a mix. Removing
-    a paper also removes its cached summaries.
+    a paper also removes its cached summaries and embeddings.
     """
 
     def publish(self, publication: Publication) -> None: ...
@@ -53,6 +53,14 @@ class Store(Protocol):
 
     def put_summary(self, summary: Summary, variant: str) -> None:
         """Saved as soon as it is made, so work cut short by a deadline is kept."""
+        ...
+
+    def embeddings(self, ids: list[str], variant: str) -> dict[str, bytes]:
+        """Cached embeddings by paper id (packed float32), for one `model|dimensions` variant."""
+        ...
+
+    def put_embeddings(self, vectors: dict[str, bytes], variant: str) -> None:
+        """Kept until the paper is pruned, like its summaries."""
         ...
 
     def add_usage(self, day: str, tokens: int) -> int:

@@ -14,10 +14,10 @@ at once. Keys (all under the prefix):
 - `v:{version}:feed:{key}:{body|gzip}:{n}`: part n of a rendered feed's bytes, or of its
   compressed copy (a request reads only the one it serves).
 - `day:{digest}`: a day's id list (JSON), content-addressed, so versions share unchanged days.
-- `paper:{id}`: one paper (JSON), shared by versions, deleted (with its summaries) by the
-  switch to a version that no longer holds it.
+- `paper:{id}`: one paper (JSON), shared by versions, deleted (with its summaries and
+  embeddings) by the switch to a version that no longer holds it.
 - `report`, `published`, `lock:{name}`, `limiter:{name}`, `summaries:{id}` (hash variant ->
-  summary JSON), `usage:{day}`.
+  summary JSON), `embeddings:{id}` (hash variant -> packed float32), `usage:{day}`.
 - `likes` (hash arXiv id -> like | dislike), `example:{id}` (a liked or disliked paper,
   never pruned), `secret:{name}` (made once with SET NX).
 
@@ -204,7 +204,7 @@ class RedisStore:
         if publication.report.status == "published":  # not a run that only added summaries
             pipe.set(self._key("published"), publication.report.model_dump_json())
         removed = (
-            (self._key(f"paper:{i}"), self._key(f"summaries:{i}"))
+            tuple(self._key(f"{kind}:{i}") for kind in ("paper", "summaries", "embeddings"))
             for i in publication.remove_papers
         )
         for group in _groups(removed, MAX_COMMAND_BYTES - 1024):
@@ -404,6 +404,25 @@ class RedisStore:
     def put_summary(self, summary: Summary, variant: str) -> None:
         key = self._key(f"summaries:{summary.arxiv_id}")
         self._call(lambda: self.client.hset(key, variant, summary.model_dump_json()))
+
+    def embeddings(self, ids: list[str], variant: str) -> dict[str, bytes]:
+        def run() -> list[bytes | None]:
+            pipe = self.client.pipeline(transaction=False)
+            for paper_id in ids:
+                pipe.hget(self._key(f"embeddings:{paper_id}"), variant)
+            return pipe.execute()
+
+        records = self._call(run) if ids else []
+        return {i: vector for i, vector in zip(ids, records, strict=True) if vector}
+
+    def put_embeddings(self, vectors: dict[str, bytes], variant: str) -> None:
+        def run() -> None:
+            pipe = self.client.pipeline(transaction=False)
+            for paper_id, vector in vectors.items():
+                pipe.hset(self._key(f"embeddings:{paper_id}"), variant, vector)
+            pipe.execute()
+
+        self._call(run)
 
     def add_usage(self, day: str, tokens: int) -> int:
         key = self._key(f"usage:{day}")

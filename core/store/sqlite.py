@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS limiter (name TEXT PRIMARY KEY, next_at REAL NOT NULL
 CREATE TABLE IF NOT EXISTS summaries (
     id TEXT NOT NULL, variant TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (id, variant)
 );
+CREATE TABLE IF NOT EXISTS embeddings (
+    id TEXT NOT NULL, variant TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (id, variant)
+);
 CREATE TABLE IF NOT EXISTS usage (day TEXT PRIMARY KEY, tokens INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS likes (id TEXT PRIMARY KEY, opinion TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS examples (id TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -115,7 +118,7 @@ class SQLiteStore:
                 "DELETE FROM days WHERE day = ?",
                 [(day.isoformat(),) for day in publication.remove_days],
             )
-            for table in ("papers", "summaries"):
+            for table in ("papers", "summaries", "embeddings"):
                 db.executemany(
                     f"DELETE FROM {table} WHERE id = ?", [(i,) for i in publication.remove_papers]
                 )
@@ -218,6 +221,23 @@ class SQLiteStore:
             db.execute(
                 "INSERT OR REPLACE INTO summaries (id, variant, record) VALUES (?, ?, ?)",
                 (summary.arxiv_id, variant, summary.model_dump_json()),
+            )
+
+    def embeddings(self, ids: list[str], variant: str) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        db = self._connection()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, vector FROM embeddings WHERE variant = ? AND id IN ({marks})"
+            found.update(db.execute(sql, [variant, *chunk]).fetchall())
+        return found
+
+    def put_embeddings(self, vectors: dict[str, bytes], variant: str) -> None:
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings (id, variant, vector) VALUES (?, ?, ?)",
+                [(paper_id, variant, vector) for paper_id, vector in vectors.items()],
             )
 
     def add_usage(self, day: str, tokens: int) -> int:
