@@ -156,6 +156,16 @@ DEFAULT_KEYWORDS: list[str] = [
     "KV cache",
     "State Space",
 ]
+DEFAULT_INTERESTS = (
+    "Making large language models and other large models efficient: faster and cheaper "
+    "training and inference, distributed and parallel training, LLM serving systems and "
+    "scheduling, GPU and attention kernels, quantization, pruning and sparsity, mixture of "
+    "experts, KV cache management and compression, speculative decoding, long context, state "
+    "space models, hardware, memory and communication for large models, and reinforcement "
+    "learning used to train LLMs."
+)
+"""The default profile in plain words: it goes with the default keywords, so it is the
+default only while `rank.keywords` is."""
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
     "LLM": ("large language model",),
     "RL": ("reinforcement learning",),
@@ -245,6 +255,14 @@ class RankConfig(_Strict):
     @classmethod
     def _rules_from_strings(cls, value: Any) -> Any:
         return _as_rules(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_profile_interests(cls, data: Any) -> Any:
+        """The default keywords come with the default interests; your own keywords do not."""
+        if isinstance(data, dict) and "keywords" not in data and "interests" not in data:
+            return {**data, "interests": DEFAULT_INTERESTS}
+        return data
 
     @model_validator(mode="after")
     def _unique_slugs(self) -> RankConfig:

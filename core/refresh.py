@@ -114,8 +114,7 @@ def resolve_examples(
     papers = {**in_window, **found, **known}
     liked = [Example.of(papers[i]) for i, o in wanted.items() if o == "like" and i in papers]
     if settings.rank.interests.strip():
-        digest = hashlib.sha256(settings.rank.interests.encode()).hexdigest()[:16]
-        liked.append(Example(f"interests:{digest}", "your interests", settings.rank.interests))
+        liked.append(Example.interests(settings.rank.interests))
     disliked = [Example.of(papers[i]) for i, o in wanted.items() if o == "dislike" and i in papers]
     examples = Examples(liked, disliked, settings.rank.like_weight)
     return examples, [i for i in wanted if i not in papers]

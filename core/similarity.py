@@ -10,6 +10,7 @@ share one set of statistics, so each paper's vector is made once.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import operator
 from collections import Counter
@@ -49,6 +50,13 @@ class Example:
     @classmethod
     def of(cls, paper: Paper) -> Example:
         return cls(paper.id, paper.title, f"{paper.title} {paper.abstract}")
+
+    @classmethod
+    def interests(cls, text: str) -> Example:
+        """The reader's interests in plain words, named by their text (an embedding kept
+        for one wording is never used for another)."""
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return cls(f"interests:{digest}", "your interests", text)
 
 
 @dataclass(frozen=True)

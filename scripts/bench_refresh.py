@@ -18,9 +18,10 @@ from core.clock import SystemClock, utc_now
 from core.config import Settings
 from core.feedback import FeedbackLinks
 from core.ingest.rss import parse_announcements
-from core.rank import Ranker
+from core.rank import Examples, Ranker
 from core.refresh import keep
 from core.render.configured import render_all
+from core.similarity import Example
 
 DEFAULT_FIXTURE = (
     Path(__file__).resolve().parents[2]
@@ -41,7 +42,10 @@ def main() -> None:
     args = parser.parse_args()
     raw = args.fixture.read_bytes()
     settings = Settings()
-    ranker = Ranker.from_config(settings.rank)
+    interests = Examples(
+        [Example.interests(settings.rank.interests)], (), settings.rank.like_weight
+    )
+    ranker = Ranker.from_config(settings.rank, interests)  # as a refresh ranks by default
     clock = SystemClock()
     feedback = FeedbackLinks(settings.site.base_url, "a-secret-of-the-deployment")
     samples: dict[str, list[float]] = {

@@ -8,13 +8,14 @@ computed by the labels' own evaluator (`relevance_eval.py`, beside them):
 - substring: the tool this service replaced (+1 per keyword found anywhere, +0.5 more in
   the title, plain case-insensitive substrings);
 - rules: the keyword rules of `arxiv-feeds.toml` (stemmed words), every keyword at its weight;
-- rules+specificity: the same, each keyword weighed by how rare it is that day (the default);
+- rules+specificity: the same, each keyword weighed by how rare it is that day;
+- default: rules+specificity plus similarity to the default profile's `rank.interests`;
 - k=N, without / with likes: N papers drawn from the day's own rel-3 papers are taken out
   of ranking and labels; the rest is ranked by the default alone, then with those N liked
-  (`rank.like_weight`); mean of 20 draws.
+  too (`rank.like_weight`); mean of 20 draws.
 
-It also times ranking every paper of the recorded day (all categories), without and with 50
-liked papers, median of 5 runs.
+It also times ranking every paper of the recorded day (all categories) by the default, and
+with 50 liked papers more, median of 5 runs.
 
     uv run python scripts/bench_relevance.py   (needs ../shared)
 """
@@ -77,13 +78,22 @@ def substring_scores(papers: list[Paper]) -> list[str]:
     return _ordered(papers, score)
 
 
-def rules_scores(settings: Settings, specificity: bool) -> Ranking:
+def rules_scores(settings: Settings, specificity: bool, interests: bool) -> Ranking:
     config = settings.rank.model_copy(update={"specificity": specificity})
 
     def rank(papers: list[Paper]) -> list[str]:
-        return [paper.id for paper in Ranker.from_config(config).rank(papers)]
+        examples = _examples(settings, [], with_interests=interests)
+        return [paper.id for paper in Ranker.from_config(config, examples).rank(papers)]
 
     return rank
+
+
+def _examples(settings: Settings, liked: list[Paper], *, with_interests: bool = True) -> Examples:
+    """Liked papers and (as the refresh does) the configured interests."""
+    examples = [Example.of(paper) for paper in liked]
+    if with_interests and settings.rank.interests:
+        examples.append(Example.interests(settings.rank.interests))
+    return Examples(examples, (), settings.rank.like_weight)
 
 
 def ranking_milliseconds(settings: Settings) -> tuple[int, float, float]:
@@ -91,8 +101,11 @@ def ranking_milliseconds(settings: Settings) -> tuple[int, float, float]:
     with 50 liked papers (runs interleaved, so both see the same machine)."""
     raw = (FIXTURES / "all-archives-2024-11-28.rss.xml").read_bytes()
     papers = parse_announcements(raw, None, None).papers
-    liked = Examples([Example.of(p) for p in papers[::30][:50]], (), settings.rank.like_weight)
-    rankers = [Ranker.from_config(settings.rank), Ranker.from_config(settings.rank, liked)]
+    liked = _examples(settings, papers[::30][:50])
+    rankers = [
+        Ranker.from_config(settings.rank, _examples(settings, [])),
+        Ranker.from_config(settings.rank, liked),
+    ]
     times: list[list[float]] = [[], []]
     for _ in range(5):
         for ranker, spent in zip(rankers, times, strict=True):
@@ -108,7 +121,7 @@ def likes_metrics(
     papers: list[Paper],
     settings: Settings,
     liked_count: int,
-    weight: float,
+    with_likes: bool,
 ) -> str:
     core = [paper for paper in papers if labels[paper.id]["rel"] == 3]
     draws = random.Random(0)
@@ -118,7 +131,7 @@ def likes_metrics(
         taken = {paper.id for paper in liked}
         rest = [paper for paper in papers if paper.id not in taken]
         kept = {i: label for i, label in labels.items() if i not in taken}
-        examples = Examples([Example.of(p) for p in liked], (), weight)
+        examples = _examples(settings, liked if with_likes else [])
         ranked = Ranker.from_config(settings.rank, examples).rank(rest)
         scores = {paper.id: float(len(ranked) - n) for n, paper in enumerate(ranked)}
         ranking, _, _ = evaluator.rank_ids(kept, scores)
@@ -147,8 +160,9 @@ def main() -> int:
     settings = Settings()
     rankings: dict[str, Ranking] = {
         "substring": substring_scores,
-        "rules": rules_scores(settings, specificity=False),
-        "rules+specificity": rules_scores(settings, specificity=True),
+        "rules": rules_scores(settings, specificity=False, interests=False),
+        "rules+specificity": rules_scores(settings, specificity=True, interests=False),
+        "default (+ interests)": rules_scores(settings, specificity=True, interests=True),
     }
     for labels_file in sorted(RELEVANCE.glob("labels-*.json")):
         labels = json.loads(labels_file.read_text())
@@ -157,12 +171,14 @@ def main() -> int:
         for name, ranking in rankings.items():
             print(f"  {name:<22} {evaluate(evaluator, labels, ranking(papers))}")
         for liked_count in (3, 5):
-            for name, weight in (("without", 0.0), ("with", settings.rank.like_weight)):
-                metrics = likes_metrics(evaluator, labels, papers, settings, liked_count, weight)
+            for name, with_likes in (("without", False), ("with", True)):
+                metrics = likes_metrics(
+                    evaluator, labels, papers, settings, liked_count, with_likes
+                )
                 print(f"  {f'k={liked_count}, {name} likes':<22} {metrics}")
     count, alone, liked = ranking_milliseconds(settings)
     print(
-        f"ranking all {count} papers of the recorded day (median of 5): {alone:.0f} ms, "
+        f"ranking all {count} papers of the recorded day by default (median of 5): {alone:.0f} ms, "
         f"with 50 liked papers {liked:.0f} ms"
     )
     return 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import ConfigError, Settings, load_settings
+from core.config import DEFAULT_INTERESTS, ConfigError, Settings, load_settings
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"
@@ -16,6 +16,19 @@ def test_shipped_file_equals_built_in_defaults(tmp_path: Path) -> None:
     from_file = load_settings(ROOT / "arxiv-feeds.toml", env={})
     (tmp_path / "empty.toml").write_text("")
     assert from_file.model_dump() == load_settings(tmp_path / "empty.toml", env={}).model_dump()
+
+
+def test_the_default_interests_go_with_the_default_keywords_only(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("")
+    assert load_settings(path, env={}).rank.interests == DEFAULT_INTERESTS
+    path.write_text('[rank]\nkeywords = ["topology"]\n')
+    assert load_settings(path, env={}).rank.interests == "", "your keywords, your interests"
+    path.write_text('[rank]\nkeywords = ["topology"]\ninterests = "knots"\n')
+    assert load_settings(path, env={}).rank.interests == "knots"
+    path.write_text("")
+    env = {"ARXIV_FEEDS_KEYWORDS": "topology"}
+    assert load_settings(path, env=env).rank.interests == ""
 
 
 def test_shipped_defaults_are_the_documented_ones() -> None:

@@ -33,7 +33,7 @@ def _settings(tmp_path: Path) -> Settings:
     path = tmp_path / "config.toml"
     path.write_text(
         '[arxiv]\ncategories = ["cs.DC", "cs.LG"]\n'
-        "[rank]\nspecificity = false\n"  # the filter tests below add up weights as written
+        '[rank]\nspecificity = false\ninterests = ""\n'  # the tests below add up weights
         '[feeds.systems]\ntitle = "Systems"\ncategories = ["cs.DC"]\nkeywords = ["MoE"]\n'
     )
     return load_settings(path, env={})
@@ -355,7 +355,7 @@ def test_an_ad_hoc_term_is_weighed_as_a_configured_keyword_would_be(
     """Same word rules, same specificity: `q=serving` scores what `serving` as a configured
     keyword scores, and says so in the same words."""
     path = tmp_path / "config.toml"
-    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n')
+    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n[rank]\ninterests = ""\n')
     items = [RssItem(f"2411.000{n:02}", title=f"Paper {n} on graphs") for n in range(10)]
     items += [RssItem("2411.00099", title="LLM serving", abstract="We serve models.")]
     refresh(load_settings(path, env={}), store, lambda: arxiv_rss(items), source="t", clock=clock)
