@@ -7,6 +7,10 @@ for every word key (`core.words`) the papers whose title or abstract hold it. A 
 filters on the index, re-scores only the papers that can match its new terms (with the same
 rules, specificity counted over the whole day), and reads from the store only the papers it
 returns.
+
+The work of one query is bounded: it re-scores at most MAX_SCORED_PAPERS papers (a query
+that would need more is refused with a message saying how to narrow it), returns at most
+its `limit` (2,000 at most), and stops between two days when told its client has gone.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import hashlib
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +30,17 @@ from core.store import Store
 from core.words import TextField
 
 MAX_CACHED_DAYS = 32
+MAX_SCORED_PAPERS = 1000
+"""Papers one query may re-score for terms that are not configured keywords (about 150 ms
+of work on the benchmark machine)."""
+
+
+class QueryTooBroad(ValueError):
+    """A query's new terms could match more papers than one request may re-score."""
+
+
+class ClientGone(Exception):
+    """The query's client went away; its work was dropped."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,10 @@ class DayIndex:
             postings=postings,
         )
 
+    def candidates_of(self, ranker: Ranker) -> list[int]:
+        """Positions of the papers that can match one of the ranker's rules, in order."""
+        return sorted(set().union(*(self.candidates(rule) for rule in ranker.keywords)))
+
     def candidates(self, rule: CompiledRule) -> set[int]:
         """Positions of the papers that hold every key of one of the rule's spellings (a
         superset of its matches: order and word forms are checked by scoring)."""
@@ -88,20 +107,47 @@ def _keys(paper: Paper) -> set[str]:
     return keys
 
 
+@dataclass(frozen=True)
+class StoredDays:
+    """The store's days as one publication left them: each day's ids, and the key its index
+    is cached under (what the scores were made with, and the ids)."""
+
+    version: str
+    ids: dict[date, list[str]]
+    keys: dict[date, str]
+
+
 class DayIndexes:
-    """Day indexes of one process, most recently used kept (thread-safe)."""
+    """Day indexes of one process, most recently used kept, and the list of stored days as of
+    the latest publication seen (thread-safe)."""
 
     def __init__(self) -> None:
         self._cache: OrderedDict[str, DayIndex] = OrderedDict()
+        self._days: StoredDays | None = None
         self._lock = threading.Lock()
 
-    def get(self, store: Store, day: date, ids: list[str], ranking: str) -> DayIndex:
-        key = hashlib.sha256(f"{day}|{ranking}|{','.join(ids)}".encode()).hexdigest()
+    def days(self, store: Store) -> StoredDays:
+        """The stored days, re-read only when another refresh has written since (two small
+        reads a request instead of every day's id list)."""
+        version = scored_with(store)
+        known = self._days
+        if known is not None and known.version == version:
+            return known
+        ids = store.day_index()
+        keys = {
+            day: hashlib.sha256(f"{day}|{version}|{','.join(day_ids)}".encode()).hexdigest()
+            for day, day_ids in ids.items()
+        }
+        self._days = StoredDays(version, ids, keys)
+        return self._days
+
+    def get(self, store: Store, days: StoredDays, day: date) -> DayIndex:
+        key = days.keys[day]
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        index = DayIndex.build(day, store.papers(ids))
+        index = DayIndex.build(day, store.papers(days.ids[day]))
         with self._lock:
             self._cache[key] = index
             while len(self._cache) > MAX_CACHED_DAYS:
@@ -110,19 +156,25 @@ class DayIndexes:
 
 
 def scored_with(store: Store) -> str:
-    """What the stored scores were made with, and by which publication of a day: a day index
-    is rebuilt when either changes."""
+    """What the stored scores were made with, and by which refresh: a day index is rebuilt
+    when either changes (a run that only adds summaries writes no report of its own kind,
+    so every written report counts)."""
     report, published = store.last_report(), store.last_published()
-    return f"{report.ranking if report else ''}|{published.started if published else ''}"
+    return "|".join(
+        [
+            report.ranking if report else "",
+            str(report.started) if report else "",
+            str(published.started) if published else "",
+        ]
+    )
 
 
 def present_categories(store: Store, indexes: DayIndexes, days: int) -> set[str]:
     """Every category and archive papers of the latest `days` days are listed in."""
-    index = store.day_index()
-    ranking = scored_with(store)
+    stored = indexes.days(store)
     present: set[str] = set()
-    for day in sorted(index, reverse=True)[:days]:
-        for categories in set(indexes.get(store, day, index[day], ranking).categories):
+    for day in sorted(stored.ids, reverse=True)[:days]:
+        for categories in set(indexes.get(store, stored, day).categories):
             present.update(categories)
     return present | {category.split(".", 1)[0] for category in present}
 
@@ -139,25 +191,45 @@ class Query:
     limit: int
 
 
-def search(query: Query, settings: Settings, store: Store, indexes: DayIndexes) -> list[Paper]:
-    """The papers an ad-hoc feed holds: newest day first, best score first within a day."""
-    index = store.day_index()
-    ranking = scored_with(store)
+def search(
+    query: Query,
+    settings: Settings,
+    store: Store,
+    indexes: DayIndexes,
+    gone: Callable[[], bool] = lambda: False,
+) -> list[Paper]:
+    """The papers an ad-hoc feed holds: newest day first, best score first within a day.
+    Raises QueryTooBroad past MAX_SCORED_PAPERS, and ClientGone once `gone()` says so."""
+    stored = indexes.days(store)
     terms = _Terms.of(query.terms, settings)
     chosen: list[tuple[DayIndex, int, Score | None]] = []
-    for day in sorted(index, reverse=True)[: query.days]:
-        day_index = indexes.get(store, day, index[day], ranking)
-        chosen += _day_results(query, terms, store, day_index, query.limit - len(chosen))
+    scored = 0
+    for number, day in enumerate(sorted(stored.ids, reverse=True)[: query.days], start=1):
+        if gone():
+            raise ClientGone(f"stopped before day {number} of {query.days}")
+        day_index = indexes.get(store, stored, day)
+        extra: dict[int, Score] = {}
+        if terms.ranker is not None:
+            positions = day_index.candidates_of(terms.ranker)
+            scored += len(positions)
+            if scored > MAX_SCORED_PAPERS:
+                raise QueryTooBroad(
+                    f"q: the new terms could match {scored} papers in the newest {number} "
+                    f"days; one request scores at most {MAX_SCORED_PAPERS}. Use more specific "
+                    "terms, fewer days or a smaller limit"
+                )
+            extra = _new_term_scores(terms.ranker, store, day_index, positions)
+        chosen += _day_results(query, terms, day_index, extra, query.limit - len(chosen))
         if len(chosen) >= query.limit:
             break
     chosen = chosen[: query.limit]
     ids = [day_index.ids[position] for day_index, position, _ in chosen]
     papers = {paper.id: paper for paper in store.papers(ids)}
     results = []
-    for day_index, position, extra in chosen:
+    for day_index, position, term_score in chosen:
         paper = papers.get(day_index.ids[position])
         if paper is not None:
-            score = combine(paper.score, extra) if extra is not None else paper.score
+            score = combine(paper.score, term_score) if term_score is not None else paper.score
             results.append(paper.model_copy(update={"score": score}))
     return results
 
@@ -191,12 +263,11 @@ class _Terms:
 
 
 def _day_results(
-    query: Query, terms: _Terms, store: Store, day: DayIndex, room: int
+    query: Query, terms: _Terms, day: DayIndex, extra: dict[int, Score], room: int
 ) -> list[tuple[DayIndex, int, Score | None]]:
-    """One day's matching papers, in feed order, with the score of the new terms; at most
-    `room`. A day is stored in feed order, so without new terms the first `room` that pass
-    the filters are the answer."""
-    extra = _new_term_scores(terms.ranker, store, day) if terms.ranker else {}
+    """One day's matching papers, in feed order, with the score of the new terms (`extra`,
+    by position); at most `room`. A day is stored in feed order, so without new terms the
+    first `room` that pass the filters are the answer."""
     wanted: set[int] | None = None
     if terms.given:
         wanted = {p for p, score in extra.items() if score.total > 0}
@@ -223,9 +294,10 @@ def _day_results(
     return [(day, position, score) for _, position, score in found[:room]]
 
 
-def _new_term_scores(ranker: Ranker, store: Store, day: DayIndex) -> dict[int, Score]:
-    """The score each paper of the day that can match one of the ranker's terms gets."""
-    positions = sorted(set().union(*(day.candidates(rule) for rule in ranker.keywords)))
+def _new_term_scores(
+    ranker: Ranker, store: Store, day: DayIndex, positions: list[int]
+) -> dict[int, Score]:
+    """The score each of the day's papers at `positions` gets for the ranker's terms."""
     if not positions:
         return {}
     papers = store.papers([day.ids[position] for position in positions])

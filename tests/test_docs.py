@@ -66,3 +66,12 @@ def test_every_guarantee_in_the_readme_names_a_test_that_exists() -> None:
     assert len(named) >= 11
     for path, name in named:
         assert re.search(rf"^def {name}\(", (ROOT / path).read_text(), re.M), f"{path}::{name}"
+
+
+def test_the_readme_states_the_query_bounds_the_code_has() -> None:
+    from core.search import MAX_SCORED_PAPERS
+    from core.web.gate import QUERY_SLOTS
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"at most {MAX_SCORED_PAPERS:,} papers a request" in readme
+    assert f"At most {['no', 'one', 'two', 'three'][QUERY_SLOTS]} queries work at once" in readme

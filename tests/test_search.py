@@ -3,12 +3,14 @@ gives (the straightforward reference below), on the recorded day copied over thr
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from core.config import Rule, Settings
 from core.models import FeedSpec, Paper
 from core.rank import Ranker, combine
-from core.search import DayIndexes, Query, search
+from core.search import MAX_SCORED_PAPERS, ClientGone, DayIndexes, Query, QueryTooBroad, search
 from core.select import select
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
@@ -93,3 +95,62 @@ def test_only_the_returned_papers_are_read_once_the_days_are_indexed(
     monkeypatch.setattr(month, "papers", counted)
     assert len(search(query, settings, month, indexes)) == 25
     assert read == [25]
+
+
+def test_the_list_of_days_is_read_again_only_after_another_refresh_wrote(
+    month: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, indexes = Settings(), DayIndexes()
+    query = Query([], ["moe"], [], None, 3, 25)
+    search(query, settings, month, indexes)
+    read: list[int] = []
+    day_index = month.day_index
+
+    def counted() -> dict[date, list[str]]:
+        read.append(1)
+        return day_index()
+
+    monkeypatch.setattr(month, "day_index", counted)
+    search(query, settings, month, indexes)
+    assert read == [], "the days of the publication already seen"
+    report = month.last_report()
+    assert report is not None
+    month.save_report(report.model_copy(update={"started": report.started + timedelta(hours=1)}))
+    search(query, settings, month, indexes)
+    assert read == [1], "a refresh wrote since"
+
+
+def test_a_query_that_would_rescore_too_many_papers_is_refused_with_the_way_out(
+    month: Store,
+) -> None:
+    settings, indexes = Settings(), DayIndexes()
+    one_day = Query([], ["model"], [], None, 1, 2000)
+    assert search(one_day, settings, month, indexes), "about 770 papers say 'model' a day"
+    with pytest.raises(QueryTooBroad, match=f"at most {MAX_SCORED_PAPERS}.*fewer days"):
+        search(Query([], ["model"], [], None, 3, 2000), settings, month, indexes)
+    assert search(Query([], ["model"], [], None, 3, 200), settings, month, indexes), (
+        "the newest day alone fills a limit of 200: the older days are never scored"
+    )
+
+
+def test_a_query_whose_client_has_gone_stops_between_two_days(
+    month: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, indexes = Settings(), DayIndexes()
+    read: list[int] = []
+    papers = month.papers
+
+    def counted(ids: list[str]) -> list[Paper]:
+        read.append(len(ids))
+        return papers(ids)
+
+    monkeypatch.setattr(month, "papers", counted)
+    checks: list[int] = []
+
+    def gone() -> bool:
+        checks.append(1)
+        return len(checks) > 1
+
+    with pytest.raises(ClientGone, match="before day 2 of 3"):
+        search(Query([], ["serving"], [], None, 3, 2000), settings, month, indexes, gone)
+    assert len(read) == 2, "the first day's index and its candidates, nothing of the others"

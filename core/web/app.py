@@ -26,6 +26,7 @@ from core.select import configured_feeds
 from core.store import Store
 from core.web.context import Context, LazyStore, RefreshRunner
 from core.web.feed_cache import FeedCache
+from core.web.gate import QueryGate
 from core.web.responses import ERROR_HANDLERS
 from core.web.routes import api, feedback, feeds, home
 
@@ -103,6 +104,7 @@ def create_app(
         feeds=configured_feeds(settings),
         indexes=DayIndexes(),
         cached_feeds=FeedCache(clock),
+        gate=QueryGate(),
         clock=clock,
         runner=refresh_runner or _default_runner(settings),
         cron_secret=cron_secret if cron_secret is not None else os.environ.get("CRON_SECRET", ""),

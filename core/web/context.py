@@ -19,6 +19,7 @@ from core.models import FeedSpec, Paper, RefreshReport
 from core.search import DayIndexes
 from core.store import Store, papers_of_days
 from core.web.feed_cache import FeedCache
+from core.web.gate import QueryGate
 
 RefreshRunner = Callable[[Store], RefreshReport]
 DEFAULT_BASE_URL = SiteConfig().base_url
@@ -48,6 +49,7 @@ class Context:
     feeds: dict[str, FeedSpec]
     indexes: DayIndexes
     cached_feeds: FeedCache
+    gate: QueryGate
     clock: Clock
     runner: RefreshRunner
     cron_secret: str

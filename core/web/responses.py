@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 
+from core.search import ClientGone, QueryTooBroad
 from core.store import StoreError
 from core.text import redact
 
@@ -53,6 +54,15 @@ async def http_error(request: Request, error: Exception) -> Response:
     return error_response(request, error.status_code, str(message))
 
 
+async def too_broad(request: Request, error: Exception) -> Response:
+    return error_response(request, 422, str(error))
+
+
+async def client_gone(request: Request, error: Exception) -> Response:
+    """Nobody reads it: nginx's "client closed request", for the access log."""
+    return Response(status_code=499)
+
+
 async def unexpected(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path)
     return error_response(request, 500, "internal error; the details are in the server log")
@@ -61,6 +71,8 @@ async def unexpected(request: Request, error: Exception) -> Response:
 ERROR_HANDLERS = {
     RequestValidationError: invalid_request,
     StoreError: store_down,
+    QueryTooBroad: too_broad,
+    ClientGone: client_gone,
     HTTPException: http_error,
     Exception: unexpected,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import Request
@@ -18,12 +19,16 @@ from core.web.routes.feeds import parse_query
 STALE_AFTER = timedelta(days=4)
 
 
-def api_papers(request: Request) -> Response:
+async def api_papers(request: Request) -> Response:
+    return await context(request).gate.run(request, lambda gone: _api_papers(request, gone))
+
+
+def _api_papers(request: Request, gone: Callable[[], bool]) -> Response:
     ctx = context(request)
     query = parse_query(request, ctx)
     if isinstance(query, Response):
         return query
-    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes)
+    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
     body = {
         "count": len(papers),
         "papers": [
@@ -40,13 +45,17 @@ def api_papers(request: Request) -> Response:
     return JSONResponse(body, headers={"Cache-Control": QUERY_CACHE})
 
 
-def api_count(request: Request) -> Response:
+async def api_count(request: Request) -> Response:
     """How many papers an ad-hoc feed would hold (the landing page's builder asks)."""
+    return await context(request).gate.run(request, lambda gone: _api_count(request, gone))
+
+
+def _api_count(request: Request, gone: Callable[[], bool]) -> Response:
     ctx = context(request)
     query = parse_query(request, ctx)
     if isinstance(query, Response):
         return query
-    count = len(search(query.search(), ctx.settings, ctx.store(), ctx.indexes))
+    count = len(search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone))
     return JSONResponse({"count": count}, headers={"Cache-Control": QUERY_CACHE})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -133,7 +135,11 @@ def parse_query(request: Request, ctx: Context) -> FeedQuery | Response:
     return query
 
 
-def query_feed(fmt: str, request: Request) -> Response:
+async def query_feed(fmt: str, request: Request) -> Response:
+    return await context(request).gate.run(request, lambda gone: _query_feed(fmt, request, gone))
+
+
+def _query_feed(fmt: str, request: Request, gone: Callable[[], bool]) -> Response:
     ctx = context(request)
     if fmt not in FORMATS:
         message = f"/feed.{fmt}: use /feed.xml (RSS), /feed.atom or /feed.json"
@@ -144,7 +150,7 @@ def query_feed(fmt: str, request: Request) -> Response:
     language = language_of(request, ctx)
     if isinstance(language, Response):
         return language
-    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes)
+    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
     spec = FeedSpec(name="query", title=f"arXiv: {query.describe()}")
     rendered = render_now(ctx, spec, fmt, papers, request, language)
     return feed_response(request, rendered, QUERY_CACHE)
