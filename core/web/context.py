@@ -91,6 +91,7 @@ def public_base(request: Request, settings: Settings) -> str:
     if settings.site.base_url != DEFAULT_BASE_URL:
         return settings.site.base_url
     host = request.headers.get("host", "")
-    if request.url.scheme not in ("http", "https") or not _HOST.match(host):
+    scheme = request.scope.get("scheme", "http")  # not request.url: parsing it costs more
+    if scheme not in ("http", "https") or not _HOST.match(host):
         return settings.site.base_url
-    return f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}".rstrip("/")
+    return f"{scheme}://{host}{request.scope.get('root_path', '')}".rstrip("/")

@@ -4,7 +4,8 @@ cases it must answer is tests/test_http_cache.py."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import lru_cache
 from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request
@@ -18,6 +19,12 @@ FEED_CACHE = (
     "public, max-age=900, s-maxage=1800, stale-while-revalidate=86400, stale-if-error=259200"
 )
 QUERY_CACHE = "public, max-age=300, s-maxage=900, stale-while-revalidate=3600, stale-if-error=86400"
+
+
+@lru_cache(maxsize=256)
+def http_date(when: datetime) -> str:
+    """An IMF-fixdate; cached, as every response of a feed names the same few dates."""
+    return format_datetime(when.astimezone(UTC), usegmt=True)
 
 
 def _etag_matches(if_none_match: str, etags: set[str]) -> bool:
@@ -45,7 +52,7 @@ def feed_response(request: Request, feed: RenderedFeed, cache_control: str) -> R
     etag = feed.etag[:-1] + '-gzip"' if compressed else feed.etag
     headers = {
         "ETag": etag,
-        "Last-Modified": format_datetime(feed.last_modified.astimezone(UTC), usegmt=True),
+        "Last-Modified": http_date(feed.last_modified),
         "Cache-Control": cache_control,
         "Vary": "Accept-Encoding",
     }
