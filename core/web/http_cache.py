@@ -5,8 +5,8 @@ cases it must answer is tests/test_http_cache.py."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 
 from fastapi import Request
 from fastapi.responses import Response
