@@ -1,7 +1,10 @@
 """Refresh benchmark: ingest + rank + render of the recorded 1,504-item day, per stage, against
 feedparser alone parsing the same file, interleaved in one run.
 
-    uv run python scripts/bench_refresh.py [--rounds 7] [--fixture PATH]
+    uv run python scripts/bench_refresh.py [--rounds 7] [--fixture PATH] [--categories 50]
+
+With --categories N, the N categories with the most items in the fixture are followed, with
+every announce type (the largest configuration `arxiv.categories` allows is 50).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from core.clock import SystemClock, utc_now
 from core.config import Settings
 from core.feedback import FeedbackLinks
 from core.ingest.rss import parse_announcements
+from core.models import AnnounceType
 from core.rank import Examples, Ranker
 from core.refresh import keep
 from core.render.configured import render_all
@@ -35,13 +40,29 @@ def _timed(work: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def _largest(settings: Settings, raw: bytes, count: int) -> Settings:
+    """`settings` following the `count` categories with the most items, every type."""
+    papers = parse_announcements(raw, None, None).papers
+    sizes = Counter(category for paper in papers for category in paper.categories)
+    arxiv = settings.arxiv.model_copy(
+        update={
+            "categories": [category for category, _ in sizes.most_common(count)],
+            "announce_types": list(AnnounceType),
+        }
+    )
+    return settings.model_copy(update={"arxiv": arxiv})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--fixture", type=Path, default=DEFAULT_FIXTURE)
+    parser.add_argument("--categories", type=int, help="follow the N largest, all types")
     args = parser.parse_args()
     raw = args.fixture.read_bytes()
     settings = Settings()
+    if args.categories:
+        settings = _largest(settings, raw, args.categories)
     interests = Examples(
         [Example.interests(settings.rank.interests)], (), settings.rank.like_weight
     )
@@ -74,7 +95,7 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in samples.items()}
     print(
         f"fixture: {args.fixture.name}, {announcements.total} items, {len(papers)} kept "
-        f"(default config), {len(feeds)} feeds rendered; median of {args.rounds} interleaved rounds"
+        f"({len(settings.arxiv.categories)} categories), {len(feeds)} feeds rendered; median of {args.rounds} interleaved rounds"
     )
     for name, value in medians.items():
         print(f"  {name:<17} {value * 1000:8.1f} ms")

@@ -9,6 +9,7 @@ import feedparser
 import pytest
 from lxml import etree
 
+from core.config import Format
 from core.models import Hit, Paper, Score
 from core.render.digest import render_digest
 from core.render.feeds import (
@@ -135,3 +136,53 @@ def test_a_feed_in_another_language_never_shows_a_summary_in_the_first() -> None
     chinese = item_html(paper, "zh")
     assert "An English summary." not in chinese and "The abstract." in chinese
     assert "An English summary." in item_html(paper, None)
+
+
+def _scored(arxiv_id: str, total: float, categories: tuple[str, ...], day: int) -> Paper:
+    paper = make_paper(
+        arxiv_id,
+        title=f"Paper {arxiv_id}",
+        categories=categories,
+        announced=datetime(2024, 11, day, 5, tzinfo=UTC),
+    )
+    hit = Hit(rule="LLM", field="title", matched="LLM", points=total)
+    return paper.model_copy(update={"score": Score(total=total, hits=[hit] if total else [])})
+
+
+def test_every_feed_dates_a_paper_alike_and_in_its_ranked_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each paper's item is made once per format and reused by every feed listing it, so it
+    must carry the same date everywhere, and dates must fall in each feed's order (readers
+    that sort by date keep the ranking)."""
+    import core.render.feeds as feeds
+    from core.config import Settings
+    from core.render.configured import render_all
+
+    papers = [  # in no feed's order: days mixed, a vetoed-like zero before a 3
+        _scored("2411.00005", 7.0, ("cs.LG", "cs.CL"), 27),
+        _scored("2411.00001", 9.0, ("cs.LG",), 28),
+        _scored("2411.00004", 0.0, ("cs.AI", "cs.LG"), 28),
+        _scored("2411.00002", 5.0, ("cs.AI", "cs.LG"), 28),
+        _scored("2411.00003", 3.0, ("cs.AI",), 28),
+    ]
+    made: list[str] = []
+    xml_item = feeds._xml_item
+
+    def counted(fmt: Format, paper: Paper, body: str, when: datetime) -> str:
+        made.append(f"{fmt}:{paper.id}")
+        return xml_item(fmt, paper, body, when)
+
+    monkeypatch.setattr(feeds, "_xml_item", counted)
+    rendered = render_all(Settings(), papers, datetime(2024, 11, 28, 6, tzinfo=UTC))
+    assert sorted(made) == sorted({*made}), "each paper's item made once per format"
+    dates: dict[str, set[tuple[int, ...]]] = {}
+    for key, feed in rendered.items():
+        if not key.endswith((".xml", ".atom")):
+            continue
+        entries = feedparser.parse(feed.body).entries
+        published = [entry.published_parsed for entry in entries]
+        assert published == sorted(published, reverse=True), f"{key}: dates in feed order"
+        for entry in entries:
+            dates.setdefault(entry.id, set()).add(tuple(entry.published_parsed))
+    assert len(dates) == 5 and all(len(found) == 1 for found in dates.values()), dates

@@ -7,7 +7,8 @@ from datetime import datetime
 from core.config import FORMATS, Settings
 from core.feedback import FeedbackLinks
 from core.models import Paper, RenderedFeed
-from core.render.feeds import FeedMeta, item_html, render_feed
+from core.rank import sort_key
+from core.render.feeds import FeedMeta, ItemFragments, item_html, item_times, render_feed
 from core.select import configured_feeds, select
 from core.store import feed_key
 
@@ -17,7 +18,8 @@ def render_all(
 ) -> dict[str, RenderedFeed]:
     """Every configured feed in every format (and summary language), keyed by `feed_key`;
     each item with "more / less like this" links when `feedback` is given. `now` dates a feed
-    only when no paper does."""
+    only when no paper does. Each paper's item is rendered once per format and language, and
+    dated by its rank among all papers of its day, which every feed's order keeps."""
     now = now.replace(microsecond=0)
     base = settings.site.base_url
     languages = settings.summaries.languages if settings.summaries.enabled else [None]
@@ -26,10 +28,12 @@ def render_all(
         name: (spec, select(papers, spec)) for name, spec in configured_feeds(settings).items()
     }
     newest = max((paper.announced for paper in papers), default=now)
+    times = item_times(sorted(papers, key=lambda paper: (-paper.day.toordinal(), *sort_key(paper))))
     for position, language in enumerate(languages):
         extra_language = language if position > 0 else None
         query = f"?lang={language}" if extra_language else ""
         bodies = {paper.id: item_html(paper, language, feedback) for paper in papers}
+        fragments = {fmt: ItemFragments(fmt, bodies, times) for fmt in FORMATS}
         for name, (spec, chosen) in specs.items():
             # the content's own time, so that the same papers render to the same bytes
             updated = max((paper.announced for paper in chosen), default=newest)
@@ -43,6 +47,6 @@ def render_all(
                     ttl_minutes=settings.feeds.ttl_minutes,
                 )
                 rendered[feed_key(name, fmt, extra_language)] = render_feed(
-                    fmt, meta, chosen, bodies, base
+                    fmt, meta, chosen, bodies, base, fragments[fmt]
                 )
     return rendered

@@ -12,7 +12,9 @@ from datetime import UTC, datetime, time, timedelta
 from html import escape
 from typing import Any
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
+from lxml import etree
 from pydantic import BaseModel
 
 from core.config import Format
@@ -135,18 +137,6 @@ ITEM_TIME = time(12, 0, tzinfo=UTC)
 Eastern): the same calendar day in UTC and in every US time zone, down to Hawaii."""
 
 
-def _item_times(papers: list[Paper]) -> list[datetime]:
-    """Noon UTC of each paper's announcement day, less its rank within the day in seconds, so
-    that readers which sort by date keep the ranking (2,000 papers span 34 minutes)."""
-    times = []
-    position_in_day: dict[object, int] = {}
-    for paper in papers:
-        position = position_in_day.get(paper.day, 0)
-        position_in_day[paper.day] = position + 1
-        times.append(datetime.combine(paper.day, ITEM_TIME) - timedelta(seconds=position))
-    return times
-
-
 def _description(meta: FeedMeta, papers: list[Paper]) -> str:
     days = sorted({paper.day.isoformat() for paper in papers}, reverse=True)
     if not papers:
@@ -157,14 +147,105 @@ def _description(meta: FeedMeta, papers: list[Paper]) -> str:
     )
 
 
-def _feedgen(
-    fmt: Format, meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]
-) -> FeedGenerator:
-    """RSS and Atom differ in what readers make of the same fields: an RSS description is
-    HTML (so the abstract is escaped into it), an Atom summary is text; Atom content is
-    `type="html"` with one `alternate` link (the abstract page), the PDF and HTML versions
-    `related`; RSS has one `<link>`, the abstract page, and the item HTML in content:encoded."""
+ItemTimes = Mapping[str, datetime]
+
+
+def item_times(papers: list[Paper]) -> dict[str, datetime]:
+    """Noon UTC of each paper's announcement day, less its rank within the day in seconds, so
+    that readers which sort by date keep the ranking (2,000 papers span 34 minutes). `papers`
+    in feed order; a feed holding some of them in the same order keeps their times."""
+    times = {}
+    position_in_day: dict[object, int] = {}
+    for paper in papers:
+        position = position_in_day.get(paper.day, 0)
+        position_in_day[paper.day] = position + 1
+        times[paper.id] = datetime.combine(paper.day, ITEM_TIME) - timedelta(seconds=position)
+    return times
+
+
+class ItemFragments:
+    """Each paper's item, rendered once in one format and reused by every feed that lists
+    it (a refresh renders each paper into four or five feeds on average)."""
+
+    def __init__(self, fmt: Format, bodies: Mapping[str, str], times: ItemTimes) -> None:
+        self.fmt, self.bodies, self.times = fmt, bodies, times
+        self._made: dict[str, str] = {}
+
+    def of(self, paper: Paper) -> str:
+        made = self._made.get(paper.id)
+        if made is None:
+            body, when = self.bodies[paper.id], self.times[paper.id]
+            if self.fmt == "json":
+                made = _json_item(paper, body, when)
+            else:
+                made = _xml_item(self.fmt, paper, body, when)
+            self._made[paper.id] = made
+        return made
+
+
+_RSS_NAMESPACES = {
+    "atom": ATOM,
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+}
+_REDECLARED = [f' xmlns:{prefix}="{uri}"' for prefix, uri in _RSS_NAMESPACES.items()]
+
+
+def _xml_item(fmt: Format, paper: Paper, body: str, when: datetime) -> str:
+    """One RSS `<item>` or Atom `<entry>`, made by feedgen. RSS and Atom differ in what
+    readers make of the same fields: an RSS description is HTML (so the abstract is escaped
+    into it), an Atom summary is text; Atom content is `type="html"` with one `alternate`
+    link (the abstract page), the PDF and HTML versions `related`; RSS has one `<link>`, the
+    abstract page, and the item HTML in content:encoded."""
     atom = fmt == "atom"
+    entry = FeedEntry()
+    entry.load_extension("dc", atom=False, rss=True)
+    entry.id(paper.abs_url)
+    entry.guid(paper.abs_url, permalink=True)
+    entry.title(xml_safe(paper.title))
+    entry.link(href=paper.abs_url, rel="alternate")
+    teaser = xml_safe(f"Score {paper.score.total:g}. {paper.abstract}")
+    if atom:
+        entry.summary(teaser)
+    else:
+        entry.description(escape(teaser))
+    entry.content(xml_safe(body), type="html" if atom else "CDATA")
+    entry.published(when)
+    entry.updated(when)
+    authors = [xml_safe(name) for name in paper.authors] or ["arXiv"]
+    entry.author([{"name": name} for name in authors])
+    entry.dc.dc_creator(", ".join(authors))
+    for category in paper.categories:
+        entry.category(term=category, scheme="https://arxiv.org/archive/")
+    if atom:
+        element = entry.atom_entry()
+        _atom_links(element, paper)
+        return str(etree.tostring(element, encoding="unicode"))
+    channel = etree.Element("rss", nsmap=_RSS_NAMESPACES)  # so the item uses these prefixes
+    channel.append(entry.rss_entry())
+    item = str(etree.tostring(channel[0], encoding="unicode"))
+    start, rest = item.split(">", 1)
+    for declaration in _REDECLARED:  # declared once on the document's root instead
+        start = start.replace(declaration, "")
+    return f"{start}>{rest}"
+
+
+def _atom_links(entry: Any, paper: Paper) -> None:
+    """The entry's links as RFC 4287 wants them. feedgen 1.0 writes every entry link without
+    its `rel` and `type`, so all of them would read as `alternate`."""
+    for link in entry.findall("link"):
+        entry.remove(link)
+    links = [
+        {"rel": "alternate", "type": "text/html", "href": paper.abs_url},
+        {"rel": "related", "type": "application/pdf", "href": paper.pdf_url, "title": "PDF"},
+        {"rel": "related", "type": "text/html", "href": paper.html_url, "title": "HTML"},
+    ]
+    for attributes in links:
+        etree.SubElement(entry, "link", attributes)
+
+
+def _channel(fmt: Format, meta: FeedMeta, papers: list[Paper]) -> bytes:
+    """The feed document without its items (feedgen)."""
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
     generator.id(meta.self_url)
@@ -178,81 +259,42 @@ def _feedgen(
     generator.ttl(meta.ttl_minutes)
     generator.skipDays(["Saturday", "Sunday"])
     generator.generator("arxiv-feeds")
-    for paper, when in zip(papers, _item_times(papers), strict=True):
-        entry = generator.add_entry(order="append")
-        entry.id(paper.abs_url)
-        entry.guid(paper.abs_url, permalink=True)
-        entry.title(xml_safe(paper.title))
-        entry.link(href=paper.abs_url, rel="alternate")  # Atom's links: _atom_entry_links
-        teaser = xml_safe(f"Score {paper.score.total:g}. {paper.abstract}")
-        if atom:
-            entry.summary(teaser)
-        else:
-            entry.description(escape(teaser))
-        entry.content(xml_safe(bodies[paper.id]), type="html" if atom else "CDATA")
-        entry.published(when)
-        entry.updated(when)
-        authors = [xml_safe(name) for name in paper.authors] or ["arXiv"]
-        entry.author([{"name": name} for name in authors])
-        entry.dc.dc_creator(", ".join(authors))
-        for category in paper.categories:
-            entry.category(term=category, scheme="https://arxiv.org/archive/")
-    return generator
+    document: bytes = generator.atom_str() if fmt == "atom" else generator.rss_str()
+    return document
 
 
-def _atom_entry_links(body: bytes, papers: list[Paper]) -> bytes:
-    """Each entry's links as RFC 4287 wants them. feedgen 1.0 writes every entry link without
-    its `rel` and `type`, so all of them read as `alternate`; they are written here instead."""
-    from lxml import etree
+def _json_item(paper: Paper, body: str, when: datetime) -> str:
+    item = {
+        "id": paper.abs_url,
+        "url": paper.abs_url,
+        "external_url": paper.pdf_url,
+        "title": paper.title,
+        "content_html": body,
+        "summary": paper.abstract,
+        "date_published": when.isoformat(),
+        "authors": [{"name": name} for name in paper.authors],
+        "tags": paper.categories,
+        "_arxiv": {
+            "id": paper.id,
+            "version": paper.version,
+            "announce_type": paper.announce_type.value,
+            "primary_category": paper.primary_category,
+            "score": paper.score.total,
+            "matched": [hit.model_dump() for hit in paper.score.hits],
+            "vetoed_by": paper.score.vetoed_by,
+            "pdf_url": paper.pdf_url,
+            "html_url": paper.html_url,
+            "doi": paper.doi,
+            "journal_ref": paper.journal_ref,
+            "summaries": {
+                lang: summary.model_dump(mode="json") for lang, summary in paper.summaries.items()
+            },
+        },
+    }
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
-    root = etree.fromstring(body)
-    for entry, paper in zip(root.iterfind(f"{{{ATOM}}}entry"), papers, strict=True):
-        for link in entry.findall(f"{{{ATOM}}}link"):
-            entry.remove(link)
-        links = [
-            {"rel": "alternate", "type": "text/html", "href": paper.abs_url},
-            {"rel": "related", "type": "application/pdf", "href": paper.pdf_url, "title": "PDF"},
-            {"rel": "related", "type": "text/html", "href": paper.html_url, "title": "HTML"},
-        ]
-        for attributes in links:
-            etree.SubElement(entry, f"{{{ATOM}}}link", attributes)
-    result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    return result
 
-
-def _json_feed(meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]) -> bytes:
-    items: list[dict[str, Any]] = []
-    for paper, when in zip(papers, _item_times(papers), strict=True):
-        items.append(
-            {
-                "id": paper.abs_url,
-                "url": paper.abs_url,
-                "external_url": paper.pdf_url,
-                "title": paper.title,
-                "content_html": bodies[paper.id],
-                "summary": paper.abstract,
-                "date_published": when.isoformat(),
-                "authors": [{"name": name} for name in paper.authors],
-                "tags": paper.categories,
-                "_arxiv": {
-                    "id": paper.id,
-                    "version": paper.version,
-                    "announce_type": paper.announce_type.value,
-                    "primary_category": paper.primary_category,
-                    "score": paper.score.total,
-                    "matched": [hit.model_dump() for hit in paper.score.hits],
-                    "vetoed_by": paper.score.vetoed_by,
-                    "pdf_url": paper.pdf_url,
-                    "html_url": paper.html_url,
-                    "doi": paper.doi,
-                    "journal_ref": paper.journal_ref,
-                    "summaries": {
-                        lang: summary.model_dump(mode="json")
-                        for lang, summary in paper.summaries.items()
-                    },
-                },
-            }
-        )
+def _json_document(meta: FeedMeta, papers: list[Paper], items: list[str]) -> bytes:
     document = {
         "version": JSON_FEED_VERSION,
         "title": meta.title,
@@ -260,24 +302,35 @@ def _json_feed(meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str]) -
         "feed_url": meta.self_url,
         "description": _description(meta, papers),
         "language": "en",
-        "items": items,
+        "items": [],
     }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    empty = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    head = empty.removesuffix("[]}")  # "items" is the last key
+    return f"{head}[{','.join(items)}]}}".encode()
 
 
 def render(
-    fmt: Format, meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str] | None = None
+    fmt: Format,
+    meta: FeedMeta,
+    papers: list[Paper],
+    bodies: Mapping[str, str] | None = None,
+    fragments: ItemFragments | None = None,
 ) -> bytes:
-    """The feed document. `bodies` maps paper ids to their `item_html`, for callers that
+    """The feed document. `bodies` maps paper ids to their `item_html`; `fragments`, the
+    papers' items already rendered in this format (with their times), for callers that
     render the same papers into many feeds."""
-    bodies = bodies if bodies is not None else {paper.id: item_html(paper) for paper in papers}
+    if fragments is None:
+        bodies = bodies if bodies is not None else {p.id: item_html(p) for p in papers}
+        fragments = ItemFragments(fmt, bodies, item_times(papers))
+    items = [fragments.of(paper) for paper in papers]
     if fmt == "json":
-        return _json_feed(meta, papers, bodies)
-    generator = _feedgen(fmt, meta, papers, bodies)
-    if fmt == "xml":
-        rss: bytes = generator.rss_str()
-        return rss
-    return _atom_entry_links(generator.atom_str(), papers)
+        return _json_document(meta, papers, items)
+    document = _channel(fmt, meta, papers)
+    closing = b"</feed>" if fmt == "atom" else b"</channel>"
+    head, found, tail = document.rpartition(closing)
+    if not found:
+        raise RuntimeError(f"feedgen's {fmt} document lacks {closing!r}")
+    return head + "".join(items).encode() + found + tail
 
 
 def render_feed(
@@ -286,7 +339,9 @@ def render_feed(
     papers: list[Paper],
     bodies: Mapping[str, str] | None = None,
     base_url: str = "",
+    fragments: ItemFragments | None = None,
 ) -> RenderedFeed:
     """Rendered bytes with the validators HTTP caching needs; `base_url`: the site address
     in its links, so that `core.render.stored.with_base` can move them to another."""
-    return rendered(render(fmt, meta, papers, bodies), MEDIA_TYPES[fmt], meta.updated, base_url)
+    body = render(fmt, meta, papers, bodies, fragments)
+    return rendered(body, MEDIA_TYPES[fmt], meta.updated, base_url)
