@@ -95,7 +95,8 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in samples.items()}
     print(
         f"fixture: {args.fixture.name}, {announcements.total} items, {len(papers)} kept "
-        f"({len(settings.arxiv.categories)} categories), {len(feeds)} feeds rendered; median of {args.rounds} interleaved rounds"
+        f"({len(settings.arxiv.categories)} categories), {len(feeds)} feeds rendered; "
+        f"median of {args.rounds} interleaved rounds"
     )
     for name, value in medians.items():
         print(f"  {name:<17} {value * 1000:8.1f} ms")
