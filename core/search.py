@@ -191,13 +191,25 @@ class Query:
     limit: int
 
 
+@dataclass(frozen=True)
+class Found:
+    """What a query found: its papers in feed order, where each stands in its stored day
+    (the order every configured feed keeps), the publication it comes from, and whether new
+    terms re-ordered them."""
+
+    papers: list[Paper]
+    ranks: dict[str, int]
+    version: str
+    rescored: bool
+
+
 def search(
     query: Query,
     settings: Settings,
     store: Store,
     indexes: DayIndexes,
     gone: Callable[[], bool] = lambda: False,
-) -> list[Paper]:
+) -> Found:
     """The papers an ad-hoc feed holds: newest day first, best score first within a day.
     Raises QueryTooBroad past MAX_SCORED_PAPERS, and ClientGone once `gone()` says so."""
     stored = indexes.days(store)
@@ -231,7 +243,8 @@ def search(
         if paper is not None:
             score = combine(paper.score, term_score) if term_score is not None else paper.score
             results.append(paper.model_copy(update={"score": score}))
-    return results
+    ranks = {day_index.ids[position]: position for day_index, position, _ in chosen}
+    return Found(results, ranks, stored.version, terms.ranker is not None)
 
 
 @dataclass(frozen=True)

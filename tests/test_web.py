@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import httpx
@@ -11,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.config import Settings, load_settings
+from core.models import Publication
 from core.refresh import refresh
 from core.store import Store, StoreError
 from core.web.app import create_app
@@ -52,6 +55,10 @@ def _message(response: httpx.Response) -> str:
         return str(response.json()["error"])
     assert response.headers["content-type"].startswith("text/plain")
     return response.text
+
+
+def _entries(body: bytes) -> list[Any]:
+    return list(feedparser.parse(body).entries)
 
 
 def _ids(body: bytes) -> list[str]:
@@ -105,6 +112,63 @@ def test_unknown_feeds_are_404_naming_the_valid_ones(client: TestClient) -> None
     assert client.get("/feeds/keyword/nope.xml").status_code == 404
     assert client.get("/feeds/cs.LG.html").status_code == 404
     assert client.get("/feed.html").status_code == 404
+
+
+def test_an_item_returned_by_another_query_is_not_rendered_again(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.render.feeds as feeds
+
+    made: list[str] = []
+    xml_item = feeds._xml_item
+
+    def counted(fmt: Any, paper: Any, body: str, when: Any) -> str:
+        made.append(paper.id)
+        return xml_item(fmt, paper, body, when)
+
+    monkeypatch.setattr(feeds, "_xml_item", counted)
+    first = client.get("/feed.xml", params={"cat": "cs.DC"})
+    assert sorted(made) == ["2411.00002", "2411.00003"]
+    second = client.get("/feed.xml", params={"cat": "cs.LG,cs.DC"})
+    assert sorted(made) == ["2411.00001", "2411.00002", "2411.00003"], "only the new one"
+    assert sorted(_ids(second.content)) == ["2411.00001", "2411.00002", "2411.00003"]
+    dates = {e.id: e.published for body in (first, second) for e in _entries(body.content)}
+    assert len(dates) == 3, "a paper kept its date from one query to the next"
+
+
+def test_an_item_kept_from_before_a_refresh_is_not_served_after_it(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(ITEMS), source="test", clock=clock)
+    client = TestClient(create_app(settings, lambda: store, clock=clock))
+    assert "Graph theory" in client.get("/feed.xml", params={"cat": "cs.DC"}).text
+    (paper,) = store.papers(["2411.00003"])
+    report = store.last_report()
+    assert report is not None
+    store.publish(
+        Publication(
+            papers=[paper.model_copy(update={"title": "Graph theory, revised"})],
+            days={paper.day: store.day_index()[paper.day]},
+            report=report.model_copy(update={"started": report.started + timedelta(hours=1)}),
+        )
+    )
+    assert "Graph theory, revised" in client.get("/feed.xml", params={"cat": "cs.DC"}).text
+
+
+def test_items_scored_by_a_query_s_own_terms_show_that_query_s_reasons(
+    client: TestClient,
+) -> None:
+    """Two queries give "Graph theory" the same points for different words: each feed says
+    which of its own words matched."""
+    totals = set()
+    for term in ("graph", "theory"):
+        body = client.get("/feed.json", params={"q": term, "cat": "cs.DC"}).json()
+        (item,) = body["items"]
+        assert [hit["rule"] for hit in item["_arxiv"]["matched"]] == [term]
+        assert f"{term} (title +1.5)" in item["content_html"]
+        totals.add(item["_arxiv"]["score"])
+    assert len(totals) == 1, "the same points, for different words"
 
 
 def test_ad_hoc_feed_filters_and_scores_query_terms(client: TestClient) -> None:

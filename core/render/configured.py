@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from core.config import FORMATS, Settings
@@ -33,7 +34,7 @@ def render_all(
         extra_language = language if position > 0 else None
         query = f"?lang={language}" if extra_language else ""
         bodies = {paper.id: item_html(paper, language, feedback) for paper in papers}
-        fragments = {fmt: ItemFragments(fmt, bodies, times) for fmt in FORMATS}
+        fragments = {fmt: ItemFragments(fmt, _reader(bodies), times) for fmt in FORMATS}
         for name, (spec, chosen) in specs.items():
             # the content's own time, so that the same papers render to the same bytes
             updated = max((paper.announced for paper in chosen), default=newest)
@@ -50,3 +51,7 @@ def render_all(
                     fmt, meta, chosen, bodies, base, fragments[fmt]
                 )
     return rendered
+
+
+def _reader(bodies: dict[str, str]) -> Callable[[Paper], str]:
+    return lambda paper: bodies[paper.id]

@@ -7,10 +7,10 @@ passed through as markup.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from html import escape
-from typing import Any
+from typing import Any, Protocol
 
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
@@ -159,27 +159,48 @@ def item_times(papers: list[Paper]) -> dict[str, datetime]:
     for paper in papers:
         position = position_in_day.get(paper.day, 0)
         position_in_day[paper.day] = position + 1
-        times[paper.id] = datetime.combine(paper.day, ITEM_TIME) - timedelta(seconds=position)
+        times[paper.id] = item_time(paper, position)
     return times
+
+
+def item_time(paper: Paper, rank_in_day: int) -> datetime:
+    return datetime.combine(paper.day, ITEM_TIME) - timedelta(seconds=rank_in_day)
+
+
+class Kept(Protocol):
+    """Where made items are kept: a dict for one refresh, a bounded cache for a process."""
+
+    def get(self, key: Hashable, /) -> str | None: ...
+
+    def __setitem__(self, key: Hashable, value: str, /) -> None: ...
 
 
 class ItemFragments:
     """Each paper's item, rendered once in one format and reused by every feed that lists
-    it (a refresh renders each paper into four or five feeds on average)."""
+    it (a refresh renders each paper into four or five feeds on average). `key` names what
+    an item depends on beyond the format, when `kept` outlives one set of papers."""
 
-    def __init__(self, fmt: Format, bodies: Mapping[str, str], times: ItemTimes) -> None:
-        self.fmt, self.bodies, self.times = fmt, bodies, times
-        self._made: dict[str, str] = {}
+    def __init__(
+        self,
+        fmt: Format,
+        body: Callable[[Paper], str],
+        times: ItemTimes,
+        kept: Kept | None = None,
+        key: Callable[[Paper], Hashable] = lambda paper: paper.id,
+    ) -> None:
+        self.fmt, self.body, self.times, self.key = fmt, body, times, key
+        self._kept: Kept = kept if kept is not None else {}
 
     def of(self, paper: Paper) -> str:
-        made = self._made.get(paper.id)
+        key = self.key(paper)
+        made = self._kept.get(key)
         if made is None:
-            body, when = self.bodies[paper.id], self.times[paper.id]
+            body, when = self.body(paper), self.times[paper.id]
             if self.fmt == "json":
                 made = _json_item(paper, body, when)
             else:
                 made = _xml_item(self.fmt, paper, body, when)
-            self._made[paper.id] = made
+            self._kept[key] = made
         return made
 
 
@@ -320,8 +341,9 @@ def render(
     papers' items already rendered in this format (with their times), for callers that
     render the same papers into many feeds."""
     if fragments is None:
-        bodies = bodies if bodies is not None else {p.id: item_html(p) for p in papers}
-        fragments = ItemFragments(fmt, bodies, item_times(papers))
+        given = bodies
+        body = (lambda paper: given[paper.id]) if given is not None else item_html
+        fragments = ItemFragments(fmt, body, item_times(papers))
     items = [fragments.of(paper) for paper in papers]
     if fmt == "json":
         return _json_document(meta, papers, items)
@@ -340,8 +362,10 @@ def render_feed(
     bodies: Mapping[str, str] | None = None,
     base_url: str = "",
     fragments: ItemFragments | None = None,
+    compress: bool = True,
 ) -> RenderedFeed:
-    """Rendered bytes with the validators HTTP caching needs; `base_url`: the site address
-    in its links, so that `core.render.stored.with_base` can move them to another."""
+    """Rendered bytes with the validators HTTP caching needs (and, with `compress`, a gzip
+    copy); `base_url`: the site address in its links, so that
+    `core.render.stored.with_base` can move them to another."""
     body = render(fmt, meta, papers, bodies, fragments)
-    return rendered(body, MEDIA_TYPES[fmt], meta.updated, base_url)
+    return rendered(body, MEDIA_TYPES[fmt], meta.updated, base_url, compress)

@@ -12,11 +12,13 @@ from datetime import datetime
 from core.models import RenderedFeed
 
 
-def rendered(body: bytes, media_type: str, updated: datetime, base_url: str) -> RenderedFeed:
+def rendered(
+    body: bytes, media_type: str, updated: datetime, base_url: str, compress: bool = True
+) -> RenderedFeed:
     return RenderedFeed(
         body=body,
         # level 3: ~4x smaller than the body; 2.5x faster than level 6 for 11% more bytes
-        gzip=gzip.compress(body, compresslevel=3, mtime=0),
+        gzip=gzip.compress(body, compresslevel=3, mtime=0) if compress else b"",
         media_type=media_type,
         etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
         last_modified=updated,

@@ -19,6 +19,7 @@ from core.models import FeedSpec, Paper, RefreshReport
 from core.search import DayIndexes
 from core.store import Store, papers_of_days
 from core.web.feed_cache import FeedCache
+from core.web.fragment_cache import FragmentCache
 from core.web.gate import QueryGate
 
 RefreshRunner = Callable[[Store], RefreshReport]
@@ -49,6 +50,7 @@ class Context:
     feeds: dict[str, FeedSpec]
     indexes: DayIndexes
     cached_feeds: FeedCache
+    fragments: FragmentCache
     gate: QueryGate
     clock: Clock
     runner: RefreshRunner

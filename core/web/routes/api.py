@@ -28,7 +28,7 @@ def _api_papers(request: Request, gone: Callable[[], bool]) -> Response:
     query = parse_query(request, ctx)
     if isinstance(query, Response):
         return query
-    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
+    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone).papers
     body = {
         "count": len(papers),
         "papers": [
@@ -55,7 +55,7 @@ def _api_count(request: Request, gone: Callable[[], bool]) -> Response:
     query = parse_query(request, ctx)
     if isinstance(query, Response):
         return query
-    count = len(search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone))
+    count = len(search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone).papers)
     return JSONResponse({"count": count}, headers={"Cache-Control": QUERY_CACHE})
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from core.config import FORMATS, describe_validation_error
+from core.config import FORMATS, Format, describe_validation_error
 from core.models import FeedSpec, Paper, RenderedFeed
 from core.render.stored import with_base
-from core.search import present_categories, search
+from core.search import Found, present_categories, search
 from core.select import select
 from core.store import feed_key
 from core.web.context import Context, context, public_base
@@ -21,9 +21,14 @@ from core.web.query import FeedQuery
 from core.web.responses import error_response
 
 
-def _split_filename(filename: str) -> tuple[str, str] | None:
-    name, dot, fmt = filename.rpartition(".")
-    return (name, fmt) if dot and name and fmt in FORMATS else None
+def _format(value: str) -> Format | None:
+    return next((fmt for fmt in FORMATS if fmt == value), None)
+
+
+def _split_filename(filename: str) -> tuple[str, Format] | None:
+    name, dot, extension = filename.rpartition(".")
+    fmt = _format(extension)
+    return (name, fmt) if dot and name and fmt else None
 
 
 def language_of(request: Request, ctx: Context) -> str | Response | None:
@@ -41,12 +46,24 @@ def language_of(request: Request, ctx: Context) -> str | Response | None:
 def render_now(
     ctx: Context,
     spec: FeedSpec,
-    fmt: str,
+    fmt: Format,
     papers: list[Paper],
     request: Request,
     language: str | None,
+    found: Found | None = None,
 ) -> RenderedFeed:
-    from core.render.feeds import FeedMeta, item_html, render_feed  # feedgen only when live
+    """A feed rendered for this request; with what a query `found`, its items are dated by
+    their rank in their stored day (unless the query's terms re-ordered them) and kept in
+    the process for the next query that returns them. Compressed only for a client that
+    takes gzip."""
+    from core.render.feeds import (  # feedgen only when live
+        FeedMeta,
+        ItemFragments,
+        item_html,
+        item_time,
+        item_times,
+        render_feed,
+    )
 
     base = public_base(request, ctx.settings)
     query = f"?{request.url.query}" if request.url.query else ""
@@ -60,8 +77,26 @@ def render_now(
     )
     shown = language or ctx.settings.summaries.languages[0]
     links = ctx.feedback_links(base)
-    bodies = {paper.id: item_html(paper, shown, links) for paper in papers}
-    return render_feed(fmt, meta, papers, bodies, base)  # type: ignore[arg-type]
+    if found is None:  # before the first refresh: nothing worth keeping
+        fragments = ItemFragments(fmt, lambda p: item_html(p, shown, links), item_times(papers))
+    else:
+        times = (
+            item_times(papers)
+            if found.rescored
+            else {p.id: item_time(p, found.ranks[p.id]) for p in papers}
+        )
+        made_from = (found.version, fmt, shown, base)
+
+        def key(paper: Paper) -> Hashable:
+            score = paper.score.model_dump_json() if found.rescored else None
+            return (*made_from, paper.id, times[paper.id], score)
+
+        fragments = ItemFragments(
+            fmt, lambda p: item_html(p, shown, links), times, ctx.fragments, key
+        )
+    return render_feed(
+        fmt, meta, papers, base_url=base, fragments=fragments, compress=accepts_gzip(request)
+    )
 
 
 def _unknown_feed(request: Request, ctx: Context, name: str) -> Response:
@@ -139,10 +174,11 @@ async def query_feed(fmt: str, request: Request) -> Response:
     return await context(request).gate.run(request, lambda gone: _query_feed(fmt, request, gone))
 
 
-def _query_feed(fmt: str, request: Request, gone: Callable[[], bool]) -> Response:
+def _query_feed(extension: str, request: Request, gone: Callable[[], bool]) -> Response:
     ctx = context(request)
-    if fmt not in FORMATS:
-        message = f"/feed.{fmt}: use /feed.xml (RSS), /feed.atom or /feed.json"
+    fmt = _format(extension)
+    if fmt is None:
+        message = f"/feed.{extension}: use /feed.xml (RSS), /feed.atom or /feed.json"
         return error_response(request, 404, message)
     query = parse_query(request, ctx)
     if isinstance(query, Response):
@@ -150,9 +186,9 @@ def _query_feed(fmt: str, request: Request, gone: Callable[[], bool]) -> Respons
     language = language_of(request, ctx)
     if isinstance(language, Response):
         return language
-    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
+    found = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
     spec = FeedSpec(name="query", title=f"arXiv: {query.describe()}")
-    rendered = render_now(ctx, spec, fmt, papers, request, language)
+    rendered = render_now(ctx, spec, fmt, found.papers, request, language, found)
     return feed_response(request, rendered, QUERY_CACHE)
 
 

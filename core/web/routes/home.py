@@ -24,7 +24,8 @@ def home(request: Request) -> HTMLResponse:
     count = None
     try:
         query = FeedQuery.model_validate({**builder.query(), "days": 1})
-        count = len(search(query.search(), ctx.settings, current, ctx.indexes)) if index else None
+        found = search(query.search(), ctx.settings, current, ctx.indexes) if index else None
+        count = len(found.papers) if found else None
     except (ValidationError, QueryTooBroad):
         pass  # the page still shows the URL; the feed itself will say what is wrong
     base = public_base(request, ctx.settings)
