@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from array import array
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -44,6 +45,42 @@ class ClientGone(Exception):
 
 
 @dataclass(frozen=True)
+class Postings:
+    """Word key -> positions, compact: the keys sorted in one tuple (the strings are the
+    stemmer cache's own), every list of positions in one array (two bytes each, as a day
+    has fewer than 65,536 papers), cut at `offsets`. A dict of arrays held 30 days of all of
+    arXiv in about 80 MB; this holds them in about 15."""
+
+    keys: tuple[str, ...]
+    offsets: array[int]
+    positions: array[int]
+
+    @classmethod
+    def of(cls, lists: dict[str, list[int]]) -> Postings:
+        keys = tuple(sorted(lists))
+        largest = max((max(found) for found in lists.values()), default=0)
+        offsets, positions = array("i", [0]), array("H" if largest < 2**16 else "i")
+        for key in keys:
+            positions.extend(lists[key])
+            offsets.append(len(positions))
+        return cls(keys, offsets, positions)
+
+    def get(self, key: str) -> array[int]:
+        at = bisect_left(self.keys, key)
+        if at == len(self.keys) or self.keys[at] != key:
+            return array("i")
+        return self.positions[self.offsets[at] : self.offsets[at + 1]]
+
+    def starting(self, prefix: str) -> array[int]:
+        """Positions of every key that starts with `prefix` (neighbours, in sorted keys)."""
+        first = bisect_left(self.keys, prefix)
+        last = first
+        while last < len(self.keys) and self.keys[last].startswith(prefix):
+            last += 1
+        return self.positions[self.offsets[first] : self.offsets[last]]
+
+
+@dataclass(frozen=True)
 class DayIndex:
     day: date
     ids: tuple[str, ...]
@@ -53,27 +90,31 @@ class DayIndex:
     vetoed: frozenset[int]
     rules: dict[str, array[int]]
     """Configured keyword -> positions of the papers it scored on."""
-    postings: dict[str, array[int]]
+    postings: Postings
     """Word key -> positions of the papers whose title or abstract hold it."""
 
     @classmethod
     def build(cls, day: date, papers: list[Paper]) -> DayIndex:
         rules: dict[str, array[int]] = {}
-        postings: dict[str, array[int]] = {}
+        postings: dict[str, list[int]] = {}
+        category_sets: dict[frozenset[str], frozenset[str]] = {}
         for position, paper in enumerate(papers):
             for rule in paper.score.rules:
                 rules.setdefault(rule, array("i")).append(position)
             for key in _keys(paper):
-                postings.setdefault(key, array("i")).append(position)
+                postings.setdefault(key, []).append(position)
         return cls(
             day=day,
             ids=tuple(paper.id for paper in papers),
-            categories=tuple(frozenset(paper.categories) for paper in papers),
+            categories=tuple(
+                category_sets.setdefault(found, found)  # one object per distinct set
+                for found in (frozenset(paper.categories) for paper in papers)
+            ),
             types=tuple(paper.announce_type for paper in papers),
             totals=array("d", (paper.score.total for paper in papers)),
             vetoed=frozenset(n for n, p in enumerate(papers) if p.score.vetoed_by is not None),
             rules=rules,
-            postings=postings,
+            postings=Postings.of(postings),
         )
 
     def candidates_of(self, ranker: Ranker) -> list[int]:
@@ -86,12 +127,8 @@ class DayIndex:
         found: set[int] = set()
         for keys, prefix in rule.key_sets():
             *leading, last = keys
-            lists = [self.postings.get(key, array("i")) for key in leading]
-            if prefix:
-                ends = [p for key, ps in self.postings.items() if key.startswith(last) for p in ps]
-                lists.append(array("i", ends))
-            else:
-                lists.append(self.postings.get(last, array("i")))
+            lists = [self.postings.get(key) for key in leading]
+            lists.append(self.postings.starting(last) if prefix else self.postings.get(last))
             common = set(lists[0]).intersection(*lists[1:]) if lists else set()
             found |= common
         return found
