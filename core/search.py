@@ -277,9 +277,11 @@ def search(
     results = []
     for day_index, position, term_score in chosen:
         paper = papers.get(day_index.ids[position])
-        if paper is not None:
-            score = combine(paper.score, term_score) if term_score is not None else paper.score
+        if paper is not None and term_score is not None:
+            score = combine(paper.score, term_score)
             results.append(paper.model_copy(update={"score": score}))
+        elif paper is not None:
+            results.append(paper)
     ranks = {day_index.ids[position]: position for day_index, position, _ in chosen}
     return Found(results, ranks, stored.version, terms.ranker is not None)
 

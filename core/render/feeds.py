@@ -170,9 +170,9 @@ def item_time(paper: Paper, rank_in_day: int) -> datetime:
 class Kept(Protocol):
     """Where made items are kept: a dict for one refresh, a bounded cache for a process."""
 
-    def get(self, key: Hashable, /) -> str | None: ...
+    def get(self, key: Hashable, /) -> bytes | None: ...
 
-    def __setitem__(self, key: Hashable, value: str, /) -> None: ...
+    def __setitem__(self, key: Hashable, value: bytes, /) -> None: ...
 
 
 class ItemFragments:
@@ -191,15 +191,16 @@ class ItemFragments:
         self.fmt, self.body, self.times, self.key = fmt, body, times, key
         self._kept: Kept = kept if kept is not None else {}
 
-    def of(self, paper: Paper) -> str:
+    def of(self, paper: Paper) -> bytes:
+        """The paper's item, UTF-8 encoded."""
         key = self.key(paper)
         made = self._kept.get(key)
         if made is None:
             body, when = self.body(paper), self.times[paper.id]
             if self.fmt == "json":
-                made = _json_item(paper, body, when)
+                made = _json_item(paper, body, when).encode()
             else:
-                made = _xml_item(self.fmt, paper, body, when)
+                made = _xml_item(self.fmt, paper, body, when).encode()
             self._kept[key] = made
         return made
 
@@ -315,7 +316,7 @@ def _json_item(paper: Paper, body: str, when: datetime) -> str:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
-def _json_document(meta: FeedMeta, papers: list[Paper], items: list[str]) -> bytes:
+def _json_document(meta: FeedMeta, papers: list[Paper], items: list[bytes]) -> bytes:
     document = {
         "version": JSON_FEED_VERSION,
         "title": meta.title,
@@ -326,8 +327,8 @@ def _json_document(meta: FeedMeta, papers: list[Paper], items: list[str]) -> byt
         "items": [],
     }
     empty = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    head = empty.removesuffix("[]}")  # "items" is the last key
-    return f"{head}[{','.join(items)}]}}".encode()
+    head = empty.removesuffix("[]}").encode()  # "items" is the last key
+    return b"".join([head, b"[", b",".join(items), b"]}"])
 
 
 def render(
@@ -352,7 +353,7 @@ def render(
     head, found, tail = document.rpartition(closing)
     if not found:
         raise RuntimeError(f"feedgen's {fmt} document lacks {closing!r}")
-    return head + "".join(items).encode() + found + tail
+    return b"".join([head, *items, found, tail])
 
 
 def render_feed(
