@@ -229,26 +229,36 @@ class Query:
 
 
 @dataclass(frozen=True)
-class Found:
-    """What a query found: its papers in feed order, where each stands in its stored day
-    (the order every configured feed keeps), the publication it comes from, and whether new
-    terms re-ordered them."""
+class Match:
+    """A paper a query found, without the paper: where it stands in its stored day (the
+    order every configured feed keeps) and the score of the query's own terms, if any."""
 
-    papers: list[Paper]
-    ranks: dict[str, int]
+    id: str
+    day: date
+    rank: int
+    term_score: Score | None
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a query found, in feed order, from which publication, and whether its own terms
+    re-ordered it."""
+
+    matches: list[Match]
     version: str
     rescored: bool
 
 
-def search(
+def find(
     query: Query,
     settings: Settings,
     store: Store,
     indexes: DayIndexes,
     gone: Callable[[], bool] = lambda: False,
 ) -> Found:
-    """The papers an ad-hoc feed holds: newest day first, best score first within a day.
-    Raises QueryTooBroad past MAX_SCORED_PAPERS, and ClientGone once `gone()` says so."""
+    """What an ad-hoc feed holds: newest day first, best score first within a day; papers
+    are read only to score the query's own terms. Raises QueryTooBroad past
+    MAX_SCORED_PAPERS, and ClientGone once `gone()` says so."""
     stored = indexes.days(store)
     terms = _Terms.of(query.terms, settings)
     chosen: list[tuple[DayIndex, int, Score | None]] = []
@@ -271,19 +281,36 @@ def search(
         chosen += _day_results(query, terms, day_index, extra, query.limit - len(chosen))
         if len(chosen) >= query.limit:
             break
-    chosen = chosen[: query.limit]
-    ids = [day_index.ids[position] for day_index, position, _ in chosen]
-    papers = {paper.id: paper for paper in store.papers(ids)}
+    matches = [
+        Match(index.ids[position], index.day, position, term_score)
+        for index, position, term_score in chosen[: query.limit]
+    ]
+    return Found(matches, stored.version, terms.ranker is not None)
+
+
+def papers_of(found: Found, store: Store) -> list[Paper]:
+    """The papers found, in order, each scored with the query's own terms too."""
+    papers = {paper.id: paper for paper in store.papers([m.id for m in found.matches])}
     results = []
-    for day_index, position, term_score in chosen:
-        paper = papers.get(day_index.ids[position])
-        if paper is not None and term_score is not None:
-            score = combine(paper.score, term_score)
+    for match in found.matches:
+        paper = papers.get(match.id)
+        if paper is not None and match.term_score is not None:
+            score = combine(paper.score, match.term_score)
             results.append(paper.model_copy(update={"score": score}))
         elif paper is not None:
             results.append(paper)
-    ranks = {day_index.ids[position]: position for day_index, position, _ in chosen}
-    return Found(results, ranks, stored.version, terms.ranker is not None)
+    return results
+
+
+def search(
+    query: Query,
+    settings: Settings,
+    store: Store,
+    indexes: DayIndexes,
+    gone: Callable[[], bool] = lambda: False,
+) -> list[Paper]:
+    """The papers an ad-hoc feed holds (see `find`)."""
+    return papers_of(find(query, settings, store, indexes, gone), store)
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def test_the_day_indexes_answer_as_rescoring_everything_would(month: Store, quer
     expected = reference(query, settings, month)
     indexes = DayIndexes()
     for _ in range(2):  # the second time from the cached indexes
-        found = search(query, settings, month, indexes).papers
+        found = search(query, settings, month, indexes)
         assert [p.id for p in found] == [p.id for p in expected]
         assert [p.score for p in found] == [p.score for p in expected]
     assert expected or query.min_score, "a query that finds nothing checks little"
@@ -93,7 +93,7 @@ def test_only_the_returned_papers_are_read_once_the_days_are_indexed(
         return papers(ids)
 
     monkeypatch.setattr(month, "papers", counted)
-    assert len(search(query, settings, month, indexes).papers) == 25
+    assert len(search(query, settings, month, indexes)) == 25
     assert read == [25]
 
 
@@ -125,10 +125,10 @@ def test_a_query_that_would_rescore_too_many_papers_is_refused_with_the_way_out(
 ) -> None:
     settings, indexes = Settings(), DayIndexes()
     one_day = Query([], ["model"], [], None, 1, 2000)
-    assert search(one_day, settings, month, indexes).papers, "about 770 papers say 'model' a day"
+    assert search(one_day, settings, month, indexes), "about 770 papers say 'model' a day"
     with pytest.raises(QueryTooBroad, match=f"at most {MAX_SCORED_PAPERS}.*fewer days"):
         search(Query([], ["model"], [], None, 3, 2000), settings, month, indexes)
-    assert search(Query([], ["model"], [], None, 3, 200), settings, month, indexes).papers, (
+    assert search(Query([], ["model"], [], None, 3, 200), settings, month, indexes), (
         "the newest day alone fills a limit of 200: the older days are never scored"
     )
 

@@ -136,6 +136,27 @@ def test_an_item_returned_by_another_query_is_not_rendered_again(
     assert len(dates) == 3, "a paper kept its date from one query to the next"
 
 
+def test_a_feed_of_kept_items_reads_no_paper_from_the_store(
+    client: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.get("/api/count").status_code == 200  # the day's index is built
+    read: list[str] = []
+    papers = store.papers
+
+    def counted(ids: list[str]) -> list[Any]:
+        read.extend(ids)
+        return papers(ids)
+
+    monkeypatch.setattr(store, "papers", counted)
+    first = client.get("/feed.atom", params={"cat": "cs.DC"})
+    assert sorted(read) == ["2411.00002", "2411.00003"]
+    again = client.get("/feed.atom", params={"cat": "cs.DC"})
+    assert sorted(read) == ["2411.00002", "2411.00003"], "nothing read again"
+    assert again.content == first.content
+    client.get("/feed.atom", params={"cat": "cs.LG,cs.DC"})
+    assert sorted(read) == ["2411.00001", "2411.00002", "2411.00003"], "only the new paper"
+
+
 def test_an_item_kept_from_before_a_refresh_is_not_served_after_it(
     tmp_path: Path, store: Store, clock: FakeClock
 ) -> None:

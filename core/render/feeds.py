@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable, Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from html import escape
 from typing import Any, Protocol
 
@@ -137,13 +137,14 @@ ITEM_TIME = time(12, 0, tzinfo=UTC)
 Eastern): the same calendar day in UTC and in every US time zone, down to Hawaii."""
 
 
-def _description(meta: FeedMeta, papers: list[Paper]) -> str:
-    days = sorted({paper.day.isoformat() for paper in papers}, reverse=True)
-    if not papers:
+def _description(meta: FeedMeta, days: list[date]) -> str:
+    """The feed's description, with how many items it holds (`days`: each item's day)."""
+    if not days:
         return f"{meta.description} {meta.empty_hint}"
+    named = sorted({day.isoformat() for day in days}, reverse=True)
     return (
-        f"{meta.description} Updated {meta.updated:%Y-%m-%d %H:%M} UTC; {len(papers)} papers "
-        f"announced {', '.join(days)}."
+        f"{meta.description} Updated {meta.updated:%Y-%m-%d %H:%M} UTC; {len(days)} papers "
+        f"announced {', '.join(named)}."
     )
 
 
@@ -159,12 +160,12 @@ def item_times(papers: list[Paper]) -> dict[str, datetime]:
     for paper in papers:
         position = position_in_day.get(paper.day, 0)
         position_in_day[paper.day] = position + 1
-        times[paper.id] = item_time(paper, position)
+        times[paper.id] = item_time(paper.day, position)
     return times
 
 
-def item_time(paper: Paper, rank_in_day: int) -> datetime:
-    return datetime.combine(paper.day, ITEM_TIME) - timedelta(seconds=rank_in_day)
+def item_time(day: date, rank_in_day: int) -> datetime:
+    return datetime.combine(day, ITEM_TIME) - timedelta(seconds=rank_in_day)
 
 
 class Kept(Protocol):
@@ -266,13 +267,13 @@ def _atom_links(entry: Any, paper: Paper) -> None:
         etree.SubElement(entry, "link", attributes)
 
 
-def _channel(fmt: Format, meta: FeedMeta, papers: list[Paper]) -> bytes:
+def _channel(fmt: Format, meta: FeedMeta, days: list[date]) -> bytes:
     """The feed document without its items (feedgen)."""
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
     generator.id(meta.self_url)
     generator.title(xml_safe(meta.title))
-    generator.description(xml_safe(_description(meta, papers)))
+    generator.description(xml_safe(_description(meta, days)))
     generator.link(href=meta.self_url, rel="self")
     generator.link(href=meta.home_url, rel="alternate")  # last: feedgen's RSS <link> is the last
     generator.language("en")
@@ -316,13 +317,13 @@ def _json_item(paper: Paper, body: str, when: datetime) -> str:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
-def _json_document(meta: FeedMeta, papers: list[Paper], items: list[bytes]) -> bytes:
+def _json_document(meta: FeedMeta, days: list[date], items: list[bytes]) -> bytes:
     document = {
         "version": JSON_FEED_VERSION,
         "title": meta.title,
         "home_page_url": meta.home_url,
         "feed_url": meta.self_url,
-        "description": _description(meta, papers),
+        "description": _description(meta, days),
         "language": "en",
         "items": [],
     }
@@ -346,9 +347,14 @@ def render(
         body = (lambda paper: given[paper.id]) if given is not None else item_html
         fragments = ItemFragments(fmt, body, item_times(papers))
     items = [fragments.of(paper) for paper in papers]
+    return render_items(fmt, meta, items, [paper.day for paper in papers])
+
+
+def render_items(fmt: Format, meta: FeedMeta, items: list[bytes], days: list[date]) -> bytes:
+    """The feed document around items already rendered (`days`: each item's day)."""
     if fmt == "json":
-        return _json_document(meta, papers, items)
-    document = _channel(fmt, meta, papers)
+        return _json_document(meta, days, items)
+    document = _channel(fmt, meta, days)
     closing = b"</feed>" if fmt == "atom" else b"</channel>"
     head, found, tail = document.rpartition(closing)
     if not found:

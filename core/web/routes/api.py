@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from core.clock import utc_now
-from core.search import search
+from core.search import find, search
 from core.web.context import context
 from core.web.http_cache import QUERY_CACHE
 from core.web.responses import error_response
@@ -28,7 +28,7 @@ def _api_papers(request: Request, gone: Callable[[], bool]) -> Response:
     query = parse_query(request, ctx)
     if isinstance(query, Response):
         return query
-    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone).papers
+    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
     body = {
         "count": len(papers),
         "papers": [
@@ -55,7 +55,7 @@ def _api_count(request: Request, gone: Callable[[], bool]) -> Response:
     query = parse_query(request, ctx)
     if isinstance(query, Response):
         return query
-    count = len(search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone).papers)
+    count = len(find(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone).matches)
     return JSONResponse({"count": count}, headers={"Cache-Control": QUERY_CACHE})
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -10,9 +10,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from core.config import FORMATS, Format, describe_validation_error
-from core.models import FeedSpec, Paper, RenderedFeed
+from core.models import FeedSpec
 from core.render.stored import with_base
-from core.search import Found, present_categories, search
+from core.search import find, present_categories
 from core.select import select
 from core.store import feed_key
 from core.web.context import Context, context, public_base
@@ -41,62 +41,6 @@ def language_of(request: Request, ctx: Context) -> str | Response | None:
         valid = ", ".join(languages)
         return error_response(request, 422, f"lang: {lang!r} is not configured; valid: {valid}")
     return lang
-
-
-def render_now(
-    ctx: Context,
-    spec: FeedSpec,
-    fmt: Format,
-    papers: list[Paper],
-    request: Request,
-    language: str | None,
-    found: Found | None = None,
-) -> RenderedFeed:
-    """A feed rendered for this request; with what a query `found`, its items are dated by
-    their rank in their stored day (unless the query's terms re-ordered them) and kept in
-    the process for the next query that returns them. Compressed only for a client that
-    takes gzip."""
-    from core.render.feeds import (  # feedgen only when live
-        FeedMeta,
-        ItemFragments,
-        item_html,
-        item_time,
-        item_times,
-        render_feed,
-    )
-
-    base = public_base(request, ctx.settings)
-    query = f"?{request.url.query}" if request.url.query else ""
-    meta = FeedMeta(
-        title=spec.title,
-        description=spec.description or f"arXiv papers: {spec.title}.",
-        self_url=f"{base}{request.url.path}{query}",
-        home_url=f"{base}/",
-        updated=ctx.last_updated(),
-        ttl_minutes=ctx.settings.feeds.ttl_minutes,
-    )
-    shown = language or ctx.settings.summaries.languages[0]
-    links = ctx.feedback_links(base)
-    if found is None:  # before the first refresh: nothing worth keeping
-        fragments = ItemFragments(fmt, lambda p: item_html(p, shown, links), item_times(papers))
-    else:
-        times = (
-            item_times(papers)
-            if found.rescored
-            else {p.id: item_time(p, found.ranks[p.id]) for p in papers}
-        )
-        made_from = (found.version, fmt, shown, base)
-
-        def key(paper: Paper) -> Hashable:
-            score = paper.score.model_dump_json() if found.rescored else None
-            return (*made_from, paper.id, times[paper.id], score)
-
-        fragments = ItemFragments(
-            fmt, lambda p: item_html(p, shown, links), times, ctx.fragments, key
-        )
-    return render_feed(
-        fmt, meta, papers, base_url=base, fragments=fragments, compress=accepts_gzip(request)
-    )
 
 
 def _unknown_feed(request: Request, ctx: Context, name: str) -> Response:
@@ -133,9 +77,13 @@ async def _serve_configured(filename: str, prefix: str, request: Request) -> Res
     if served is None:
         stored = await run_in_threadpool(ctx.store().feed, key, compressed)
         if stored is None:  # nothing refreshed yet, or the config changed since
+            from core.web.live_render import render_papers  # feedgen only when live
+
             papers = await run_in_threadpool(ctx.recent_papers, spec.days)
             chosen = select(papers, spec)
-            stored = await run_in_threadpool(render_now, ctx, spec, fmt, chosen, request, language)
+            stored = await run_in_threadpool(
+                render_papers, ctx, spec, fmt, chosen, request, language
+            )
         served = await run_in_threadpool(with_base, stored, base)  # may recompress
         ctx.cached_feeds.put(key, compressed, base, served)
     return feed_response(request, served, FEED_CACHE)
@@ -186,9 +134,11 @@ def _query_feed(extension: str, request: Request, gone: Callable[[], bool]) -> R
     language = language_of(request, ctx)
     if isinstance(language, Response):
         return language
-    found = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
+    from core.web.live_render import render_found  # feedgen only when live
+
+    found = find(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
     spec = FeedSpec(name="query", title=f"arXiv: {query.describe()}")
-    rendered = render_now(ctx, spec, fmt, found.papers, request, language, found)
+    rendered = render_found(ctx, spec, fmt, found, request, language)
     return feed_response(request, rendered, QUERY_CACHE)
 
 

@@ -6,7 +6,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from core.search import QueryTooBroad, search
+from core.search import QueryTooBroad, find
 from core.store import papers_of_days
 from core.web.context import context, public_base
 from core.web.http_cache import QUERY_CACHE
@@ -24,8 +24,8 @@ def home(request: Request) -> HTMLResponse:
     count = None
     try:
         query = FeedQuery.model_validate({**builder.query(), "days": 1})
-        found = search(query.search(), ctx.settings, current, ctx.indexes) if index else None
-        count = len(found.papers) if found else None
+        found = find(query.search(), ctx.settings, current, ctx.indexes) if index else None
+        count = len(found.matches) if found else None
     except (ValidationError, QueryTooBroad):
         pass  # the page still shows the URL; the feed itself will say what is wrong
     base = public_base(request, ctx.settings)
