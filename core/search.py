@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from core.config import Rule, Settings, covered
-from core.models import AnnounceType, Paper, Score
+from core.models import AnnounceType, Hit, Paper, Score
 from core.rank import CompiledRule, Ranker, combine
 from core.store import Store
 from core.words import TextField
@@ -34,6 +34,10 @@ MAX_CACHED_DAYS = 32
 MAX_SCORED_PAPERS = 1000
 """Papers one query may re-score for terms that are not configured keywords (about 150 ms
 of work on the benchmark machine)."""
+
+
+MAX_KEPT_HITS = 50_000
+"""Scored hits of query terms kept per process (a few hundred bytes each)."""
 
 
 class QueryTooBroad(ValueError):
@@ -162,6 +166,25 @@ class DayIndexes:
         self._cache: OrderedDict[str, DayIndex] = OrderedDict()
         self._days: StoredDays | None = None
         self._lock = threading.Lock()
+        self._term_hits: OrderedDict[tuple[str, str], dict[int, Hit]] = OrderedDict()
+        self._kept_hits = 0
+
+    def term_hits(self, day_key: str, term: str) -> dict[int, Hit] | None:
+        """The hits a query term scored on a day's papers, by position, if kept."""
+        with self._lock:
+            found = self._term_hits.get((day_key, term))
+            if found is not None:
+                self._term_hits.move_to_end((day_key, term))
+            return found
+
+    def keep_term_hits(self, day_key: str, term: str, hits: dict[int, Hit]) -> None:
+        with self._lock:
+            old = self._term_hits.pop((day_key, term), None)
+            self._kept_hits += len(hits) + 1 - (len(old) + 1 if old is not None else 0)
+            self._term_hits[(day_key, term)] = hits
+            while self._kept_hits > MAX_KEPT_HITS:
+                _, dropped = self._term_hits.popitem(last=False)
+                self._kept_hits -= len(dropped) + 1
 
     def days(self, store: Store) -> StoredDays:
         """The stored days, re-read only when another refresh has written since (two small
@@ -277,7 +300,7 @@ def find(
                     f"days; one request scores at most {MAX_SCORED_PAPERS}. Use more specific "
                     "terms, fewer days or a smaller limit"
                 )
-            extra = _new_term_scores(terms.ranker, store, day_index, positions)
+            extra = _new_term_scores(terms, store, indexes, day_index, stored.keys[day])
         chosen += _day_results(query, terms, day_index, extra, query.limit - len(chosen))
         if len(chosen) >= query.limit:
             break
@@ -322,6 +345,10 @@ class _Terms:
     configured: list[str]
     """Names of the configured keywords the query names."""
     ranker: Ranker | None
+    """All the new terms, for their candidates."""
+    each: dict[str, Ranker]
+    """Each new term alone: its hits on a day do not depend on the other terms (its
+    specificity is counted over the papers it matches), so they are kept per term."""
 
     @classmethod
     def of(cls, terms: list[str], settings: Settings) -> _Terms:
@@ -331,14 +358,18 @@ class _Terms:
             for name in (rule.term, *rule.aliases)
         }
         new = [Rule(term=term) for term in terms if term.casefold() not in names]
-        ranker = Ranker(
-            new,
-            title_weight=settings.rank.title_weight,
-            abstract_weight=settings.rank.abstract_weight,
-            specificity=settings.rank.specificity,
-        )
+
+        def ranker(rules: list[Rule]) -> Ranker:
+            return Ranker(
+                rules,
+                title_weight=settings.rank.title_weight,
+                abstract_weight=settings.rank.abstract_weight,
+                specificity=settings.rank.specificity,
+            )
+
         configured = [names[term.casefold()] for term in terms if term.casefold() in names]
-        return cls(bool(terms), configured, ranker if new else None)
+        each = {rule.term: ranker([rule]) for rule in new}
+        return cls(bool(terms), configured, ranker(new) if new else None, each)
 
 
 def _day_results(
@@ -374,12 +405,42 @@ def _day_results(
 
 
 def _new_term_scores(
-    ranker: Ranker, store: Store, day: DayIndex, positions: list[int]
+    terms: _Terms, store: Store, indexes: DayIndexes, day: DayIndex, day_key: str
 ) -> dict[int, Score]:
-    """The score each of the day's papers at `positions` gets for the ranker's terms."""
-    if not positions:
-        return {}
+    """The score each of the day's papers gets for the query's new terms: each term's hits
+    kept from an earlier query, or scored now on the papers that can match it."""
+    hits = {term: indexes.term_hits(day_key, term) for term in terms.each}
+    missing = [term for term, found in hits.items() if found is None]
+    if missing:
+        made = _term_hits(missing, terms, store, day)
+        for term in missing:
+            indexes.keep_term_hits(day_key, term, made[term])
+            hits[term] = made[term]
+    scores: dict[int, list[Hit]] = {}
+    for term in terms.each:  # in the query's order, as one ranker would list them
+        for position, hit in (hits[term] or {}).items():
+            scores.setdefault(position, []).append(hit)
+    return {
+        position: Score(total=round(sum(hit.points for hit in found), 2), hits=found)
+        for position, found in scores.items()
+    }
+
+
+def _term_hits(
+    missing: list[str], terms: _Terms, store: Store, day: DayIndex
+) -> dict[str, dict[int, Hit]]:
+    """Each missing term's hit on each of the day's papers it matches, by position."""
+    candidates = {term: day.candidates(terms.each[term].keywords[0]) for term in missing}
+    positions = sorted(set().union(*candidates.values()))
     papers = store.papers([day.ids[position] for position in positions])
-    scores = ranker.scores(papers, {day.day: len(day.ids)})
     at = {paper_id: n for n, paper_id in enumerate(day.ids)}
-    return {at[paper.id]: score for paper, score in zip(papers, scores, strict=True)}
+    made = {}
+    for term in missing:
+        matching = [paper for paper in papers if at[paper.id] in candidates[term]]
+        scores = terms.each[term].scores(matching, {day.day: len(day.ids)})
+        made[term] = {
+            at[paper.id]: score.hits[0]
+            for paper, score in zip(matching, scores, strict=True)
+            if score.hits
+        }
+    return made

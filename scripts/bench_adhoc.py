@@ -3,7 +3,8 @@
 The store holds 30 announcement days of the recorded all-archives day (re-dated and
 re-numbered per day, every item kept: 1,504 papers a day), ranked with the default rules,
 in a temporary SQLite file. Each request shape is timed in-process through the ASGI app (one
-client, one request at a time), after one warm-up request; the very first request, which
+client, one request at a time), after one warm-up request, with the items other requests
+rendered kept and with none kept (every item rendered anew); the very first request, which
 builds the day indexes, is timed apart. Peak RSS is this process's (store building included).
 
     uv run python scripts/bench_adhoc.py [--days 30] [--requests 20] [--wrk SECONDS]
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -38,6 +40,7 @@ from core.models import Paper, Publication, RefreshReport
 from core.rank import Ranker
 from core.store import Store, open_store
 from core.web.app import create_app
+from core.web.fragment_cache import FragmentCache
 
 FIXTURE = (
     Path(__file__).resolve().parents[2]
@@ -156,22 +159,29 @@ def main() -> int:
         store = open_store(settings.store)
         papers = fill(store, args.days)
         print(f"store: {args.days} days, {papers} papers; {args.requests} requests per shape")
-        client = TestClient(create_app(settings, lambda: store))
+        app = create_app(settings, lambda: store)
+        client = TestClient(app)
         started = time.perf_counter()
-        client.get("/api/count", params={"days": str(args.days)})
+        client.get("/feed.xml", params={"q": 'moe,"kv cache"', "days": str(args.days)})
         cold = (time.perf_counter() - started) * 1000
         print(f"  first request after a refresh (indexes {args.days} days): {cold:8.1f} ms")
+        kept = app.state.context
+        nothing_kept = replace(kept, fragments=FragmentCache(max_bytes=0))
         for name, (path, params) in SHAPES.items():
             assert client.get(path, params=params).status_code == 200, name
-            times = []
-            for _ in range(args.requests):
-                started = time.perf_counter()
-                client.get(path, params=params)
-                times.append((time.perf_counter() - started) * 1000)
-            print(
-                f"  {name:<30} p50 {statistics.median(times):8.1f} ms"
-                f"   p99 {percentile(times, 0.99):8.1f} ms"
-            )
+            columns = []
+            for context in (kept, nothing_kept):
+                app.state.context = context
+                times = []
+                for _ in range(args.requests):
+                    started = time.perf_counter()
+                    client.get(path, params=params)
+                    times.append((time.perf_counter() - started) * 1000)
+                columns.append(
+                    f"p50 {statistics.median(times):7.1f} ms  p99 {percentile(times, 0.99):7.1f} ms"
+                )
+            print(f"  {name:<30} {columns[0]}   items made anew: {columns[1]}")
+            app.state.context = kept
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS of this process: {peak:.0f} MB")
         if args.wrk:

@@ -10,7 +10,15 @@ import pytest
 from core.config import Rule, Settings
 from core.models import FeedSpec, Paper
 from core.rank import Ranker, combine
-from core.search import MAX_SCORED_PAPERS, ClientGone, DayIndexes, Query, QueryTooBroad, search
+from core.search import (
+    MAX_SCORED_PAPERS,
+    ClientGone,
+    DayIndexes,
+    Query,
+    QueryTooBroad,
+    find,
+    search,
+)
 from core.select import select
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
@@ -154,3 +162,25 @@ def test_a_query_whose_client_has_gone_stops_between_two_days(
     with pytest.raises(ClientGone, match="before day 2 of 3"):
         search(Query([], ["serving"], [], None, 3, 2000), settings, month, indexes, gone)
     assert len(read) == 2, "the first day's index and its candidates, nothing of the others"
+
+
+def test_a_term_scored_once_on_a_day_is_not_scored_again_by_another_query(
+    month: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, indexes = Settings(), DayIndexes()
+    find(Query([], ["serving"], [], None, 3, 200), settings, month, indexes)
+    read: list[int] = []
+    papers = month.papers
+
+    def counted(ids: list[str]) -> list[Paper]:
+        read.append(len(ids))
+        return papers(ids)
+
+    monkeypatch.setattr(month, "papers", counted)
+    both = Query([], ["GPU", "serving"], [], None, 3, 200)
+    first = find(both, settings, month, indexes)
+    assert len(read) == 3 and sum(read) < 200, "only GPU's candidates, once a day"
+    again = find(both, settings, month, indexes)
+    assert len(read) == 3, "nothing scored again"
+    assert first == again
+    assert [m.term_score for m in first.matches if m.term_score and len(m.term_score.hits) > 1]
