@@ -144,7 +144,7 @@ def _backfill(settings: Settings, store: Store, days: int) -> int:
     clock = SystemClock()
     deadline = clock.time() + settings.refresh.time_budget_seconds
     client = ArxivClient(settings.arxiv, store, clock=clock, deadline=deadline)
-    embedder = live_embedder(settings.summaries, settings.rank, store, clock, deadline)
+    embedder = live_embedder(settings, store, clock, deadline)
     try:
         return _report_exit(backfill(settings, store, client, days, embedder=embedder))
     finally:

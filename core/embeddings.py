@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from core.clock import Clock
-from core.config import RankConfig, SummariesConfig
+from core.config import RankConfig, Settings, SummariesConfig
 from core.retry import DeadlineExceeded, Transient, request_within, with_retries
 from core.store import Store, StoreError
 
@@ -145,14 +145,14 @@ def _embeddings(content: bytes, count: int) -> list[list[float]]:
 
 
 def live_embedder(
-    summaries: SummariesConfig,
-    rank: RankConfig,
+    settings: Settings,
     store: Store,
     clock: Clock,
     deadline: float,
     transport: httpx.BaseTransport | None = None,
 ) -> Embedder | None:
     """The embedder `rank.embeddings` asks for, if the provider has a key."""
-    if not rank.embeddings or summaries.api_key is None:
+    if not settings.rank.embeddings or settings.summaries.api_key is None:
         return None
+    rank, summaries = settings.rank, settings.summaries
     return Embedder(summaries, rank, store, clock, deadline, transport=transport)

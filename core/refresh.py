@@ -537,9 +537,7 @@ def live_refresh(
         arxiv_transport=arxiv_transport,
         llm_transport=llm_transport,
     )
-    embedder = live_embedder(
-        settings.summaries, settings.rank, store, clock, deadline, llm_transport
-    )
+    embedder = live_embedder(settings, store, clock, deadline, transport=llm_transport)
     categories = settings.arxiv.categories
 
     def fetch() -> list[bytes]:

@@ -12,7 +12,7 @@ import pytest
 
 from core.config import Settings, load_settings
 from core.embeddings import pack, unpack
-from core.models import Paper
+from core.models import Paper, RefreshReport
 from core.refresh import live_refresh
 from core.store import Store
 from tests.conftest import FakeClock
@@ -89,18 +89,24 @@ def _papers(store: Store) -> dict[str, Paper]:
     return {paper.id: paper for paper in store.papers(ids)}
 
 
-def test_embeddings_find_a_paper_that_shares_no_word_with_the_liked_one(
-    tmp_path: Path, store: Store, clock: FakeClock
-) -> None:
-    provider = Provider()
-    settings = _settings(tmp_path, "embeddings = true\nembedding_dimensions = 256")
-    report = live_refresh(
+def _refresh(
+    settings: Settings, store: Store, tmp_path: Path, clock: FakeClock, provider: Provider
+) -> RefreshReport:
+    return live_refresh(
         settings,
         store,
         source_file=_day(tmp_path),
         clock=clock,
         llm_transport=httpx.MockTransport(provider),
     )
+
+
+def test_embeddings_find_a_paper_that_shares_no_word_with_the_liked_one(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    provider = Provider()
+    settings = _settings(tmp_path, "embeddings = true\nembedding_dimensions = 256")
+    report = _refresh(settings, store, tmp_path, clock, provider)
     assert report.status == "published" and "embeddings" not in report.message
     assert provider.bodies[0]["model"] == "text-embedding-3-small"
     assert provider.bodies[0]["dimensions"] == 256
@@ -120,22 +126,10 @@ def test_each_paper_is_embedded_once_then_read_from_the_store(
     provider = Provider()
     settings = _settings(tmp_path, "embeddings = true")
     for _ in range(2):
-        live_refresh(
-            settings,
-            store,
-            source_file=_day(tmp_path),
-            clock=clock,
-            llm_transport=httpx.MockTransport(provider),
-        )
+        _refresh(settings, store, tmp_path, clock, provider)
     assert len(provider.inputs) == 3, "three papers (the liked one among them), asked once"
     other_size = _settings(tmp_path, "embeddings = true\nembedding_dimensions = 64")
-    live_refresh(
-        other_size,
-        store,
-        source_file=_day(tmp_path),
-        clock=clock,
-        llm_transport=httpx.MockTransport(provider),
-    )
+    _refresh(other_size, store, tmp_path, clock, provider)
     assert len(provider.inputs) == 6, "vectors of another size are not compared with these"
 
 
@@ -157,13 +151,7 @@ def test_a_failing_provider_falls_back_to_term_similarity_and_says_so(
     tmp_path: Path, store: Store, clock: FakeClock, answer: httpx.Response, said: str
 ) -> None:
     settings = _settings(tmp_path, "embeddings = true")
-    report = live_refresh(
-        settings,
-        store,
-        source_file=_day(tmp_path),
-        clock=clock,
-        llm_transport=httpx.MockTransport(Provider(answer)),
-    )
+    report = _refresh(settings, store, tmp_path, clock, Provider(answer))
     assert report.status == "published"
     assert "embeddings failed, likes by term similarity" in report.message
     assert said in report.message
@@ -185,13 +173,7 @@ def test_embeddings_are_off_by_default_even_with_a_key(
     tmp_path: Path, store: Store, clock: FakeClock
 ) -> None:
     provider = Provider()
-    report = live_refresh(
-        _settings(tmp_path, ""),
-        store,
-        source_file=_day(tmp_path),
-        clock=clock,
-        llm_transport=httpx.MockTransport(provider),
-    )
+    report = _refresh(_settings(tmp_path, ""), store, tmp_path, clock, provider)
     assert report.status == "published" and provider.inputs == []
 
 

@@ -66,6 +66,19 @@ def reference(query: Query, settings: Settings, store: Store) -> list[Paper]:
     return select(papers, spec)
 
 
+def _counted_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many papers each later `store.papers` call reads."""
+    read: list[int] = []
+    papers = store.papers
+
+    def counted(ids: list[str]) -> list[Paper]:
+        read.append(len(ids))
+        return papers(ids)
+
+    monkeypatch.setattr(store, "papers", counted)
+    return read
+
+
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory) -> Store:
     """One SQLite store for the module (the stores' own contract is tested elsewhere)."""
@@ -93,14 +106,7 @@ def test_only_the_returned_papers_are_read_once_the_days_are_indexed(
     settings, indexes = Settings(), DayIndexes()
     query = Query([], [], [], None, 3, 25)
     search(query, settings, month, indexes)
-    read: list[int] = []
-    papers = month.papers
-
-    def counted(ids: list[str]) -> list[Paper]:
-        read.append(len(ids))
-        return papers(ids)
-
-    monkeypatch.setattr(month, "papers", counted)
+    read = _counted_reads(month, monkeypatch)
     assert len(search(query, settings, month, indexes)) == 25
     assert read == [25]
 
@@ -145,14 +151,7 @@ def test_a_query_whose_client_has_gone_stops_between_two_days(
     month: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings, indexes = Settings(), DayIndexes()
-    read: list[int] = []
-    papers = month.papers
-
-    def counted(ids: list[str]) -> list[Paper]:
-        read.append(len(ids))
-        return papers(ids)
-
-    monkeypatch.setattr(month, "papers", counted)
+    read = _counted_reads(month, monkeypatch)
     checks: list[int] = []
 
     def gone() -> bool:
@@ -169,14 +168,7 @@ def test_a_term_scored_once_on_a_day_is_not_scored_again_by_another_query(
 ) -> None:
     settings, indexes = Settings(), DayIndexes()
     find(Query([], ["serving"], [], None, 3, 200), settings, month, indexes)
-    read: list[int] = []
-    papers = month.papers
-
-    def counted(ids: list[str]) -> list[Paper]:
-        read.append(len(ids))
-        return papers(ids)
-
-    monkeypatch.setattr(month, "papers", counted)
+    read = _counted_reads(month, monkeypatch)
     both = Query([], ["GPU", "serving"], [], None, 3, 200)
     first = find(both, settings, month, indexes)
     assert len(read) == 3 and sum(read) < 200, "only GPU's candidates, once a day"
