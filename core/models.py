@@ -264,4 +264,7 @@ class Publication(BaseModel):
     )
     remove_days: list[date] = Field(default_factory=list)
     remove_papers: list[str] = Field(default_factory=list)
+    indexes: dict[date, tuple[str, bytes]] = Field(
+        default_factory=dict, description="day -> its index's key and bytes (core.day_index)"
+    )
     report: RefreshReport

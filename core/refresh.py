@@ -21,6 +21,7 @@ import httpx
 
 from core.clock import Clock, SystemClock, utc_now
 from core.config import Settings, covered
+from core.day_index import DayIndex, dumps, stored_key
 from core.embeddings import Embedder, EmbeddingError, live_embedder
 from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest import ArxivError
@@ -141,6 +142,20 @@ def embedded(
     return replace(examples, vectors=vectors), ""
 
 
+def day_indexes(
+    days: dict[date, list[str]], papers: list[Paper], ranking: str
+) -> dict[date, tuple[str, bytes]]:
+    """Each day's index for ad-hoc queries (`core.day_index`), under the key a reader will
+    look for; a day some of whose papers are not at hand gets none (readers build it)."""
+    by_id = {paper.id: paper for paper in papers}
+    found = {}
+    for day, ids in days.items():
+        if all(i in by_id for i in ids):
+            index = DayIndex.build(day, [by_id[i] for i in ids])
+            found[day] = (stored_key(day, ids, ranking), dumps(index))
+    return found
+
+
 def _validators(
     feeds: dict[str, RenderedFeed], store: Store, now: datetime
 ) -> dict[str, RenderedFeed]:
@@ -197,10 +212,11 @@ def publish_days(
             report = report.model_copy(update={"message": report.message + embedding_note})
         report = report.model_copy(update={"ranking": ranking_fingerprint(settings, wanted)})
         position = {paper.id: n for n, paper in enumerate(papers)}
-        ordered_days = {
-            day: sorted(ids, key=lambda i: position.get(i, len(position)))
-            for day, ids in days.items()
+        ordered_days = {  # every day ranked, new or held: re-scoring may reorder held days
+            day: sorted(index[day], key=lambda i: position.get(i, len(position))) for day in window
         }
+    with stages.stage("index"):
+        indexes = day_indexes(ordered_days, papers, report.ranking)
     if summarizer is not None:
         with stages.stage("summarize"):
             budget = settings.refresh.time_budget_seconds
@@ -237,6 +253,7 @@ def publish_days(
                 feeds=feeds,
                 remove_days=remove_days,
                 remove_papers=remove_papers,
+                indexes={day: found for day, found in indexes.items() if day not in remove_days},
                 report=report,
             )
         )

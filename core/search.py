@@ -1,9 +1,8 @@
 """Ad-hoc queries over the stored days without reading and re-scoring every paper.
 
-Each announcement day gets an index, built once per process from that day's stored papers and
-kept while the day's papers and the ranking they were scored with stay the same: per paper the
-few fields a filter needs (categories, type, score, the configured keywords it matched), and
-for every word key (`core.words`) the papers whose title or abstract hold it. A query then
+Each announcement day has an index (`core.day_index`), read from the store where the refresh
+wrote it (else built from the day's papers) and kept in the process while the day's papers
+and the ranking they were scored with stay the same. A query then
 filters on the index, re-scores only the papers that can match its new terms (with the same
 rules, specificity counted over the whole day), and reads from the store only the papers it
 returns.
@@ -17,18 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from array import array
-from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from core.config import Rule, Settings, covered
+from core.day_index import DayIndex, loads, stored_key
 from core.models import AnnounceType, Hit, Paper, Score
-from core.rank import CompiledRule, Ranker, combine
+from core.rank import Ranker, combine
 from core.store import Store
-from core.words import TextField
 
 MAX_CACHED_DAYS = 32
 MAX_SCORED_PAPERS = 1000
@@ -49,106 +46,6 @@ class ClientGone(Exception):
 
 
 @dataclass(frozen=True)
-class Postings:
-    """Word key -> positions, compact: the keys sorted in one tuple (the strings are the
-    stemmer cache's own), every list of positions in one array (two bytes each, as a day
-    has fewer than 65,536 papers), cut at `offsets`. A dict of arrays held 30 days of all of
-    arXiv in about 80 MB; this holds them in about 15."""
-
-    keys: tuple[str, ...]
-    offsets: array[int]
-    positions: array[int]
-
-    @classmethod
-    def of(cls, lists: dict[str, list[int]]) -> Postings:
-        keys = tuple(sorted(lists))
-        largest = max((max(found) for found in lists.values()), default=0)
-        offsets, positions = array("i", [0]), array("H" if largest < 2**16 else "i")
-        for key in keys:
-            positions.extend(lists[key])
-            offsets.append(len(positions))
-        return cls(keys, offsets, positions)
-
-    def get(self, key: str) -> array[int]:
-        at = bisect_left(self.keys, key)
-        if at == len(self.keys) or self.keys[at] != key:
-            return array("i")
-        return self.positions[self.offsets[at] : self.offsets[at + 1]]
-
-    def starting(self, prefix: str) -> array[int]:
-        """Positions of every key that starts with `prefix` (neighbours, in sorted keys)."""
-        first = bisect_left(self.keys, prefix)
-        last = first
-        while last < len(self.keys) and self.keys[last].startswith(prefix):
-            last += 1
-        return self.positions[self.offsets[first] : self.offsets[last]]
-
-
-@dataclass(frozen=True)
-class DayIndex:
-    day: date
-    ids: tuple[str, ...]
-    categories: tuple[frozenset[str], ...]
-    types: tuple[AnnounceType, ...]
-    totals: array[float]
-    vetoed: frozenset[int]
-    rules: dict[str, array[int]]
-    """Configured keyword -> positions of the papers it scored on."""
-    postings: Postings
-    """Word key -> positions of the papers whose title or abstract hold it."""
-
-    @classmethod
-    def build(cls, day: date, papers: list[Paper]) -> DayIndex:
-        rules: dict[str, array[int]] = {}
-        postings: dict[str, list[int]] = {}
-        category_sets: dict[frozenset[str], frozenset[str]] = {}
-        for position, paper in enumerate(papers):
-            for rule in paper.score.rules:
-                rules.setdefault(rule, array("i")).append(position)
-            for key in _keys(paper):
-                postings.setdefault(key, []).append(position)
-        return cls(
-            day=day,
-            ids=tuple(paper.id for paper in papers),
-            categories=tuple(
-                category_sets.setdefault(found, found)  # one object per distinct set
-                for found in (frozenset(paper.categories) for paper in papers)
-            ),
-            types=tuple(paper.announce_type for paper in papers),
-            totals=array("d", (paper.score.total for paper in papers)),
-            vetoed=frozenset(n for n, p in enumerate(papers) if p.score.vetoed_by is not None),
-            rules=rules,
-            postings=Postings.of(postings),
-        )
-
-    def candidates_of(self, ranker: Ranker) -> list[int]:
-        """Positions of the papers that can match one of the ranker's rules, in order."""
-        return sorted(set().union(*(self.candidates(rule) for rule in ranker.keywords)))
-
-    def candidates(self, rule: CompiledRule) -> set[int]:
-        """Positions of the papers that hold every key of one of the rule's spellings (a
-        superset of its matches: order and word forms are checked by scoring)."""
-        found: set[int] = set()
-        for keys, prefix in rule.key_sets():
-            *leading, last = keys
-            lists = [self.postings.get(key) for key in leading]
-            lists.append(self.postings.starting(last) if prefix else self.postings.get(last))
-            common = set(lists[0]).intersection(*lists[1:]) if lists else set()
-            found |= common
-        return found
-
-
-def _keys(paper: Paper) -> set[str]:
-    keys: set[str] = set()
-    for text in (paper.title, paper.abstract):
-        field = TextField.of(text)
-        keys.update(field.plain.keys)
-        if field.split is not None:
-            keys.update(field.split.keys)
-    return keys
-
-
-@dataclass(frozen=True)
 class StoredDays:
     """The store's days as one publication left them: each day's ids, and the key its index
     is cached under (what the scores were made with, and the ids)."""
@@ -156,6 +53,8 @@ class StoredDays:
     version: str
     ids: dict[date, list[str]]
     keys: dict[date, str]
+    stored: dict[date, str]
+    """The key each day's index is stored under (`core.day_index.stored_key`)."""
 
 
 class DayIndexes:
@@ -189,7 +88,7 @@ class DayIndexes:
     def days(self, store: Store) -> StoredDays:
         """The stored days, re-read only when another refresh has written since (two small
         reads a request instead of every day's id list)."""
-        version = scored_with(store)
+        ranking, version = scored_with(store)
         known = self._days
         if known is not None and known.version == version:
             return known
@@ -198,7 +97,8 @@ class DayIndexes:
             day: hashlib.sha256(f"{day}|{version}|{','.join(day_ids)}".encode()).hexdigest()
             for day, day_ids in ids.items()
         }
-        self._days = StoredDays(version, ids, keys)
+        stored = {day: stored_key(day, day_ids, ranking) for day, day_ids in ids.items()}
+        self._days = StoredDays(version, ids, keys, stored)
         return self._days
 
     def get(self, store: Store, days: StoredDays, day: date) -> DayIndex:
@@ -207,7 +107,9 @@ class DayIndexes:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        index = DayIndex.build(day, store.papers(days.ids[day]))
+        index = _stored(store, day, days.stored[day]) or DayIndex.build(
+            day, store.papers(days.ids[day])
+        )
         with self._lock:
             self._cache[key] = index
             while len(self._cache) > MAX_CACHED_DAYS:
@@ -215,18 +117,25 @@ class DayIndexes:
         return index
 
 
-def scored_with(store: Store) -> str:
-    """What the stored scores were made with, and by which refresh: a day index is rebuilt
-    when either changes (a run that only adds summaries writes no report of its own kind,
-    so every written report counts)."""
+def _stored(store: Store, day: date, key: str) -> DayIndex | None:
+    """The index the refresh wrote for `day` under `key`, if it is there and readable."""
+    data = store.day_index_bytes(day, key)
+    if data is None:
+        return None
+    try:
+        return loads(data)
+    except ValueError:
+        return None  # written by another release: built from the papers instead
+
+
+def scored_with(store: Store) -> tuple[str, str]:
+    """What the stored scores were made with, and that with which refresh wrote last: a day
+    index is rebuilt when either changes (a run that only adds summaries writes no report of
+    its own kind, so every written report counts)."""
     report, published = store.last_report(), store.last_published()
-    return "|".join(
-        [
-            report.ranking if report else "",
-            str(report.started) if report else "",
-            str(published.started) if published else "",
-        ]
-    )
+    ranking = report.ranking if report else ""
+    started = [str(r.started) if r else "" for r in (report, published)]
+    return ranking, "|".join([ranking, *started])
 
 
 def present_categories(store: Store, indexes: DayIndexes, days: int) -> set[str]:

@@ -269,3 +269,21 @@ def test_validators_change_only_when_the_bytes_do(
     assert changed["cs.LG.xml"][0] != first["cs.LG.xml"][0]
     assert changed["cs.LG.xml"][1].timestamp() == int(clock.now)
     assert changed["cs.CL.xml"] == first["cs.CL.xml"], "a feed the new day left alone"
+
+
+def test_a_new_day_under_changed_rules_reorders_the_days_already_held(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    """Every day the feeds hold is re-scored with the rules of the refresh, and stored in
+    its new order (ad-hoc feeds date items by it), not only the new day."""
+    path = tmp_path / "config.toml"
+    held = [RssItem("2411.00001", title="Knots"), RssItem("2411.00002", title="Graphs")]
+    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n[rank]\nkeywords = ["knots"]\n')
+    refresh(load_settings(path, env={}), store, lambda: arxiv_rss(held), source="t", clock=clock)
+    assert next(iter(store.day_index().values())) == ["2411.00001", "2411.00002"]
+    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n[rank]\nkeywords = ["graphs"]\n')
+    later = [RssItem("2411.00003", title="Trees")]
+    day2 = partial(arxiv_rss, later, day="Fri, 29 Nov 2024")
+    refresh(load_settings(path, env={}), store, day2, source="t", clock=clock)
+    first_day = min(store.day_index())
+    assert store.day_index()[first_day] == ["2411.00002", "2411.00001"]

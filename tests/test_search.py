@@ -8,8 +8,10 @@ from datetime import date, timedelta
 import pytest
 
 from core.config import Rule, Settings
+from core.day_index import DayIndex, loads, stored_key
 from core.models import FeedSpec, Paper
 from core.rank import Ranker, combine
+from core.refresh import refresh
 from core.search import (
     MAX_SCORED_PAPERS,
     ClientGone,
@@ -23,7 +25,8 @@ from core.select import select
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
 from scripts.bench_adhoc import fill
-from tests.conftest import shared_fixture
+from tests.conftest import FakeClock, shared_fixture
+from tests.factories import RssItem, arxiv_rss
 
 QUERIES = [
     Query([], ["moe", "kv cache"], [], None, 3, 200),
@@ -160,7 +163,7 @@ def test_a_query_whose_client_has_gone_stops_between_two_days(
 
     with pytest.raises(ClientGone, match="before day 2 of 3"):
         search(Query([], ["serving"], [], None, 3, 2000), settings, month, indexes, gone)
-    assert len(read) == 2, "the first day's index and its candidates, nothing of the others"
+    assert len(read) == 1, "the first day's candidates (its index is stored), no other day's"
 
 
 def test_a_term_scored_once_on_a_day_is_not_scored_again_by_another_query(
@@ -176,3 +179,22 @@ def test_a_term_scored_once_on_a_day_is_not_scored_again_by_another_query(
     assert len(read) == 3, "nothing scored again"
     assert first == again
     assert [m.term_score for m in first.matches if m.term_score and len(m.term_score.hits) > 1]
+
+
+def test_a_new_process_reads_the_day_indexes_the_refresh_wrote_not_the_papers(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = [RssItem(f"2411.{n:05}", title=f"Paper {n} on serving") for n in range(1, 6)]
+    refresh(Settings(), store, lambda: arxiv_rss(items), source="t", clock=clock)
+    (day,) = store.day_index()
+    ids = store.day_index()[day]
+    stored = store.day_index_bytes(day, stored_key(day, ids, store.last_report().ranking))  # type: ignore[union-attr]
+    assert stored is not None and loads(stored) == DayIndex.build(day, store.papers(ids))
+    read = _counted_reads(store, monkeypatch)
+    found = find(Query([], ["serving"], [], None, 1, 3), Settings(), store, DayIndexes())
+    assert len(found.matches) == 3
+    assert read == [5], "only the candidates of the new term 'serving', no index built"
+    monkeypatch.setattr(store, "day_index_bytes", lambda day, key: b'{"format": 0}')
+    read.clear()
+    find(Query([], [], [], None, 1, 3), Settings(), store, DayIndexes())
+    assert read == [5], "an index of another format: built from the day's papers"

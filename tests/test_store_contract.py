@@ -298,3 +298,29 @@ def test_likes_examples_and_secrets(store: Store) -> None:
     secret = store.secret("feedback")
     assert len(secret) >= 32 and store.secret("feedback") == secret
     assert store.secret("other") != secret
+
+
+def test_a_day_s_index_is_read_under_its_key_until_replaced_or_pruned(store: Store) -> None:
+    big = bytes(range(256)) * 8000  # over 2 MB: stored in parts on Redis
+    store.publish(
+        Publication(
+            papers=[make_paper("a"), make_paper("b")],
+            days={DAY1: ["a"], DAY2: ["b"]},
+            indexes={DAY1: ("k1", b"one"), DAY2: ("k2", big)},
+            report=_report(),
+        )
+    )
+    assert store.day_index_bytes(DAY1, "k1") == b"one"
+    assert store.day_index_bytes(DAY2, "k2") == big
+    assert store.day_index_bytes(DAY1, "other") is None, "made from something else"
+    store.publish(
+        Publication(
+            days={DAY2: ["b"]},
+            indexes={DAY2: ("k3", b"three")},
+            remove_days=[DAY1],
+            report=_report("second"),
+        )
+    )
+    assert store.day_index_bytes(DAY1, "k1") is None, "pruned with its day"
+    assert store.day_index_bytes(DAY2, "k2") is None, "replaced"
+    assert store.day_index_bytes(DAY2, "k3") == b"three"

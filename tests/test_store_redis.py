@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from core.config import load_settings
-from core.models import Publication
+from core.models import Publication, RefreshReport
 from core.refresh import refresh
 from core.store.redis import MAX_COMMAND_BYTES, RedisStore
 from tests.conftest import (
@@ -246,3 +246,31 @@ def test_the_switch_to_a_new_version_is_one_transaction_on_the_server(
     assert "EXEC" not in seen[multi:start], "the pointer is switched outside the transaction"
     assert "EXEC" in seen[start:]
     assert "UNLINK" in seen[start : seen.index("EXEC", start)], "pruning left out of it"
+
+
+def test_a_replaced_or_pruned_day_index_leaves_no_parts_behind(redis_store: RedisStore) -> None:
+    def parts() -> set[str]:
+        found = redis_store.client.scan_iter(match=f"{redis_store.prefix}dayindex:*")
+        return {key.decode().removeprefix(redis_store.prefix) for key in found}
+
+    report = RefreshReport(
+        started=datetime(2024, 11, 28, tzinfo=UTC), status="published", message="", source="t"
+    )
+    day1, day2 = date(2024, 11, 27), date(2024, 11, 28)
+    redis_store.publish(
+        Publication(
+            days={day1: ["a"], day2: ["b"]},
+            indexes={day1: ("k1", b"x" * 2_000_000), day2: ("k2", b"y")},
+            report=report,
+        )
+    )
+    assert parts() == {"dayindex:k1:0", "dayindex:k1:1", "dayindex:k1:2", "dayindex:k2:0"}
+    redis_store.publish(
+        Publication(
+            days={day2: ["b"]},
+            indexes={day2: ("k3", b"z")},
+            remove_days=[day1],
+            report=report,
+        )
+    )
+    assert parts() == {"dayindex:k3:0"}

@@ -47,6 +47,11 @@ class Store(Protocol):
 
     def papers(self, ids: list[str]) -> list[Paper]: ...
 
+    def day_index_bytes(self, day: date, key: str) -> bytes | None:
+        """The day's stored index if it was written under `key`, else None (a publication
+        replaces a day's index; removing the day removes it)."""
+        ...
+
     def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
         """Cached summaries by paper id, for one `language|model|prompt version` variant."""
         ...

@@ -18,6 +18,9 @@ at once. Keys (all under the prefix):
   embeddings) by the switch to a version that no longer holds it.
 - `report`, `published`, `lock:{name}`, `limiter:{name}`, `summaries:{id}` (hash variant ->
   summary JSON), `embeddings:{id}` (hash variant -> packed float32), `usage:{day}`.
+- `dayindexes` (hash day -> the key of its stored index and how many parts it has) and
+  `dayindex:{key}:{n}` (part n of that index), switched with `current` and pruned with
+  the day; a reader that finds a part gone (replaced meanwhile) builds the index itself.
 - `likes` (hash arXiv id -> like | dislike), `example:{id}` (a liked or disliked paper,
   never pruned), `secret:{name}` (made once with SET NX).
 
@@ -194,10 +197,25 @@ class RedisStore:
                     )
             index[key] = _feed_header(feed, len(parts["body"]), len(parts["gzip"]))
         writer.grouped("HSET", [self._version_key(version, "feeds")], index.items())
+        indexes = {}
+        for day, (key, data) in publication.indexes.items():
+            pieces = _parts(data)
+            for n, piece in enumerate(pieces):
+                writer.command("SET", self._key(f"dayindex:{key}:{n}"), piece)
+            indexes[day.isoformat()] = f"{key} {len(pieces)}"
         writer.flush()
-        self._switch(version, publication)
+        self._switch(version, publication, indexes)
 
-    def _switch(self, version: str, publication: Publication) -> None:
+    def _switch(self, version: str, publication: Publication, indexes: dict[str, str]) -> None:
+        replaced = [day.isoformat() for day in publication.remove_days] + list(indexes)
+        old = self.client.hmget(self._key("dayindexes"), replaced) if replaced else []
+        stale = [
+            self._key(f"dayindex:{key}:{n}")
+            for entry in old
+            if entry and entry.decode() not in indexes.values()
+            for key, parts in [entry.decode().split()]
+            for n in range(int(parts))
+        ]
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self._key("current"), version)
         pipe.set(self._key("report"), publication.report.model_dump_json())
@@ -208,6 +226,13 @@ class RedisStore:
             for i in publication.remove_papers
         )
         for group in _groups(removed, MAX_COMMAND_BYTES - 1024):
+            pipe.unlink(*group)
+        if indexes:
+            entries: dict[str | bytes, str | bytes | float | int] = dict(indexes.items())
+            pipe.hset(self._key("dayindexes"), mapping=entries)
+        if publication.remove_days:
+            pipe.hdel(self._key("dayindexes"), *(d.isoformat() for d in publication.remove_days))
+        for group in _groups(((key,) for key in stale), MAX_COMMAND_BYTES - 1024):
             pipe.unlink(*group)
         pipe.execute()
 
@@ -325,6 +350,21 @@ class RedisStore:
             self._days_by_digest[digest] = json.loads(ids)
         self._days_by_digest = {d: self._days_by_digest[d] for d in manifest.values()}
         return {date.fromisoformat(day): self._days_by_digest[d] for day, d in manifest.items()}
+
+    def day_index_bytes(self, day: date, key: str) -> bytes | None:
+        return self._call(lambda: self._read_day_index_bytes(day, key))
+
+    def _read_day_index_bytes(self, day: date, key: str) -> bytes | None:
+        entry = self.client.hget(self._key("dayindexes"), day.isoformat())
+        if entry is None:
+            return None
+        stored_key, parts = entry.decode().split()
+        if stored_key != key:
+            return None
+        pieces = self._get_many([self._key(f"dayindex:{key}:{n}") for n in range(int(parts))])
+        if any(piece is None for piece in pieces):
+            return None  # replaced since the entry was read
+        return b"".join(piece for piece in pieces if piece is not None)
 
     def papers(self, ids: list[str]) -> list[Paper]:
         if not ids:

@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS summaries (
 CREATE TABLE IF NOT EXISTS embeddings (
     id TEXT NOT NULL, variant TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (id, variant)
 );
+CREATE TABLE IF NOT EXISTS day_indexes (
+    day TEXT PRIMARY KEY, key TEXT NOT NULL, data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS usage (day TEXT PRIMARY KEY, tokens INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS likes (id TEXT PRIMARY KEY, opinion TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS examples (id TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -116,6 +119,14 @@ class SQLiteStore:
             )
             db.executemany(
                 "DELETE FROM days WHERE day = ?",
+                [(day.isoformat(),) for day in publication.remove_days],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO day_indexes (day, key, data) VALUES (?, ?, ?)",
+                [(day.isoformat(), key, data) for day, (key, data) in publication.indexes.items()],
+            )
+            db.executemany(
+                "DELETE FROM day_indexes WHERE day = ?",
                 [(day.isoformat(),) for day in publication.remove_days],
             )
             for table in ("papers", "summaries", "embeddings"):
@@ -207,6 +218,16 @@ class SQLiteStore:
             sql = f"SELECT id, record FROM {table} WHERE {where}id IN ({marks})"
             found.update(db.execute(sql, [*leading, *chunk]).fetchall())
         return found
+
+    def day_index_bytes(self, day: date, key: str) -> bytes | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT data FROM day_indexes WHERE day = ? AND key = ?", (day.isoformat(), key)
+            )
+            .fetchone()
+        )
+        return bytes(row[0]) if row else None
 
     def papers(self, ids: list[str]) -> list[Paper]:
         found = self._records("papers", ids)
