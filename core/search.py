@@ -293,13 +293,19 @@ def _day_results(
         for name in terms.configured:
             wanted.update(day.rules.get(name, ()))
     wanted_categories = set(query.categories)
+    in_wanted: dict[frozenset[str], bool] = {}  # a day holds a few hundred distinct sets
     found = []
     positions: Iterable[int] = sorted(wanted) if wanted is not None else range(len(day.ids))
     for position in positions:
         if position in day.vetoed:
             continue
-        if wanted_categories and not covered(day.categories[position], wanted_categories):
-            continue
+        categories = day.categories[position]
+        if wanted_categories:
+            listed = in_wanted.get(categories)
+            if listed is None:
+                listed = in_wanted[categories] = covered(categories, wanted_categories)
+            if not listed:
+                continue
         if query.types and day.types[position] not in query.types:
             continue
         score = extra.get(position)
