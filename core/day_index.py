@@ -78,6 +78,10 @@ class Postings:
 
 @dataclass(frozen=True)
 class DayIndex:
+    """One announcement day: its papers' ids in stored order (a position is an index into
+    every per-paper field), the fields filters read, and the word keys terms are looked up
+    by."""
+
     day: date
     ids: tuple[str, ...]
     categories: tuple[frozenset[str], ...]

@@ -20,6 +20,7 @@ from core.clock import Clock
 from core.config import RankConfig, Settings, SummariesConfig
 from core.retry import DeadlineExceeded, Transient, request_within, with_retries
 from core.store import Store, StoreError
+from core.summarize.llm import provider_client
 
 BATCH_SIZE = 64
 """Texts per request: well under every provider's limit on inputs per call."""
@@ -70,11 +71,7 @@ class Embedder:
         self.clock = clock
         self.deadline = deadline
         self.timeout = summaries.request_timeout_seconds
-        self.http = httpx.Client(
-            transport=transport,
-            base_url=summaries.base_url,
-            headers={"Authorization": f"Bearer {summaries.api_key.get_secret_value()}"},
-        )
+        self.http = provider_client(summaries, transport)
 
     def close(self) -> None:
         self.http.close()

@@ -213,7 +213,8 @@ class RedisStore:
             self._key(f"dayindex:{key}:{n}")
             for entry in old
             if entry and entry.decode() not in indexes.values()
-            for key, parts in [entry.decode().split()]
+            for key, _, parts in [entry.decode().partition(" ")]
+            if parts.isdigit()
             for n in range(int(parts))
         ]
         pipe = self.client.pipeline(transaction=True)
@@ -358,8 +359,8 @@ class RedisStore:
         entry = self.client.hget(self._key("dayindexes"), day.isoformat())
         if entry is None:
             return None
-        stored_key, parts = entry.decode().split()
-        if stored_key != key:
+        stored_key, _, parts = entry.decode().partition(" ")
+        if stored_key != key or not parts.isdigit():
             return None
         pieces = self._get_many([self._key(f"dayindex:{key}:{n}") for n in range(int(parts))])
         if any(piece is None for piece in pieces):

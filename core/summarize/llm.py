@@ -40,6 +40,18 @@ def parse_summary(content: str) -> SummaryText:
         raise LLMError(f"the reply is not a valid summary: {error}".splitlines()[0]) from error
 
 
+def provider_client(
+    config: SummariesConfig, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """An HTTP client for the configured provider, with its key (which must be set)."""
+    key = config.api_key.get_secret_value() if config.api_key else ""
+    return httpx.Client(
+        transport=transport,
+        base_url=config.base_url,
+        headers={"Authorization": f"Bearer {key}"},
+    )
+
+
 class LLMClient:
     def __init__(
         self,
@@ -52,11 +64,7 @@ class LLMClient:
             raise LLMError(config.status)
         self.config = config
         self.clock = clock
-        self.http = httpx.Client(
-            transport=transport,
-            base_url=config.base_url,
-            headers={"Authorization": f"Bearer {config.api_key.get_secret_value()}"},
-        )
+        self.http = provider_client(config, transport)
 
     def close(self) -> None:
         self.http.close()
