@@ -4,6 +4,7 @@ gives (the straightforward reference below), on the recorded day copied over thr
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -198,3 +199,28 @@ def test_a_new_process_reads_the_day_indexes_the_refresh_wrote_not_the_papers(
     read.clear()
     find(Query([], [], [], None, 1, 3), Settings(), store, DayIndexes())
     assert read == [5], "an index of another format: built from the day's papers"
+
+
+@pytest.mark.parametrize("days_stored", [1, 3])
+def test_a_query_reads_as_much_whatever_the_store_holds(
+    days_stored: int, month: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same query over a store of one day and one of three: the same reads (counted),
+    once a process has read the day's stored index."""
+    store = month if days_stored == 3 else SQLiteStore(tmp_path / "one.db")
+    if days_stored == 1:
+        fill(store, 1)
+    indexes, query = DayIndexes(), Query([], ["moe"], [], None, 1, 25)
+    indexed: list[date] = []
+    stored_index = store.day_index_bytes
+
+    def counted_index(day: date, key: str) -> bytes | None:
+        indexed.append(day)
+        return stored_index(day, key)
+
+    monkeypatch.setattr(store, "day_index_bytes", counted_index)
+    read = _counted_reads(store, monkeypatch)
+    found = search(query, Settings(), store, indexes)
+    assert len(indexed) == 1 and read == [len(found)], "the newest day's index, its results"
+    search(query, Settings(), store, indexes)
+    assert len(indexed) == 1 and read == [len(found)] * 2, "then only the results"
