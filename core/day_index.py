@@ -21,7 +21,7 @@ from typing import Any
 
 from core.models import AnnounceType, Paper
 from core.rank import CompiledRule, Ranker
-from core.words import TextField
+from core.words import Fields, TextField, fields_of
 
 INDEX_FORMAT = 1
 
@@ -94,14 +94,17 @@ class DayIndex:
     """Word key -> positions of the papers whose title or abstract hold it."""
 
     @classmethod
-    def build(cls, day: date, papers: list[Paper]) -> DayIndex:
+    def build(cls, day: date, papers: list[Paper], read: Fields | None = None) -> DayIndex:
+        """The index of `day`'s `papers` in stored order (`read`: their texts already read
+        into words, by paper id)."""
+        known = read if read is not None else fields_of(papers)
         rules: dict[str, array[int]] = {}
         postings: dict[str, list[int]] = {}
         category_sets: dict[frozenset[str], frozenset[str]] = {}
         for position, paper in enumerate(papers):
             for rule in paper.score.rules:
                 rules.setdefault(rule, array("i")).append(position)
-            for key in _keys(paper):
+            for key in _keys(*known[paper.id]):
                 postings.setdefault(key, []).append(position)
         return cls(
             day=day,
@@ -134,10 +137,9 @@ class DayIndex:
         return found
 
 
-def _keys(paper: Paper) -> set[str]:
+def _keys(*fields: TextField) -> set[str]:
     keys: set[str] = set()
-    for text in (paper.title, paper.abstract):
-        field = TextField.of(text)
+    for field in fields:
         keys.update(field.plain.keys)
         if field.split is not None:
             keys.update(field.split.keys)

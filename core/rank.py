@@ -24,7 +24,7 @@ from typing import Literal
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
 from core.similarity import PRIOR_PAPERS, Example, Similarity, VectorSimilarity
-from core.words import CAMEL_BOUNDARY, TOKEN, TextField, Words, word_key
+from core.words import CAMEL_BOUNDARY, TOKEN, Fields, TextField, Words, fields_of, word_key
 
 
 @dataclass(frozen=True)
@@ -230,14 +230,19 @@ class Ranker:
         return hits
 
     def scores(
-        self, papers: Sequence[Paper], day_sizes: Mapping[date, int] | None = None
+        self,
+        papers: Sequence[Paper],
+        day_sizes: Mapping[date, int] | None = None,
+        read: Fields | None = None,
     ) -> list[Score]:
         """Each paper's score, weighed among the papers announced the same day: keywords by
         their specificity (unless turned off), and similarity to the examples. A day's scores
         stay as they are when later days arrive, so feeds a new day leaves alone keep their
         bytes. `day_sizes`: how many papers each day has, when `papers` holds only those of
-        them that can match (the others match no keyword, so the counts stay exact)."""
-        fields = [(TextField.of(paper.title), TextField.of(paper.abstract)) for paper in papers]
+        them that can match (the others match no keyword, so the counts stay exact). `read`:
+        the papers' texts already read into words."""
+        known = read if read is not None else fields_of(papers)
+        fields = [known[paper.id] for paper in papers]
         scores = [self._score(paper, *field) for paper, field in zip(papers, fields, strict=True)]
         days: dict[date, list[int]] = defaultdict(list)
         for index, paper in enumerate(papers):
@@ -272,12 +277,12 @@ class Ranker:
             scores = self.examples.add_hits(papers, scores, keys)
         return scores
 
-    def rank(self, papers: Iterable[Paper]) -> list[Paper]:
+    def rank(self, papers: Iterable[Paper], read: Fields | None = None) -> list[Paper]:
         """Papers with their scores set, best first, vetoed last (ties keep arXiv's order)."""
         papers = list(papers)
         scored = [
             paper.model_copy(update={"score": score})
-            for paper, score in zip(papers, self.scores(papers), strict=True)
+            for paper, score in zip(papers, self.scores(papers, read=read), strict=True)
         ]
         return sorted(scored, key=sort_key)
 

@@ -34,6 +34,7 @@ from core.render.configured import render_all
 from core.similarity import Example
 from core.store import Store, StoreError
 from core.summarize.batch import Summarizer, live_summarizer
+from core.words import Fields, fields_of
 
 LOCK_NAME = "refresh"
 LOCK_TTL_SECONDS = 60.0
@@ -143,7 +144,7 @@ def embedded(
 
 
 def day_indexes(
-    days: dict[date, list[str]], papers: list[Paper], ranking: str
+    days: dict[date, list[str]], papers: list[Paper], ranking: str, read: Fields | None = None
 ) -> dict[date, tuple[str, bytes]]:
     """Each day's index for ad-hoc queries (`core.day_index`), under the key a reader will
     look for; a day some of whose papers are not at hand gets none (readers build it)."""
@@ -151,7 +152,7 @@ def day_indexes(
     found = {}
     for day, ids in days.items():
         if all(i in by_id for i in ids):
-            index = DayIndex.build(day, [by_id[i] for i in ids])
+            index = DayIndex.build(day, [by_id[i] for i in ids], read)
             found[day] = (stored_key(day, ids, ranking), dumps(index))
     return found
 
@@ -204,7 +205,8 @@ def publish_days(
             settings, store, wanted, window_papers, stages.lookup
         )
         examples, embedding_note = embedded(settings, examples, window_papers, stages.embedder)
-        papers = Ranker.from_config(settings.rank, examples).rank(window_papers)
+        read = fields_of(window_papers)  # once, for ranking and for the day indexes
+        papers = Ranker.from_config(settings.rank, examples).rank(window_papers, read)
         if not_found:
             missing = f"; liked or disliked papers not found: {', '.join(not_found[:10])}"
             report = report.model_copy(update={"message": report.message + missing})
@@ -216,7 +218,7 @@ def publish_days(
             day: sorted(index[day], key=lambda i: position.get(i, len(position))) for day in window
         }
     with stages.stage("index"):
-        indexes = day_indexes(ordered_days, papers, report.ranking)
+        indexes = day_indexes(ordered_days, papers, report.ranking, read)
     if summarizer is not None:
         with stages.stage("summarize"):
             budget = settings.refresh.time_budget_seconds

@@ -6,7 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from core.models import Paper
 
 CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2,})")
 _COMPOUND_INSIDE = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2}[a-z]")
@@ -67,3 +72,11 @@ class TextField:
         compounds = [word for word in text.split() if _COMPOUND_INSIDE.search(word)]
         split = Words.of(" | ".join(CAMEL_BOUNDARY.sub(" ", word) for word in compounds))
         return cls(Words.of(text), split)
+
+
+Fields = dict[str, tuple[TextField, TextField]]
+"""Paper id -> its title and abstract as TextFields: read once, used by ranking and indexing."""
+
+
+def fields_of(papers: Iterable[Paper]) -> Fields:
+    return {paper.id: (TextField.of(paper.title), TextField.of(paper.abstract)) for paper in papers}

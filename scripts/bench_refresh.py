@@ -27,6 +27,7 @@ from core.rank import Examples, Ranker
 from core.refresh import day_indexes, keep
 from core.render.configured import render_all
 from core.similarity import Example
+from core.words import fields_of
 
 DEFAULT_FIXTURE = (
     Path(__file__).resolve().parents[2]
@@ -85,9 +86,10 @@ def main() -> None:
         )
         papers = keep(announcements.papers, settings)
         ingested = time.perf_counter()
-        ranked = ranker.rank(papers)
+        read = fields_of(papers)  # as the refresh does: once, for ranking and the index
+        ranked = ranker.rank(papers, read)
         ranked_at = time.perf_counter()
-        day_indexes({ranked[0].day: [paper.id for paper in ranked]}, ranked, "")
+        day_indexes({ranked[0].day: [paper.id for paper in ranked]}, ranked, "", read)
         indexed = time.perf_counter()
         feeds = render_all(settings, ranked, utc_now(clock), feedback)
         done = time.perf_counter()
