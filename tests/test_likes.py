@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 
 from core.config import Settings, load_settings
 from core.models import Paper
+from core.rank import MIN_SIMILARITY, Examples, Ranker
 from core.refresh import live_refresh, refresh
 from core.similarity import Example, Similarity
 from core.store import Store
@@ -134,3 +136,16 @@ def test_new_feedback_rescores_the_held_days_at_the_next_refresh_even_without_ne
     monkeypatch.setattr(store, "publish", publications.append)
     again = refresh(settings, store, lambda: arxiv_rss([]), source="t", clock=clock)
     assert "re-scored" not in again.message and publications == []
+
+
+def test_a_similarity_below_the_floor_adds_nothing_and_no_line_to_the_explanation() -> None:
+    papers = [make_paper("2411.00001"), make_paper("2411.00002")]
+    vectors = {  # unit vectors: cosines 0.5 and 0.02 with the liked one
+        "liked": (1.0, 0.0),
+        "2411.00001": (0.5, math.sqrt(0.75)),
+        "2411.00002": (0.02, math.sqrt(1 - 0.02**2)),
+    }
+    liked = Examples([Example("liked", "Liked", "")], (), 10.0, vectors)
+    ranked = {p.id: p.score for p in Ranker([], examples=liked).rank(papers)}
+    assert ranked["2411.00001"].explain() == "5: like: Liked (0.50, +5)"
+    assert MIN_SIMILARITY > 0.02 and ranked["2411.00002"].hits == []
