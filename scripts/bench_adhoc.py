@@ -9,6 +9,9 @@ rendered anew); the very first request of a new process, which reads the stored 
 indexes, is timed apart. Peak RSS is this process's (store building included).
 
     uv run python scripts/bench_adhoc.py [--days 30] [--requests 20] [--wrk SECONDS]
+                                         [--store sqlite|redis]
+
+With --store redis, the store is a throwaway redis-server with Upstash's 1 MB value limit.
 
 With --wrk, each shape is also loaded by 8 concurrent clients (Debian's `wrk -t1 -c8`)
 against a uvicorn process serving the same store, which reports its own peak RSS.
@@ -43,6 +46,7 @@ from core.refresh import day_indexes
 from core.store import Store, open_store
 from core.web.app import create_app
 from core.web.fragment_cache import FragmentCache
+from scripts.local_redis import local_redis_server
 
 FIXTURE = (
     Path(__file__).resolve().parents[2]
@@ -144,11 +148,48 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def measure(store_url: str, args: argparse.Namespace) -> None:
+    """Fill a store at `store_url` and time every shape against it (see the module's text)."""
+    settings = Settings(store=StoreConfig(url=store_url))
+    store = open_store(settings.store)
+    papers = fill(store, args.days)
+    print(f"store: {args.days} days, {papers} papers; {args.requests} requests per shape")
+    app = create_app(settings, lambda: store)
+    client = TestClient(app)
+    started = time.perf_counter()
+    client.get("/feed.xml", params={"q": 'moe,"kv cache"', "days": str(args.days)})
+    cold = (time.perf_counter() - started) * 1000
+    print(f"  first request of a process (reads {args.days} stored indexes): {cold:8.1f} ms")
+    kept = app.state.context
+    nothing_kept = replace(kept, fragments=FragmentCache(max_bytes=0))
+    for name, (path, params) in SHAPES.items():
+        assert client.get(path, params=params).status_code == 200, name
+        columns = []
+        for context in (kept, nothing_kept):
+            app.state.context = context
+            times = []
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                client.get(path, params=params)
+                times.append((time.perf_counter() - started) * 1000)
+            columns.append(
+                f"p50 {statistics.median(times):7.1f} ms  p99 {percentile(times, 0.99):7.1f} ms"
+            )
+        print(f"  {name:<30} {columns[0]}   items made anew: {columns[1]}")
+        app.state.context = kept
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process: {peak:.0f} MB")
+    if args.wrk:
+        print(f"8 concurrent clients (wrk -t1 -c8, {args.wrk} s per shape), uvicorn:")
+        load_with_wrk(settings.store.url, args.wrk)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--wrk", type=int, metavar="SECONDS", help="also load with wrk -c8")
+    parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
     parser.add_argument("--serve-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--store-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -158,39 +199,12 @@ def main() -> int:
     if not FIXTURE.is_file():
         print(f"{FIXTURE} is missing: needs ../shared/fixtures", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as directory:
-        settings = Settings(store=StoreConfig(url=f"sqlite:///{directory}/bench.db"))
-        store = open_store(settings.store)
-        papers = fill(store, args.days)
-        print(f"store: {args.days} days, {papers} papers; {args.requests} requests per shape")
-        app = create_app(settings, lambda: store)
-        client = TestClient(app)
-        started = time.perf_counter()
-        client.get("/feed.xml", params={"q": 'moe,"kv cache"', "days": str(args.days)})
-        cold = (time.perf_counter() - started) * 1000
-        print(f"  first request of a process (reads {args.days} stored indexes): {cold:8.1f} ms")
-        kept = app.state.context
-        nothing_kept = replace(kept, fragments=FragmentCache(max_bytes=0))
-        for name, (path, params) in SHAPES.items():
-            assert client.get(path, params=params).status_code == 200, name
-            columns = []
-            for context in (kept, nothing_kept):
-                app.state.context = context
-                times = []
-                for _ in range(args.requests):
-                    started = time.perf_counter()
-                    client.get(path, params=params)
-                    times.append((time.perf_counter() - started) * 1000)
-                columns.append(
-                    f"p50 {statistics.median(times):7.1f} ms  p99 {percentile(times, 0.99):7.1f} ms"
-                )
-            print(f"  {name:<30} {columns[0]}   items made anew: {columns[1]}")
-            app.state.context = kept
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak RSS of this process: {peak:.0f} MB")
-        if args.wrk:
-            print(f"8 concurrent clients (wrk -t1 -c8, {args.wrk} s per shape), uvicorn:")
-            load_with_wrk(settings.store.url, args.wrk)
+    if args.store == "redis":
+        with local_redis_server() as url:
+            measure(url, args)
+    else:
+        with tempfile.TemporaryDirectory() as directory:
+            measure(f"sqlite:///{directory}/bench.db", args)
     return 0
 
 
