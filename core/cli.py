@@ -203,20 +203,12 @@ def _likes(settings: Settings, store: Store) -> int:
     return 0
 
 
-def _similarity_status(settings: Settings) -> str:
-    if not settings.rank.embeddings:
-        return "shared words (rank.embeddings is off)"
-    if settings.summaries.api_key is None:
-        return "shared words: rank.embeddings needs LLM_API_KEY (or a provider's key)"
-    return f"embeddings: {settings.rank.embedding_model} at {settings.summaries.base_url}"
-
-
 def _check_config(settings: Settings) -> int:
     effective = settings.model_dump(mode="json")
     effective["store"]["url"] = redact(settings.store.url)
     print(
         f"config OK ({settings.source}); summaries {settings.summaries.status}; "
-        f"likes by {_similarity_status(settings)}"
+        f"likes {settings.likes_status}"
     )
     print(json.dumps(effective, indent=2, ensure_ascii=False))
     return 0

@@ -386,6 +386,16 @@ class Settings(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     summaries: SummariesConfig = Field(default_factory=SummariesConfig)
     refresh: RefreshConfig = Field(default_factory=RefreshConfig)
+
+    @property
+    def likes_status(self) -> str:
+        """How similarity to likes and interests is measured here, and why."""
+        if not self.rank.embeddings:
+            return "by shared words (rank.embeddings is off)"
+        if self.summaries.api_key is None:
+            return "by shared words: rank.embeddings needs LLM_API_KEY (or a provider's key)"
+        return f"by embeddings: {self.rank.embedding_model} at {self.summaries.base_url}"
+
     source: str = Field(default="built-in defaults", exclude=True)
 
     @model_validator(mode="after")

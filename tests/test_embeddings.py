@@ -182,3 +182,11 @@ def test_vectors_are_kept_as_little_endian_float32() -> None:
     assert packed == b"\x00\x00\x80?\x00\x00\x00\xbf\x00\x00\x80>"
     assert unpack(packed) == (1.0, -0.5, 0.25)
     assert math.isclose(sum(x * x for x in unpack(pack([0.6, 0.8]))), 1.0, rel_tol=1e-6)
+
+
+def test_the_service_says_how_it_measures_likes(tmp_path: Path) -> None:
+    on = _settings(tmp_path, "embeddings = true")
+    assert on.likes_status == "by embeddings: text-embedding-3-small at https://llm.example/v1"
+    assert _settings(tmp_path, "").likes_status == "by shared words (rank.embeddings is off)"
+    keyless = _settings(tmp_path, "embeddings = true", key=False)
+    assert keyless.likes_status.startswith("by shared words: rank.embeddings needs LLM_API_KEY")

@@ -254,6 +254,7 @@ def test_api_papers(client: TestClient) -> None:
 def test_health_and_home(client: TestClient) -> None:
     health = client.get("/health").json()
     assert health["status"] == "ok"
+    assert health["likes"] == "by shared words (rank.embeddings is off)"
     assert health["store"]["reachable"] is True
     assert health["last_refresh"]["status"] == "published"
     assert health["days"] == ["2024-11-28"]
