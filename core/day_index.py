@@ -29,9 +29,13 @@ INDEX_FORMAT = 1
 @cache
 def _words_version() -> str:
     """Stems change with the stemmer's release: an index made with another is not used."""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    return f"{INDEX_FORMAT}|snowballstemmer {version('snowballstemmer')}"
+    try:
+        release = version("snowballstemmer")
+    except PackageNotFoundError:  # a bundle without the package's metadata: never matches
+        release = "unknown"
+    return f"{INDEX_FORMAT}|snowballstemmer {release}"
 
 
 def stored_key(day: date, ids: list[str], ranking: str) -> str:
