@@ -15,14 +15,13 @@ its `limit` (2,000 at most), and stops between two days when told its client has
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from core.config import Rule, Settings, covered
 from core.day_index import DayIndex, loads, stored_key
+from core.lru import WeighedLRU
 from core.models import AnnounceType, Hit, Paper, Score
 from core.rank import Ranker, combine
 from core.store import Store
@@ -62,28 +61,12 @@ class DayIndexes:
     the latest publication seen (thread-safe)."""
 
     def __init__(self) -> None:
-        self._cache: OrderedDict[str, DayIndex] = OrderedDict()
+        self._cache: WeighedLRU[str, DayIndex] = WeighedLRU(MAX_CACHED_DAYS)
         self._days: StoredDays | None = None
-        self._lock = threading.Lock()
-        self._term_hits: OrderedDict[tuple[str, str], dict[int, Hit]] = OrderedDict()
-        self._kept_hits = 0
-
-    def term_hits(self, day_key: str, term: str) -> dict[int, Hit] | None:
-        """The hits a query term scored on a day's papers, by position, if kept."""
-        with self._lock:
-            found = self._term_hits.get((day_key, term))
-            if found is not None:
-                self._term_hits.move_to_end((day_key, term))
-            return found
-
-    def keep_term_hits(self, day_key: str, term: str, hits: dict[int, Hit]) -> None:
-        with self._lock:
-            old = self._term_hits.pop((day_key, term), None)
-            self._kept_hits += len(hits) + 1 - (len(old) + 1 if old is not None else 0)
-            self._term_hits[(day_key, term)] = hits
-            while self._kept_hits > MAX_KEPT_HITS:
-                _, dropped = self._term_hits.popitem(last=False)
-                self._kept_hits -= len(dropped) + 1
+        self.term_hits: WeighedLRU[tuple[str, str], dict[int, Hit]] = WeighedLRU(
+            MAX_KEPT_HITS, lambda hits: len(hits) + 1
+        )
+        """(day key, query term) -> the hits the term scored on the day's papers."""
 
     def days(self, store: Store) -> StoredDays:
         """The stored days, re-read only when another refresh has written since (two small
@@ -103,17 +86,12 @@ class DayIndexes:
 
     def get(self, store: Store, days: StoredDays, day: date) -> DayIndex:
         key = days.keys[day]
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        index = _stored(store, day, days.stored[day]) or DayIndex.build(
-            day, store.papers(days.ids[day])
-        )
-        with self._lock:
+        index = self._cache.get(key)
+        if index is None:
+            index = _stored(store, day, days.stored[day]) or DayIndex.build(
+                day, store.papers(days.ids[day])
+            )
             self._cache[key] = index
-            while len(self._cache) > MAX_CACHED_DAYS:
-                self._cache.popitem(last=False)
         return index
 
 
@@ -324,12 +302,12 @@ def _new_term_scores(
 ) -> dict[int, Score]:
     """The score each of the day's papers gets for the query's new terms: each term's hits
     kept from an earlier query, or scored now on the papers that can match it."""
-    hits = {term: indexes.term_hits(day_key, term) for term in terms.each}
+    hits = {term: indexes.term_hits.get((day_key, term)) for term in terms.each}
     missing = [term for term, found in hits.items() if found is None]
     if missing:
         made = _term_hits(missing, terms, store, day)
         for term in missing:
-            indexes.keep_term_hits(day_key, term, made[term])
+            indexes.term_hits[(day_key, term)] = made[term]
             hits[term] = made[term]
     scores: dict[int, list[Hit]] = {}
     for term in terms.each:  # in the query's order, as one ranker would list them

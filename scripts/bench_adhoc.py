@@ -45,7 +45,7 @@ from core.rank import Ranker
 from core.refresh import day_indexes
 from core.store import Store, open_store
 from core.web.app import create_app
-from core.web.fragment_cache import FragmentCache
+from core.web.fragment_cache import fragment_cache
 from scripts.local_redis import local_redis_server
 
 FIXTURE = (
@@ -161,7 +161,7 @@ def measure(store_url: str, args: argparse.Namespace) -> None:
     cold = (time.perf_counter() - started) * 1000
     print(f"  first request of a process (reads {args.days} stored indexes): {cold:8.1f} ms")
     kept = app.state.context
-    nothing_kept = replace(kept, fragments=FragmentCache(max_bytes=0))
+    nothing_kept = replace(kept, fragments=fragment_cache(max_bytes=0))
     for name, (path, params) in SHAPES.items():
         assert client.get(path, params=params).status_code == 200, name
         columns = []

@@ -26,7 +26,7 @@ from core.select import configured_feeds
 from core.store import Store
 from core.web.context import Context, LazyStore, RefreshRunner
 from core.web.feed_cache import FeedCache
-from core.web.fragment_cache import FragmentCache
+from core.web.fragment_cache import fragment_cache
 from core.web.gate import QueryGate
 from core.web.responses import ERROR_HANDLERS
 from core.web.routes import api, feedback, feeds, home
@@ -105,7 +105,7 @@ def create_app(
         feeds=configured_feeds(settings),
         indexes=DayIndexes(),
         cached_feeds=FeedCache(clock),
-        fragments=FragmentCache(),
+        fragments=fragment_cache(),
         gate=QueryGate(),
         clock=clock,
         runner=refresh_runner or _default_runner(settings),

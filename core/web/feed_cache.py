@@ -8,10 +8,8 @@ may so be served up to `TTL_SECONDS` after a refresh replaced it.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from core.clock import Clock
+from core.lru import WeighedLRU
 from core.models import RenderedFeed
 
 TTL_SECONDS = 10.0
@@ -20,31 +18,16 @@ MAX_BYTES = 64 * 1024 * 1024
 
 class FeedCache:
     def __init__(self, clock: Clock, ttl: float = TTL_SECONDS, max_bytes: int = MAX_BYTES) -> None:
-        self.clock, self.ttl, self.max_bytes = clock, ttl, max_bytes
-        self._entries: OrderedDict[tuple[str, bool, str], tuple[float, RenderedFeed]] = (
-            OrderedDict()
+        self.clock, self.ttl = clock, ttl
+        self._entries: WeighedLRU[tuple[str, bool, str], tuple[float, RenderedFeed]] = WeighedLRU(
+            max_bytes, lambda entry: len(entry[1].body) + len(entry[1].gzip)
         )
-        self._bytes = 0
-        self._lock = threading.Lock()
 
     def get(self, key: str, gzip: bool, base: str) -> RenderedFeed | None:
-        with self._lock:
-            entry = self._entries.get((key, gzip, base))
-            if entry is None or self.clock.time() - entry[0] > self.ttl:
-                return None
-            self._entries.move_to_end((key, gzip, base))
-            return entry[1]
+        entry = self._entries.get((key, gzip, base))
+        if entry is None or self.clock.time() - entry[0] > self.ttl:
+            return None
+        return entry[1]
 
     def put(self, key: str, gzip: bool, base: str, feed: RenderedFeed) -> None:
-        size = len(feed.body) + len(feed.gzip)
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            old = self._entries.pop((key, gzip, base), None)
-            if old is not None:
-                self._bytes -= len(old[1].body) + len(old[1].gzip)
-            self._entries[(key, gzip, base)] = (self.clock.time(), feed)
-            self._bytes += size
-            while self._bytes > self.max_bytes:
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self._bytes -= len(dropped.body) + len(dropped.gzip)
+        self._entries[(key, gzip, base)] = (self.clock.time(), feed)

@@ -9,35 +9,14 @@ the bytes kept (enough for a 2,000-item feed); the least recently used go first.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
+
+from core.lru import WeighedLRU
 
 MAX_BYTES = 16 * 1024 * 1024
 
+FragmentCache = WeighedLRU[Hashable, bytes]
 
-class FragmentCache:
-    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
 
-    def get(self, key: Hashable, /) -> bytes | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
-
-    def __setitem__(self, key: Hashable, item: bytes, /) -> None:
-        with self._lock:
-            old = self._items.pop(key, None)
-            self._bytes += len(item) - (len(old) if old is not None else 0)
-            self._items[key] = item
-            while self._bytes > self.max_bytes:
-                _, dropped = self._items.popitem(last=False)
-                self._bytes -= len(dropped)
-
-    def __len__(self) -> int:
-        return len(self._items)
+def fragment_cache(max_bytes: int = MAX_BYTES) -> FragmentCache:
+    return WeighedLRU(max_bytes, len)
