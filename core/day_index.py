@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any
 
 from core.models import AnnounceType, Paper
-from core.rank import CompiledRule, Ranker
+from core.rank import CompiledRule
 from core.words import Fields, TextField, fields_of
 
 INDEX_FORMAT = 1
@@ -123,10 +123,6 @@ class DayIndex:
             rules=rules,
             postings=Postings.of(postings),
         )
-
-    def candidates_of(self, ranker: Ranker) -> list[int]:
-        """Positions of the papers that can match one of the ranker's rules, in order."""
-        return sorted(set().union(*(self.candidates(rule) for rule in ranker.keywords)))
 
     def candidates(self, rule: CompiledRule) -> set[int]:
         """Positions of the papers that hold every key of one of the rule's spellings (a

@@ -14,7 +14,6 @@ its `limit` (2,000 at most), and stops between two days when told its client has
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -47,13 +46,16 @@ class ClientGone(Exception):
 @dataclass(frozen=True)
 class StoredDays:
     """The store's days as one publication left them: each day's ids, and the key its index
-    is cached under (what the scores were made with, and the ids)."""
+    is stored under (`core.day_index.stored_key`: the ids, their ranking, the stemmer)."""
 
     version: str
     ids: dict[date, list[str]]
-    keys: dict[date, str]
     stored: dict[date, str]
-    """The key each day's index is stored under (`core.day_index.stored_key`)."""
+
+    def key(self, day: date) -> str:
+        """What the day's index is kept under in the process: as stored, and which refresh
+        wrote last (a paper may change without the ids or the ranking changing)."""
+        return f"{self.stored[day]}|{self.version}"
 
 
 class DayIndexes:
@@ -76,16 +78,12 @@ class DayIndexes:
         if known is not None and known.version == version:
             return known
         ids = store.day_index()
-        keys = {
-            day: hashlib.sha256(f"{day}|{version}|{','.join(day_ids)}".encode()).hexdigest()
-            for day, day_ids in ids.items()
-        }
         stored = {day: stored_key(day, day_ids, ranking) for day, day_ids in ids.items()}
-        self._days = StoredDays(version, ids, keys, stored)
+        self._days = StoredDays(version, ids, stored)
         return self._days
 
     def get(self, store: Store, days: StoredDays, day: date) -> DayIndex:
-        key = days.keys[day]
+        key = days.key(day)
         index = self._cache.get(key)
         if index is None:
             index = _stored(store, day, days.stored[day]) or DayIndex.build(
@@ -178,16 +176,19 @@ def find(
             raise ClientGone(f"stopped before day {number} of {query.days}")
         day_index = indexes.get(store, stored, day)
         extra: dict[int, Score] = {}
-        if terms.ranker is not None:
-            positions = day_index.candidates_of(terms.ranker)
-            scored += len(positions)
+        if terms.each:
+            candidates = {
+                term: day_index.candidates(ranker.keywords[0])
+                for term, ranker in terms.each.items()
+            }
+            scored += len(set().union(*candidates.values()))
             if scored > MAX_SCORED_PAPERS:
                 raise QueryTooBroad(
                     f"q: the new terms could match {scored} papers in the newest {number} "
                     f"days; one request scores at most {MAX_SCORED_PAPERS}. Use more specific "
                     "terms, fewer days or a smaller limit"
                 )
-            extra = _new_term_scores(terms, store, indexes, day_index, stored.keys[day])
+            extra = _new_term_scores(terms, candidates, store, indexes, day_index, stored.key(day))
         chosen += _day_results(query, terms, day_index, extra, query.limit - len(chosen))
         if len(chosen) >= query.limit:
             break
@@ -195,7 +196,7 @@ def find(
         Match(index.ids[position], index.day, position, term_score)
         for index, position, term_score in chosen[: query.limit]
     ]
-    return Found(matches, stored.version, terms.ranker is not None)
+    return Found(matches, stored.version, bool(terms.each))
 
 
 def papers_of(found: Found, store: Store) -> list[Paper]:
@@ -231,10 +232,8 @@ class _Terms:
     given: bool
     configured: list[str]
     """Names of the configured keywords the query names."""
-    ranker: Ranker | None
-    """All the new terms, for their candidates."""
     each: dict[str, Ranker]
-    """Each new term alone: its hits on a day do not depend on the other terms (its
+    """Each new term, scored alone: its hits on a day do not depend on the other terms (its
     specificity is counted over the papers it matches), so they are kept per term."""
 
     @classmethod
@@ -244,19 +243,18 @@ class _Terms:
             for rule in settings.rank.keywords
             for name in (rule.term, *rule.aliases)
         }
-        new = [Rule(term=term) for term in terms if term.casefold() not in names]
-
-        def ranker(rules: list[Rule]) -> Ranker:
-            return Ranker(
-                rules,
+        each = {
+            term: Ranker(
+                [Rule(term=term)],
                 title_weight=settings.rank.title_weight,
                 abstract_weight=settings.rank.abstract_weight,
                 specificity=settings.rank.specificity,
             )
-
+            for term in terms
+            if term.casefold() not in names
+        }
         configured = [names[term.casefold()] for term in terms if term.casefold() in names]
-        each = {rule.term: ranker([rule]) for rule in new}
-        return cls(bool(terms), configured, ranker(new) if new else None, each)
+        return cls(bool(terms), configured, each)
 
 
 def _day_results(
@@ -298,14 +296,19 @@ def _day_results(
 
 
 def _new_term_scores(
-    terms: _Terms, store: Store, indexes: DayIndexes, day: DayIndex, day_key: str
+    terms: _Terms,
+    candidates: dict[str, set[int]],
+    store: Store,
+    indexes: DayIndexes,
+    day: DayIndex,
+    day_key: str,
 ) -> dict[int, Score]:
     """The score each of the day's papers gets for the query's new terms: each term's hits
-    kept from an earlier query, or scored now on the papers that can match it."""
+    kept from an earlier query, or scored now on its `candidates` (positions)."""
     hits = {term: indexes.term_hits.get((day_key, term)) for term in terms.each}
     missing = [term for term, found in hits.items() if found is None]
     if missing:
-        made = _term_hits(missing, terms, store, day)
+        made = _term_hits({term: candidates[term] for term in missing}, terms, store, day)
         for term in missing:
             indexes.term_hits[(day_key, term)] = made[term]
             hits[term] = made[term]
@@ -320,15 +323,14 @@ def _new_term_scores(
 
 
 def _term_hits(
-    missing: list[str], terms: _Terms, store: Store, day: DayIndex
+    candidates: dict[str, set[int]], terms: _Terms, store: Store, day: DayIndex
 ) -> dict[str, dict[int, Hit]]:
-    """Each missing term's hit on each of the day's papers it matches, by position."""
-    candidates = {term: day.candidates(terms.each[term].keywords[0]) for term in missing}
+    """Each term's hit on each of its candidate papers that it matches, by position."""
     positions = sorted(set().union(*candidates.values()))
     papers = store.papers([day.ids[position] for position in positions])
     at = {paper_id: n for n, paper_id in enumerate(day.ids)}
     made = {}
-    for term in missing:
+    for term in candidates:
         matching = [paper for paper in papers if at[paper.id] in candidates[term]]
         scores = terms.each[term].scores(matching, {day.day: len(day.ids)})
         made[term] = {
