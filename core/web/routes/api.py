@@ -11,23 +11,20 @@ from fastapi.responses import JSONResponse, Response
 
 from core.clock import utc_now
 from core.search import find, search
-from core.web.context import context
+from core.web.context import Context, context
 from core.web.http_cache import QUERY_CACHE
+from core.web.query import FeedQuery
 from core.web.responses import error_response
-from core.web.routes.feeds import parse_query
+from core.web.routes.feeds import answer_query
 
 STALE_AFTER = timedelta(days=4)
 
 
 async def api_papers(request: Request) -> Response:
-    return await context(request).gate.run(request, lambda gone: _api_papers(request, gone))
+    return await answer_query(request, _papers)
 
 
-def _api_papers(request: Request, gone: Callable[[], bool]) -> Response:
-    ctx = context(request)
-    query = parse_query(request, ctx)
-    if isinstance(query, Response):
-        return query
+def _papers(ctx: Context, query: FeedQuery, gone: Callable[[], bool]) -> Response:
     papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
     body = {
         "count": len(papers),
@@ -47,14 +44,10 @@ def _api_papers(request: Request, gone: Callable[[], bool]) -> Response:
 
 async def api_count(request: Request) -> Response:
     """How many papers an ad-hoc feed would hold (the landing page's builder asks)."""
-    return await context(request).gate.run(request, lambda gone: _api_count(request, gone))
+    return await answer_query(request, _count)
 
 
-def _api_count(request: Request, gone: Callable[[], bool]) -> Response:
-    ctx = context(request)
-    query = parse_query(request, ctx)
-    if isinstance(query, Response):
-        return query
+def _count(ctx: Context, query: FeedQuery, gone: Callable[[], bool]) -> Response:
     count = len(find(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone).matches)
     return JSONResponse({"count": count}, headers={"Cache-Control": QUERY_CACHE})
 

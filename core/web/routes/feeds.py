@@ -118,19 +118,35 @@ def parse_query(request: Request, ctx: Context) -> FeedQuery | Response:
     return query
 
 
-async def query_feed(fmt: str, request: Request) -> Response:
-    return await context(request).gate.run(request, lambda gone: _query_feed(fmt, request, gone))
+QueryAnswer = Callable[[Context, FeedQuery, Callable[[], bool]], Response]
+"""Answers a checked ad-hoc query, stopping once its client has gone (the callable)."""
 
 
-def _query_feed(extension: str, request: Request, gone: Callable[[], bool]) -> Response:
+async def answer_query(request: Request, answer: QueryAnswer) -> Response:
+    """An ad-hoc query's answer when its turn comes (`core.web.gate`): the 422 for bad
+    parameters, else `answer`."""
     ctx = context(request)
-    fmt = _format(extension)
-    if fmt is None:
-        message = f"/feed.{extension}: use /feed.xml (RSS), /feed.atom or /feed.json"
+
+    def work(gone: Callable[[], bool]) -> Response:
+        query = parse_query(request, ctx)
+        return query if isinstance(query, Response) else answer(ctx, query, gone)
+
+    return await ctx.gate.run(request, work)
+
+
+async def query_feed(fmt: str, request: Request) -> Response:
+    known = _format(fmt)
+    if known is None:
+        message = f"/feed.{fmt}: use /feed.xml (RSS), /feed.atom or /feed.json"
         return error_response(request, 404, message)
-    query = parse_query(request, ctx)
-    if isinstance(query, Response):
-        return query
+    return await answer_query(
+        request, lambda ctx, query, gone: _query_feed(known, request, ctx, query, gone)
+    )
+
+
+def _query_feed(
+    fmt: Format, request: Request, ctx: Context, query: FeedQuery, gone: Callable[[], bool]
+) -> Response:
     language = language_of(request, ctx)
     if isinstance(language, Response):
         return language
