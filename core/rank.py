@@ -324,9 +324,10 @@ class Examples:
             found = similarity.nearest(paper.id)
             for side, sign in signs.items():
                 nearest = found.get(side)
-                near = nearest is not None and nearest.similarity >= MIN_SIMILARITY
-                points = round(sign * nearest.similarity, 2) if nearest and near else 0
-                if nearest and points != 0:
+                if nearest is None or nearest.similarity < MIN_SIMILARITY:
+                    continue
+                points = round(sign * nearest.similarity, 2)
+                if points != 0:
                     hits.append(
                         Hit(
                             rule=side,

@@ -48,7 +48,7 @@ def render_all(
                     ttl_minutes=settings.feeds.ttl_minutes,
                 )
                 rendered[feed_key(name, fmt, extra_language)] = render_feed(
-                    fmt, meta, chosen, bodies, base, fragments[fmt]
+                    fmt, meta, chosen, base_url=base, fragments=fragments[fmt]
                 )
     return rendered
 
