@@ -425,36 +425,30 @@ class RedisStore:
 
     # -- summaries, usage, lock, limiter -----------------------------------------------------
 
-    def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
+    def _variants(self, kind: str, ids: list[str], variant: str) -> dict[str, bytes]:
+        """Field `variant` of each paper's `{kind}:{id}` hash, for the papers that have it."""
         if not ids:
             return {}
 
         def run() -> list[bytes | None]:
             pipe = self.client.pipeline(transaction=False)
             for paper_id in ids:
-                pipe.hget(self._key(f"summaries:{paper_id}"), variant)
+                pipe.hget(self._key(f"{kind}:{paper_id}"), variant)
             return pipe.execute()
 
         records = self._call(run)
-        return {
-            paper_id: Summary.model_validate_json(record)
-            for paper_id, record in zip(ids, records, strict=True)
-            if record
-        }
+        return {i: record for i, record in zip(ids, records, strict=True) if record}
+
+    def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
+        found = self._variants("summaries", ids, variant)
+        return {i: Summary.model_validate_json(record) for i, record in found.items()}
 
     def put_summary(self, summary: Summary, variant: str) -> None:
         key = self._key(f"summaries:{summary.arxiv_id}")
         self._call(lambda: self.client.hset(key, variant, summary.model_dump_json()))
 
     def embeddings(self, ids: list[str], variant: str) -> dict[str, bytes]:
-        def run() -> list[bytes | None]:
-            pipe = self.client.pipeline(transaction=False)
-            for paper_id in ids:
-                pipe.hget(self._key(f"embeddings:{paper_id}"), variant)
-            return pipe.execute()
-
-        records = self._call(run) if ids else []
-        return {i: vector for i, vector in zip(ids, records, strict=True) if vector}
+        return self._variants("embeddings", ids, variant)
 
     def put_embeddings(self, vectors: dict[str, bytes], variant: str) -> None:
         def run() -> None:

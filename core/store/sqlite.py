@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
 from core.store import StoreError
@@ -32,7 +33,7 @@ CREATE TABLE IF NOT EXISTS summaries (
     id TEXT NOT NULL, variant TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (id, variant)
 );
 CREATE TABLE IF NOT EXISTS embeddings (
-    id TEXT NOT NULL, variant TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (id, variant)
+    id TEXT NOT NULL, variant TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (id, variant)
 );
 CREATE TABLE IF NOT EXISTS day_indexes (
     day TEXT PRIMARY KEY, key TEXT NOT NULL, data BLOB NOT NULL
@@ -205,10 +206,10 @@ class SQLiteStore:
         rows = self._connection().execute("SELECT day, ids FROM days").fetchall()
         return {date.fromisoformat(day): json.loads(ids) for day, ids in rows}
 
-    def _records(self, table: str, ids: list[str], variant: str | None = None) -> dict[str, str]:
-        """The `record` column of `table` by id, read in chunks under SQLite's bound-parameter
-        limit; `variant` narrows the summaries table to one variant."""
-        found: dict[str, str] = {}
+    def _records(self, table: str, ids: list[str], variant: str | None = None) -> dict[str, Any]:
+        """The `record` column of `table` by id (JSON text, or bytes), read in chunks under
+        SQLite's bound-parameter limit; `variant` narrows a table of variants to one."""
+        found: dict[str, Any] = {}
         db = self._connection()
         where = "variant = ? AND " if variant is not None else ""
         leading = [variant] if variant is not None else []
@@ -245,19 +246,12 @@ class SQLiteStore:
             )
 
     def embeddings(self, ids: list[str], variant: str) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        db = self._connection()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT id, vector FROM embeddings WHERE variant = ? AND id IN ({marks})"
-            found.update(db.execute(sql, [variant, *chunk]).fetchall())
-        return found
+        return {i: bytes(record) for i, record in self._records("embeddings", ids, variant).items()}
 
     def put_embeddings(self, vectors: dict[str, bytes], variant: str) -> None:
         with self._write() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO embeddings (id, variant, vector) VALUES (?, ?, ?)",
+                "INSERT OR REPLACE INTO embeddings (id, variant, record) VALUES (?, ?, ?)",
                 [(paper_id, variant, vector) for paper_id, vector in vectors.items()],
             )
 
