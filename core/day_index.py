@@ -48,8 +48,8 @@ def stored_key(day: date, ids: list[str], ranking: str) -> str:
 class Postings:
     """Word key -> positions, compact: the keys sorted in one tuple (the strings are the
     stemmer cache's own), every list of positions in one array (two bytes each, as a day
-    has fewer than 65,536 papers), cut at `offsets`. A dict of arrays held 30 days of all of
-    arXiv in about 80 MB; this holds them in about 15."""
+    has fewer than 65,536 papers), cut at `offsets`: about half the memory of a dict of
+    arrays (docs/BENCHMARKS.md)."""
 
     keys: tuple[str, ...]
     offsets: array[int]
