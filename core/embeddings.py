@@ -18,9 +18,8 @@ import httpx
 
 from core.clock import Clock
 from core.config import RankConfig, Settings, SummariesConfig
-from core.retry import DeadlineExceeded, Transient, request_within, with_retries
 from core.store import Store, StoreError
-from core.summarize.llm import provider_client
+from core.summarize.llm import ProviderCall, provider_client
 
 BATCH_SIZE = 64
 """Texts per request: well under every provider's limit on inputs per call."""
@@ -68,17 +67,17 @@ class Embedder:
             raise EmbeddingError(summaries.status)
         self.rank = rank
         self.store = store
-        self.clock = clock
-        self.deadline = deadline
-        self.timeout = summaries.request_timeout_seconds
-        self.http = provider_client(summaries, transport)
+        self.provider = ProviderCall(
+            provider_client(summaries, transport),
+            clock,
+            summaries.request_timeout_seconds,
+            deadline,
+            None,
+            EmbeddingError,
+        )
 
     def close(self) -> None:
-        self.http.close()
-
-    @property
-    def name(self) -> str:
-        return self.rank.embedding_model
+        self.provider.http.close()
 
     def vectors(self, texts: Mapping[str, str]) -> dict[str, tuple[float, ...]]:
         """Every text's unit vector by its key (an arXiv id, or a digest of other text)."""
@@ -107,23 +106,7 @@ class Embedder:
         }
         if self.rank.embedding_dimensions:
             body["dimensions"] = self.rank.embedding_dimensions
-
-        def attempt() -> tuple[int, bytes]:
-            reply = request_within(
-                self.http, "POST", "/embeddings", self.deadline, self.clock, self.timeout, json=body
-            )
-            return reply.status_code, reply.content
-
-        try:
-            status, content = with_retries(attempt, self.clock, self.deadline - self.clock.time())
-        except Transient as error:
-            raise EmbeddingError(f"the provider kept failing: {error}") from error
-        except DeadlineExceeded as error:
-            raise EmbeddingError(f"the refresh deadline passed: {error}") from error
-        if status >= 400:
-            text = content[:200].decode("utf-8", "replace")
-            raise EmbeddingError(f"the provider answered HTTP {status}: {text}")
-        return _embeddings(content, len(inputs))
+        return _embeddings(self.provider.post("/embeddings", body), len(inputs))
 
 
 def _embeddings(content: bytes, count: int) -> list[list[float]]:

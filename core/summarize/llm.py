@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -38,6 +39,39 @@ def parse_summary(content: str) -> SummaryText:
         return SummaryText.model_validate(data)
     except (json.JSONDecodeError, ValidationError) as error:
         raise LLMError(f"the reply is not a valid summary: {error}".splitlines()[0]) from error
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    """POSTs to the provider, retried on 429 / 5xx / timeouts until `retry_until` (else the
+    deadline); the whole exchange, body included, ends by `deadline` (clock times). Every
+    failure is raised as `failure` with a message saying which."""
+
+    http: httpx.Client
+    clock: Clock
+    timeout: float
+    deadline: float
+    retry_until: float | None
+    failure: type[Exception]
+
+    def post(self, path: str, body: dict[str, Any]) -> bytes:
+        def attempt() -> tuple[int, bytes]:
+            reply = request_within(
+                self.http, "POST", path, self.deadline, self.clock, self.timeout, json=body
+            )
+            return reply.status_code, reply.content
+
+        try:
+            budget = min(self.deadline, self.retry_until or self.deadline) - self.clock.time()
+            status, content = with_retries(attempt, self.clock, budget)
+        except Transient as error:
+            raise self.failure(f"the provider kept failing: {error}") from error
+        except DeadlineExceeded as error:
+            raise self.failure(f"the refresh deadline passed: {error}") from error
+        if status >= 400:
+            text = content[:200].decode("utf-8", "replace")
+            raise self.failure(f"the provider answered HTTP {status}: {text}")
+        return content
 
 
 def provider_client(
@@ -93,31 +127,9 @@ class LLMClient:
     ) -> Completion:
         """One summary, retried on 429 / 5xx / timeouts until `retry_until`; the whole
         exchange, body included, ends by `deadline` (clock times)."""
-        body = self._body(messages)
-
-        def attempt() -> tuple[int, bytes]:
-            reply = request_within(
-                self.http,
-                "POST",
-                "/chat/completions",
-                deadline,
-                self.clock,
-                self.config.request_timeout_seconds,
-                json=body,
-            )
-            return reply.status_code, reply.content
-
-        try:
-            budget = min(deadline, retry_until or deadline) - self.clock.time()
-            status, content = with_retries(attempt, self.clock, budget)
-        except Transient as error:
-            raise LLMError(f"the provider kept failing: {error}") from error
-        except DeadlineExceeded as error:
-            raise LLMError(f"the refresh deadline passed: {error}") from error
-        if status >= 400:
-            text = content[:200].decode("utf-8", "replace")
-            raise LLMError(f"the provider answered HTTP {status}: {text}")
-        return _completion(content)
+        timeout = self.config.request_timeout_seconds
+        call = ProviderCall(self.http, self.clock, timeout, deadline, retry_until, LLMError)
+        return _completion(call.post("/chat/completions", self._body(messages)))
 
 
 def _completion(content: bytes) -> Completion:
