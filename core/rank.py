@@ -13,6 +13,7 @@ announcement day (see `specificity`): a word most papers use counts little, a ra
 
 from __future__ import annotations
 
+import contextlib
 import math
 import unicodedata
 from collections import Counter, defaultdict
@@ -24,7 +25,16 @@ from typing import Literal
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
 from core.similarity import PRIOR_PAPERS, Example, Similarity, VectorSimilarity
-from core.words import CAMEL_BOUNDARY, TOKEN, Fields, TextField, Words, fields_of, word_key
+from core.words import (
+    CAMEL_BOUNDARY,
+    TOKEN,
+    Fields,
+    TextField,
+    Words,
+    collector_paused,
+    fields_of,
+    word_key,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,16 @@ class _Found:
     text: str
     exact: bool
     """Found as written (or its plural), not only as another form of the same stem."""
+
+
+def _positions(keys: tuple[str, ...], key: str) -> list[int]:
+    """Where `key` is in `keys` (found by tuple.index, in C: this runs for most rules and
+    papers)."""
+    found: list[int] = []
+    with contextlib.suppress(ValueError):
+        while True:
+            found.append(keys.index(key, found[-1] + 1 if found else 0))
+    return found
 
 
 @dataclass(frozen=True)
@@ -51,7 +71,7 @@ class _Spelling:
         if self.prefix and size == 1:
             starts = [n for n, key in enumerate(text.keys) if key.startswith(first)]
         elif first in text.present:
-            starts = [n for n, key in enumerate(text.keys) if key == first]
+            starts = _positions(text.keys, first)
         else:
             return None
         found = None
@@ -117,6 +137,38 @@ class CompiledRule:
         return other
 
 
+@dataclass(frozen=True)
+class RuleIndex:
+    """Rules in their configured order, indexed by the first word key of each spelling: a text
+    is tried only against the rules whose first word it holds (a paper holds few), and those
+    with a one-word prefix spelling (which no key names)."""
+
+    rules: tuple[CompiledRule, ...]
+    by_first: dict[str, tuple[int, ...]]
+    firsts: frozenset[str]
+    scanned: frozenset[int]
+
+    @classmethod
+    def of(cls, rules: Iterable[CompiledRule]) -> RuleIndex:
+        ordered = tuple(rules)
+        by_first: dict[str, list[int]] = defaultdict(list)
+        for number, rule in enumerate(ordered):
+            for key in rule.firsts:
+                by_first[key].append(number)
+        scanned = frozenset(number for number, rule in enumerate(ordered) if not rule.firsts)
+        indexed = {key: tuple(numbers) for key, numbers in by_first.items()}
+        return cls(ordered, indexed, frozenset(indexed), scanned)
+
+    def candidates(self, fields: Iterable[TextField]) -> list[CompiledRule]:
+        numbers = set(self.scanned)
+        for field_ in fields:
+            for text in (field_.plain, field_.split):
+                if text is not None:
+                    for key in self.firsts & text.present:
+                        numbers.update(self.by_first[key])
+        return [self.rules[number] for number in sorted(numbers)]
+
+
 _Place = tuple[Literal["title", "abstract"], TextField, float]
 
 
@@ -160,8 +212,8 @@ class Ranker:
         specificity: bool = True,
         examples: Examples | None = None,
     ) -> None:
-        self.keywords = [CompiledRule.compile(rule) for rule in keywords]
-        self.exclude = [CompiledRule.compile(rule) for rule in exclude]
+        self.keywords = RuleIndex.of(CompiledRule.compile(rule) for rule in keywords)
+        self.exclude = RuleIndex.of(CompiledRule.compile(rule) for rule in exclude)
         self.title_weight = title_weight
         self.abstract_weight = abstract_weight
         self.exclude_weight = exclude_weight
@@ -194,10 +246,14 @@ class Ranker:
             ("title", title, self.title_weight),
             ("abstract", abstract, self.abstract_weight),
         ]
-        hits = [hit for rule in self.keywords if (hit := _first_hit(rule, keyword_places))]
+        hits = [
+            hit
+            for rule in self.keywords.candidates((title, abstract))
+            if (hit := _first_hit(rule, keyword_places))
+        ]
         vetoes = [
             hit
-            for rule in self.exclude
+            for rule in self.exclude.candidates((title,))
             if (hit := _first_hit(rule, [("title", title, self.exclude_weight)]))
         ]
         vetoed_by = vetoes[0].rule if vetoes and self.exclude_weight == 0 else None
@@ -241,6 +297,12 @@ class Ranker:
         bytes. `day_sizes`: how many papers each day has, when `papers` holds only those of
         them that can match (the others match no keyword, so the counts stay exact). `read`:
         the papers' texts already read into words."""
+        with collector_paused():
+            return self._scores(papers, day_sizes, read)
+
+    def _scores(
+        self, papers: Sequence[Paper], day_sizes: Mapping[date, int] | None, read: Fields | None
+    ) -> list[Score]:
         known = read if read is not None else fields_of(papers)
         fields = [known[paper.id] for paper in papers]
         scores = [self._score(paper, *field) for paper, field in zip(papers, fields, strict=True)]
@@ -266,7 +328,7 @@ class Ranker:
         size: int,
     ) -> list[Score]:
         if self.specificity:
-            keywords = {rule.name for rule in self.keywords}
+            keywords = {rule.name for rule in self.keywords.rules}
             counts = Counter(
                 rule
                 for score in scores

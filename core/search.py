@@ -178,7 +178,7 @@ def find(
         extra: dict[int, Score] = {}
         if terms.each:
             candidates = {
-                term: day_index.candidates(ranker.keywords[0])
+                term: day_index.candidates(ranker.keywords.rules[0])
                 for term, ranker in terms.each.items()
             }
             scored += len(set().union(*candidates.values()))

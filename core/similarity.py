@@ -27,16 +27,13 @@ little about a paper and would make most of the work."""
 PRIOR_PAPERS = 100
 """Papers assumed to hold none of the terms, so a handful of papers cannot make a term look
 common (used by keyword specificity too)."""
-_TERM_FREQUENCY = [0.0] + [1 + math.log(count) for count in range(1, 64)]
-"""Sublinear term frequency, 1 + ln(count), looked up (counts past 63 read as 63)."""
+_TERM_FREQUENCY = (0.0, *(1 + math.log(count) for count in range(1, 256)))
+"""Sublinear term frequency, 1 + ln(count), looked up (counts past 255 read as 255)."""
 
 
-def terms(keys: Sequence[str]) -> Counter[str]:
-    """Word keys (`core.words`) with their counts, less one-letter keys and numbers."""
-    counts = Counter(keys)
-    for key in [key for key in counts if len(key) < _MIN_TERM_LENGTH or key.isdigit()]:
-        del counts[key]
-    return counts
+def _is_term(key: str) -> bool:
+    """Whether a word key (`core.words`) counts as a term: not one letter, not a number."""
+    return len(key) >= _MIN_TERM_LENGTH and not key.isdigit()
 
 
 @dataclass(frozen=True)
@@ -76,34 +73,38 @@ class Similarity:
         self, sides: Mapping[str, Sequence[Example]], corpus: Mapping[str, Sequence[str]]
     ) -> None:
         self.sides = {name: list(examples) for name, examples in sides.items() if examples}
-        self._counts = {paper_id: terms(keys) for paper_id, keys in corpus.items()}
+        self._counts = {paper_id: Counter(keys) for paper_id, keys in corpus.items()}
         for example in (e for examples in self.sides.values() for e in examples):
-            self._counts[example.id] = terms(Words.of(example.text).keys)
-        frequency = Counter(term for counts in self._counts.values() for term in counts)
+            self._counts[example.id] = Counter(Words.of(example.text).keys)
+        frequency: Counter[str] = Counter()
+        for counts in self._counts.values():
+            frequency.update(counts.keys())
         documents = len(self._counts)
         self._idf = {
             term: math.log((documents + 1) / (count + 1))
             for term, count in frequency.items()
-            if count <= COMMON_SHARE * (documents + PRIOR_PAPERS)
+            if count <= COMMON_SHARE * (documents + PRIOR_PAPERS) and _is_term(term)
         }
         self._postings = {name: self._index(examples) for name, examples in self.sides.items()}
 
     def _index(self, examples: list[Example]) -> _Postings:
         postings: _Postings = {}
         for index, example in enumerate(examples):
-            for term, weight in self._vector(self._counts[example.id]).items():
-                postings.setdefault(term, []).append((index, weight))
+            weights = self._weights(self._counts[example.id])
+            norm = math.hypot(*weights.values()) or 1.0
+            for term, weight in weights.items():
+                postings.setdefault(term, []).append((index, weight / norm))
         return postings
 
-    def _vector(self, counts: Counter[str]) -> dict[str, float]:
+    def _weights(self, counts: Counter[str]) -> dict[str, float]:
+        """TF-IDF weights of the terms in `counts` (those not left out as common)."""
         idf = self._idf
-        weights = {
-            term: _TERM_FREQUENCY[min(count, 63)] * idf[term]
+        frequency = _TERM_FREQUENCY
+        return {
+            term: frequency[count if count < 256 else 255] * idf[term]
             for term, count in counts.items()
             if term in idf
         }
-        norm = math.sqrt(sum(weight * weight for weight in weights.values())) or 1.0
-        return {term: weight / norm for term, weight in weights.items() if weight > 0}
 
     def nearest(self, paper_id: str) -> dict[str, Nearest]:
         """Per side, the example most like a paper of the corpus (by cosine similarity), if
@@ -111,17 +112,19 @@ class Similarity:
         counts = self._counts.get(paper_id)
         if not counts:
             return {}
-        vector = self._vector(counts)
+        weights = self._weights(counts)
+        norm = math.hypot(*weights.values()) or 1.0
         found = {}
         for name, postings in self._postings.items():
-            totals: dict[int, float] = {}
-            for term in vector.keys() & postings.keys():
-                weight = vector[term]
+            totals = [0.0] * len(self.sides[name])
+            for term in weights.keys() & postings.keys():
+                weight = weights[term]
                 for index, example_weight in postings[term]:
-                    totals[index] = totals.get(index, 0.0) + weight * example_weight
-            if totals:
-                best = max(totals, key=totals.__getitem__)
-                found[name] = Nearest(self.sides[name][best], round(min(1.0, totals[best]), 4))
+                    totals[index] += weight * example_weight
+            best = max(range(len(totals)), key=totals.__getitem__)
+            if totals[best] > 0:
+                similarity = min(1.0, totals[best] / norm)
+                found[name] = Nearest(self.sides[name][best], round(similarity, 4))
         return found
 
 

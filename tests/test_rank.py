@@ -112,6 +112,19 @@ def test_title_outweighs_abstract_and_each_rule_counts_once() -> None:
     assert score.explain() == "2.5: LLM (title +1.5), Inference (abstract +1)"
 
 
+def test_hits_follow_the_configured_order_of_rules_whatever_the_text_order() -> None:
+    """Only rules whose first word a paper holds are tried (a prefix rule always is): the
+    hits still come in the order the rules are configured, far apart in it or not."""
+    unmatched = [f"Unmatched{n}" for n in range(6)]
+    ranker = _ranker("decod*", "Graphs", "Serving", *unmatched, Rule(term="KV", aliases=["LLM"]))
+    score = ranker.score(make_paper(title="Trees", abstract="LLM decoding for serving"))
+    assert [(h.rule, h.matched) for h in score.hits] == [
+        ("decod*", "decoding"),
+        ("Serving", "serving"),
+        ("KV", "LLM"),
+    ]
+
+
 def test_keywords_differing_only_by_case_count_once() -> None:
     config = RankConfig(keywords=["Inference", "inference", "INFERENCE"])  # type: ignore[list-item]
     assert [rule.term for rule in config.keywords] == ["Inference"]

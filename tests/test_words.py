@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from core.words import TextField, Words, collector_paused
+
+SENTENCE = "We use FlowMoE-based routing and (LLMs), x_i over a KVCache."
+
+
+def test_ascii_and_other_text_read_into_the_same_words() -> None:
+    """ASCII text takes a faster pattern: it must cut words exactly where the general one does."""
+    accented = SENTENCE.replace("routing", "routïng")
+    assert accented.isascii() is False
+    ascii_words = Words.of(SENTENCE).words
+    assert ascii_words == tuple(w.replace("routïng", "routing") for w in Words.of(accented).words)
+    assert ascii_words == (
+        *("We", "use", "FlowMoE", "based", "routing", "and", "LLMs"),
+        *("x", "i", "over", "a", "KVCache"),
+    )
+
+
+def test_compounds_are_read_apart_from_the_words_holding_them_only() -> None:
+    field = TextField.of(SENTENCE)
+    assert field.split is not None
+    assert field.split.words == ("Flow", "Mo", "E", "based", "|", "LLMs", "|", "KV", "Cache")
+    assert TextField.of("a text in lower case, 2 numbers and Capitals").split is None
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_for_a_batch_and_left_as_found(enabled: bool) -> None:
+    was_enabled = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            with collector_paused():
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
