@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from core.config import Format
 from core.feedback import LABELS, FeedbackLinks
 from core.models import SECTION_TITLES, Paper, RenderedFeed, Summary
-from core.render.stored import rendered
+from core.render.stored import Piece, piece, rendered
 from core.text import xml_safe
 
 MEDIA_TYPES: dict[str, str] = {
@@ -171,9 +171,9 @@ def item_time(day: date, rank_in_day: int) -> datetime:
 class Kept(Protocol):
     """Where made items are kept: a dict for one refresh, a bounded cache for a process."""
 
-    def get(self, key: Hashable, /) -> bytes | None: ...
+    def get(self, key: Hashable, /) -> Piece | None: ...
 
-    def __setitem__(self, key: Hashable, value: bytes, /) -> None: ...
+    def __setitem__(self, key: Hashable, value: Piece, /) -> None: ...
 
 
 class ItemFragments:
@@ -192,16 +192,16 @@ class ItemFragments:
         self.fmt, self.body, self.times, self.key = fmt, body, times, key
         self._kept: Kept = kept if kept is not None else {}
 
-    def of(self, paper: Paper) -> bytes:
-        """The paper's item, UTF-8 encoded."""
+    def of(self, paper: Paper) -> Piece:
+        """The paper's item, UTF-8 encoded (and compressed: `core.render.stored`)."""
         key = self.key(paper)
         made = self._kept.get(key)
         if made is None:
             body, when = self.body(paper), self.times[paper.id]
             if self.fmt == "json":
-                made = _json_item(paper, body, when).encode()
+                made = piece(_json_item(paper, body, when).encode())
             else:
-                made = _xml_item(self.fmt, paper, body, when).encode()
+                made = piece(_xml_item(self.fmt, paper, body, when).encode())
             self._kept[key] = made
         return made
 
@@ -317,7 +317,10 @@ def _json_item(paper: Paper, body: str, when: datetime) -> str:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
-def _json_document(meta: FeedMeta, days: list[date], items: list[bytes]) -> bytes:
+_COMMA = piece(b",")
+
+
+def _json_document(meta: FeedMeta, days: list[date], items: list[Piece]) -> list[Piece]:
     document = {
         "version": JSON_FEED_VERSION,
         "title": meta.title,
@@ -328,20 +331,30 @@ def _json_document(meta: FeedMeta, days: list[date], items: list[bytes]) -> byte
         "items": [],
     }
     empty = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    head = empty.removesuffix("[]}").encode()  # "items" is the last key
-    return b"".join([head, b"[", b",".join(items), b"]}"])
+    head = empty.removesuffix("]}").encode()  # "items" is the last key
+    pieces = [piece(head)]
+    for number, item in enumerate(items):
+        pieces.extend([_COMMA, item] if number else [item])
+    return [*pieces, piece(b"]}")]
 
 
 def render(
+    fmt: Format, meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str] | None = None
+) -> bytes:
+    """The feed document (see `render_pieces`)."""
+    return b"".join([part.plain for part in render_pieces(fmt, meta, papers, bodies)])
+
+
+def render_pieces(
     fmt: Format,
     meta: FeedMeta,
     papers: list[Paper],
     bodies: Mapping[str, str] | None = None,
     fragments: ItemFragments | None = None,
-) -> bytes:
-    """The feed document. `bodies` maps paper ids to their `item_html`; `fragments`, the
-    papers' items already rendered in this format (with their times), for callers that
-    render the same papers into many feeds."""
+) -> list[Piece]:
+    """The feed document, in pieces. `bodies` maps paper ids to their `item_html`;
+    `fragments`, the papers' items already rendered in this format (with their times), for
+    callers that render the same papers into many feeds."""
     if fragments is None:
         given = bodies
         body = (lambda paper: given[paper.id]) if given is not None else item_html
@@ -350,7 +363,7 @@ def render(
     return render_items(fmt, meta, items, [paper.day for paper in papers])
 
 
-def render_items(fmt: Format, meta: FeedMeta, items: list[bytes], days: list[date]) -> bytes:
+def render_items(fmt: Format, meta: FeedMeta, items: list[Piece], days: list[date]) -> list[Piece]:
     """The feed document around items already rendered (`days`: each item's day)."""
     if fmt == "json":
         return _json_document(meta, days, items)
@@ -359,7 +372,7 @@ def render_items(fmt: Format, meta: FeedMeta, items: list[bytes], days: list[dat
     head, found, tail = document.rpartition(closing)
     if not found:
         raise RuntimeError(f"feedgen's {fmt} document lacks {closing!r}")
-    return b"".join([head, *items, found, tail])
+    return [piece(head), *items, piece(found + tail)]
 
 
 def render_feed(
@@ -374,5 +387,5 @@ def render_feed(
     """Rendered bytes with the validators HTTP caching needs (and, with `compress`, a gzip
     copy); `base_url`: the site address in its links, so that
     `core.render.stored.with_base` can move them to another."""
-    body = render(fmt, meta, papers, bodies, fragments)
-    return rendered(body, MEDIA_TYPES[fmt], meta.updated, base_url, compress)
+    pieces = render_pieces(fmt, meta, papers, bodies, fragments)
+    return rendered(pieces, MEDIA_TYPES[fmt], meta.updated, base_url, compress)

@@ -26,7 +26,7 @@ from core.render.feeds import (
     render_feed,
     render_items,
 )
-from core.render.stored import rendered
+from core.render.stored import Piece, rendered
 from core.search import Found, papers_of
 from core.web.context import Context, public_base
 from core.web.http_cache import accepts_gzip
@@ -90,8 +90,8 @@ def render_found(
     else:
         items, days = _kept_or_made(ctx, fmt, found, made_from, body)
     meta = _meta(ctx, spec, request, base)
-    document = render_items(fmt, meta, items, days)
-    return rendered(document, MEDIA_TYPES[fmt], meta.updated, base, accepts_gzip(request))
+    pieces = render_items(fmt, meta, items, days)
+    return rendered(pieces, MEDIA_TYPES[fmt], meta.updated, base, accepts_gzip(request))
 
 
 def _kept_or_made(
@@ -100,7 +100,7 @@ def _kept_or_made(
     found: Found,
     made_from: tuple[Hashable, ...],
     body: Callable[[Paper], str],
-) -> tuple[list[bytes], list[date]]:
+) -> tuple[list[Piece], list[date]]:
     """The items of papers the query did not re-score: kept ones as they are, the others
     made from the papers read now (only those)."""
     times = {m.id: item_time(m.day, m.rank) for m in found.matches}
@@ -109,7 +109,7 @@ def _kept_or_made(
     missing = [paper_id for paper_id, item in kept.items() if item is None]
     papers = {paper.id: paper for paper in ctx.store().papers(missing)}
     fragments = ItemFragments(fmt, body, times, ctx.fragments, lambda p: keys[p.id])
-    items: list[bytes] = []
+    items: list[Piece] = []
     days: list[date] = []
     for match in found.matches:
         item = kept[match.id] or (fragments.of(papers[match.id]) if match.id in papers else None)
