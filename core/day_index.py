@@ -16,12 +16,15 @@ from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from typing import Any
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
 from core.models import AnnounceType, Paper
 from core.rank import CompiledRule
 from core.words import Fields, TextField, fields_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 INDEX_FORMAT = 1
 
@@ -123,6 +126,21 @@ class DayIndex:
             rules=rules,
             postings=Postings.of(postings),
         )
+
+    @cached_property
+    def _listings(self) -> dict[str, array[int]]:
+        """Category and archive (`cs.LG` and `cs`) -> positions of the papers listed there."""
+        listings: dict[str, array[int]] = {}
+        for position, categories in enumerate(self.categories):
+            for name in {*categories, *(c.split(".", 1)[0] for c in categories)}:
+                listings.setdefault(name, array("i")).append(position)
+        return listings
+
+    def listed_in(self, wanted: Iterable[str]) -> list[int]:
+        """Positions, in order, of the papers listed in one of `wanted` (categories or
+        archives: `cs` holds `cs.LG`), as `core.config.covered` decides."""
+        listings = self._listings
+        return sorted(set().union(*(listings.get(name, ()) for name in wanted)))
 
     def candidates(self, rule: CompiledRule) -> set[int]:
         """Positions of the papers that hold every key of one of the rule's spellings (a

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from core.config import Rule, Settings, covered
+from core.config import Rule, Settings
 from core.day_index import DayIndex, loads, stored_key
 from core.lru import WeighedLRU
 from core.models import AnnounceType, Hit, Paper, Score
@@ -268,20 +268,14 @@ def _day_results(
         wanted = {p for p, score in extra.items() if score.total > 0}
         for name in terms.configured:
             wanted.update(day.rules.get(name, ()))
-    wanted_categories = set(query.categories)
-    in_wanted: dict[frozenset[str], bool] = {}  # a day holds a few hundred distinct sets
-    found = []
     positions: Iterable[int] = sorted(wanted) if wanted is not None else range(len(day.ids))
+    if query.categories:
+        listed = day.listed_in(query.categories)
+        positions = listed if wanted is None else [p for p in listed if p in wanted]
+    found = []
     for position in positions:
         if position in day.vetoed:
             continue
-        categories = day.categories[position]
-        if wanted_categories:
-            listed = in_wanted.get(categories)
-            if listed is None:
-                listed = in_wanted[categories] = covered(categories, wanted_categories)
-            if not listed:
-                continue
         if query.types and day.types[position] not in query.types:
             continue
         score = extra.get(position)

@@ -103,11 +103,11 @@ def _kept_or_made(
 ) -> tuple[list[Piece], list[date]]:
     """The items of papers the query did not re-score: kept ones as they are, the others
     made from the papers read now (only those)."""
-    times = {m.id: item_time(m.day, m.rank) for m in found.matches}
-    keys = {m.id: (*made_from, m.id, times[m.id], None) for m in found.matches}
+    keys = {m.id: (*made_from, m.id, m.day, m.rank, None) for m in found.matches}
     kept = {m.id: ctx.fragments.get(keys[m.id]) for m in found.matches}
-    missing = [paper_id for paper_id, item in kept.items() if item is None]
-    papers = {paper.id: paper for paper in ctx.store().papers(missing)}
+    missing = [m for m in found.matches if kept[m.id] is None]
+    times = {m.id: item_time(m.day, m.rank) for m in missing}
+    papers = {paper.id: paper for paper in ctx.store().papers([m.id for m in missing])}
     fragments = ItemFragments(fmt, body, times, ctx.fragments, lambda p: keys[p.id])
     items: list[Piece] = []
     days: list[date] = []
