@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from core.config import Settings, covered
+from collections.abc import Mapping
+from datetime import date
+from typing import NamedTuple
+
+from core.config import Settings
 from core.models import FeedSpec, Paper
 from core.rank import sort_key
 
@@ -64,19 +68,49 @@ def configured_feeds(settings: Settings) -> dict[str, FeedSpec]:
 def select(papers: list[Paper], spec: FeedSpec) -> list[Paper]:
     """The papers of `spec`: its latest `days` announcement days, newest day first, best score
     first within a day, at most `limit`."""
-    recent_days = sorted({paper.day for paper in papers}, reverse=True)[: spec.days]
-    wanted_days = set(recent_days)
-    wanted_categories = set(spec.categories)
-    wanted_rules = set(spec.rules)
-    chosen = [
-        paper
-        for paper in papers
-        if paper.day in wanted_days
-        and (not wanted_categories or covered(paper.categories, wanted_categories))
-        and (not spec.types or paper.announce_type in spec.types)
-        and (spec.include_vetoed or paper.score.vetoed_by is None)
-        and (spec.min_score is None or paper.score.total >= spec.min_score)
-        and (not wanted_rules or wanted_rules.intersection(paper.score.rules))
+    return select_all(papers, {spec.name: spec})[spec.name]
+
+
+class _Listed(NamedTuple):
+    """A paper with what the filters read of it, each made once for every feed."""
+
+    paper: Paper
+    day: date
+    listings: frozenset[str]
+    """Its categories and their archives (`cs.LG`, `cs`): where a filter finds it."""
+    rules: frozenset[str]
+
+
+def select_all(papers: list[Paper], specs: Mapping[str, FeedSpec]) -> dict[str, list[Paper]]:
+    """Each spec's papers (see `select`): the papers put in feed order once, then each spec
+    takes those that pass its filters, up to its limit."""
+    days = sorted({paper.day for paper in papers}, reverse=True)
+    ordered = sorted(papers, key=lambda paper: (-paper.day.toordinal(), *sort_key(paper)))
+    listed = [
+        _Listed(paper, paper.day, _listings(paper.categories), frozenset(paper.score.rules))
+        for paper in ordered
     ]
-    chosen.sort(key=lambda paper: (-paper.day.toordinal(), *sort_key(paper)))
-    return chosen[: spec.limit]
+    return {name: _selected(listed, set(days[: spec.days]), spec) for name, spec in specs.items()}
+
+
+def _listings(categories: list[str]) -> frozenset[str]:
+    """As `core.config.covered` reads them: `cs` covers `cs.LG`."""
+    return frozenset([*categories, *(category.split(".", 1)[0] for category in categories)])
+
+
+def _selected(listed: list[_Listed], days: set[date], spec: FeedSpec) -> list[Paper]:
+    chosen: list[Paper] = []
+    for paper, day, listings, rules in listed:
+        if len(chosen) >= spec.limit:
+            break
+        if day not in days or (spec.rules and rules.isdisjoint(spec.rules)):
+            continue
+        if spec.categories and listings.isdisjoint(spec.categories):
+            continue
+        if (
+            (not spec.types or paper.announce_type in spec.types)
+            and (spec.include_vetoed or paper.score.vetoed_by is None)
+            and (spec.min_score is None or paper.score.total >= spec.min_score)
+        ):
+            chosen.append(paper)
+    return chosen

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import feedparser
 import pytest
@@ -89,6 +93,32 @@ def test_rss_channel_has_ttl_skipdays_self_link_and_counts() -> None:
     assert "2 papers announced 2024-11-28" in (channel.findtext("description") or "")
     creators = channel.findall("item/{http://purl.org/dc/elements/1.1/}creator")
     assert creators[1].text == "Dénes Berta (ELTE), Alan Turing"
+
+
+_RENDER_IN_A_PROCESS = """
+import hashlib
+from tests.test_render import META, _papers
+from core.render.feeds import render
+feeds = b"".join(render(fmt, META, _papers()) for fmt in ("xml", "atom", "json"))
+print(hashlib.sha256(feeds).hexdigest())
+"""
+
+
+def test_every_process_renders_the_same_feed_to_the_same_bytes() -> None:
+    """A feed's bytes, so its ETag, must not depend on the process that made it (Vercel
+    runs many): feedgen's set of skip days came out in each process's hash order."""
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", _RENDER_IN_A_PROCESS],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(4)
+    }
+    assert len(digests) == 1
 
 
 def test_json_feed_1_1() -> None:

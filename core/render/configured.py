@@ -10,7 +10,7 @@ from core.feedback import FeedbackLinks
 from core.models import Paper, RenderedFeed
 from core.rank import sort_key
 from core.render.feeds import FeedMeta, ItemFragments, item_html, item_times, render_feed
-from core.select import configured_feeds, select
+from core.select import configured_feeds, select_all
 from core.store import feed_key
 
 
@@ -25,9 +25,9 @@ def render_all(
     base = settings.site.base_url
     languages = settings.summaries.languages if settings.summaries.enabled else [None]
     rendered: dict[str, RenderedFeed] = {}
-    specs = {
-        name: (spec, select(papers, spec)) for name, spec in configured_feeds(settings).items()
-    }
+    configured = configured_feeds(settings)
+    chosen_for = select_all(papers, configured)
+    specs = {name: (spec, chosen_for[name]) for name, spec in configured.items()}
     newest = max((paper.announced for paper in papers), default=now)
     times = item_times(sorted(papers, key=lambda paper: (-paper.day.toordinal(), *sort_key(paper))))
     for position, language in enumerate(languages):

@@ -13,6 +13,7 @@ from html import escape
 from typing import Any, Protocol
 
 from feedgen.entry import FeedEntry
+from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 from pydantic import BaseModel
@@ -222,7 +223,9 @@ def _xml_item(fmt: Format, paper: Paper, body: str, when: datetime) -> str:
     abstract page, and the item HTML in content:encoded."""
     atom = fmt == "atom"
     entry = FeedEntry()
-    entry.load_extension("dc", atom=False, rss=True)
+    # registered, not loaded by name: feedgen's load_extension first tries to import a module
+    # that does not exist, for every entry
+    entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
     entry.id(paper.abs_url)
     entry.guid(paper.abs_url, permalink=True)
     entry.title(xml_safe(paper.title))
@@ -267,10 +270,15 @@ def _atom_links(entry: Any, paper: Paper) -> None:
         etree.SubElement(entry, "link", attributes)
 
 
+_SKIP_DAYS = b"<skipDays><day>Saturday</day><day>Sunday</day></skipDays>"
+"""No announcements at weekends. Written here: feedgen keeps skip days in a set, whose order
+changes with each process's string hashing, and so would a feed's bytes and ETag."""
+
+
 def _channel(fmt: Format, meta: FeedMeta, days: list[date]) -> bytes:
     """The feed document without its items (feedgen)."""
     generator = FeedGenerator()
-    generator.load_extension("dc", atom=False, rss=True)
+    generator.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
     generator.id(meta.self_url)
     generator.title(xml_safe(meta.title))
     generator.description(xml_safe(_description(meta, days)))
@@ -280,7 +288,6 @@ def _channel(fmt: Format, meta: FeedMeta, days: list[date]) -> bytes:
     generator.updated(meta.updated)
     generator.lastBuildDate(meta.updated)
     generator.ttl(meta.ttl_minutes)
-    generator.skipDays(["Saturday", "Sunday"])
     generator.generator("arxiv-feeds")
     document: bytes = generator.atom_str() if fmt == "atom" else generator.rss_str()
     return document
@@ -372,6 +379,8 @@ def render_items(fmt: Format, meta: FeedMeta, items: list[Piece], days: list[dat
     head, found, tail = document.rpartition(closing)
     if not found:
         raise RuntimeError(f"feedgen's {fmt} document lacks {closing!r}")
+    if fmt == "xml":
+        head += _SKIP_DAYS
     return [piece(head), *items, piece(found + tail)]
 
 
