@@ -14,7 +14,9 @@ indexes, is timed apart. Peak RSS is this process's (store building included).
 With --store redis, the store is a throwaway redis-server with Upstash's 1 MB value limit.
 
 With --wrk, each shape is also loaded by 8 concurrent clients (Debian's `wrk -t1 -c8`)
-against a uvicorn process serving the same store, which reports its own peak RSS.
+against a uvicorn process serving the same store, which reports its own peak RSS, then timed
+for one client taking gzip as feed readers do (`wrk -t1 -c1`, an external client: the
+in-process timings above include the test client decompressing and reading each answer).
 (needs ../shared)
 """
 
@@ -109,6 +111,8 @@ def serve(fd: int, store_url: str) -> None:
         print(f"  server peak RSS: {peak:.0f} MB", flush=True)
 
     atexit.register(report_peak)
+    # uvicorn handles SIGTERM, then raises it again once stopped: exit then, atexit included
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     config = uvicorn.Config(create_app(settings, lambda: store), log_level="warning")
     uvicorn.Server(config).run(sockets=[socket.socket(fileno=fd)])
 
@@ -127,20 +131,32 @@ def load_with_wrk(store_url: str, seconds: int) -> None:
         for name, (path, params) in SHAPES.items():
             url = f"{base}{path}?{urlencode(params)}"
             httpx.get(url, timeout=120).raise_for_status()  # builds the day indexes
-            out = subprocess.run(
-                ["wrk", "-t1", "-c8", f"-d{seconds}s", "--latency", url],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            rate = next(line for line in out.splitlines() if "Requests/sec" in line).split()[1]
-            p50 = next(line for line in out.splitlines() if line.strip().startswith("50%"))
-            errors = [line.strip() for line in out.splitlines() if "Non-2xx" in line]
-            print(f"  {name:<30} {rate:>8} req/s   p50 {p50.split()[1]:>8}   {errors or ''}")
+            rate, p50, _, errors = _wrk(url, 8, seconds)
+            _, alone, alone_p99, _ = _wrk(url, 1, seconds, "Accept-Encoding: gzip")
+            print(
+                f"  {name:<30} {rate:>8} req/s   p50 {p50:>8}   "
+                f"one client, gzip: p50 {alone:>8} p99 {alone_p99:>8}   {errors or ''}"
+            )
     finally:
-        child.send_signal(signal.SIGINT)
+        child.send_signal(signal.SIGTERM)
         child.wait(timeout=30)
         sock.close()
+
+
+def _wrk(url: str, clients: int, seconds: int, *headers: str) -> tuple[str, str, str, list[str]]:
+    """Requests/s, p50, p99 and any non-2xx line of `wrk -t1 -c<clients>` on `url`."""
+    options = [item for header in headers for item in ("-H", header)]
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", *options, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = [line.strip() for line in out.splitlines()]
+    rate = next(line for line in lines if "Requests/sec" in line).split()[1]
+    p50 = next(line for line in lines if line.startswith("50%")).split()[1]
+    p99 = next(line for line in lines if line.startswith("99%")).split()[1]
+    return rate, p50, p99, [line for line in lines if "Non-2xx" in line]
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -180,7 +180,8 @@ class Kept(Protocol):
 class ItemFragments:
     """Each paper's item, rendered once in one format and reused by every feed that lists
     it (a refresh renders each paper into four or five feeds on average). `key` names what
-    an item depends on beyond the format, when `kept` outlives one set of papers."""
+    an item depends on beyond the format, when `kept` outlives one set of papers; `pack`: also
+    compressed, for feeds whose gzip copy is spliced from their items (`core.render.stored`)."""
 
     def __init__(
         self,
@@ -189,8 +190,9 @@ class ItemFragments:
         times: ItemTimes,
         kept: Kept | None = None,
         key: Callable[[Paper], Hashable] = lambda paper: paper.id,
+        pack: bool = False,
     ) -> None:
-        self.fmt, self.body, self.times, self.key = fmt, body, times, key
+        self.fmt, self.body, self.times, self.key, self.pack = fmt, body, times, key, pack
         self._kept: Kept = kept if kept is not None else {}
 
     def of(self, paper: Paper) -> Piece:
@@ -200,9 +202,9 @@ class ItemFragments:
         if made is None:
             body, when = self.body(paper), self.times[paper.id]
             if self.fmt == "json":
-                made = piece(_json_item(paper, body, when).encode())
+                made = piece(_json_item(paper, body, when).encode(), self.pack)
             else:
-                made = piece(_xml_item(self.fmt, paper, body, when).encode())
+                made = piece(_xml_item(self.fmt, paper, body, when).encode(), self.pack)
             self._kept[key] = made
         return made
 
@@ -324,7 +326,7 @@ def _json_item(paper: Paper, body: str, when: datetime) -> str:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
-_COMMA = piece(b",")
+_COMMA = piece(b",", pack=True)
 
 
 def _json_document(meta: FeedMeta, days: list[date], items: list[Piece]) -> list[Piece]:
@@ -339,10 +341,17 @@ def _json_document(meta: FeedMeta, days: list[date], items: list[Piece]) -> list
     }
     empty = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     head = empty.removesuffix("]}").encode()  # "items" is the last key
-    pieces = [piece(head)]
+    pack = _packed(items)
+    pieces = [piece(head, pack)]
     for number, item in enumerate(items):
         pieces.extend([_COMMA, item] if number else [item])
-    return [*pieces, piece(b"]}")]
+    return [*pieces, piece(b"]}", pack)]
+
+
+def _packed(items: list[Piece]) -> bool:
+    """Whether items are packed to be spliced (`core.render.stored`): their feed's head and
+    tail are then packed too."""
+    return all(item.packed is not None for item in items)
 
 
 def render(
@@ -381,7 +390,8 @@ def render_items(fmt: Format, meta: FeedMeta, items: list[Piece], days: list[dat
         raise RuntimeError(f"feedgen's {fmt} document lacks {closing!r}")
     if fmt == "xml":
         head += _SKIP_DAYS
-    return [piece(head), *items, piece(found + tail)]
+    pack = _packed(items)
+    return [piece(head, pack), *items, piece(found + tail, pack)]
 
 
 def render_feed(

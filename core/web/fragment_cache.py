@@ -21,4 +21,4 @@ FragmentCache = WeighedLRU[Hashable, Piece]
 
 
 def fragment_cache(max_bytes: int = MAX_BYTES) -> FragmentCache:
-    return WeighedLRU(max_bytes, lambda item: len(item.plain) + len(item.packed))
+    return WeighedLRU(max_bytes, lambda item: len(item.plain) + len(item.packed or b""))

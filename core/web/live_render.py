@@ -84,7 +84,7 @@ def render_found(
         def scored_key(paper: Paper) -> Hashable:
             return (*made_from, paper.id, times[paper.id], paper.score.model_dump_json())
 
-        fragments = ItemFragments(fmt, body, times, ctx.fragments, scored_key)
+        fragments = ItemFragments(fmt, body, times, ctx.fragments, scored_key, pack=True)
         items = [fragments.of(paper) for paper in papers]
         days = [paper.day for paper in papers]
     else:
@@ -108,7 +108,7 @@ def _kept_or_made(
     missing = [m for m in found.matches if kept[m.id] is None]
     times = {m.id: item_time(m.day, m.rank) for m in missing}
     papers = {paper.id: paper for paper in ctx.store().papers([m.id for m in missing])}
-    fragments = ItemFragments(fmt, body, times, ctx.fragments, lambda p: keys[p.id])
+    fragments = ItemFragments(fmt, body, times, ctx.fragments, lambda p: keys[p.id], pack=True)
     items: list[Piece] = []
     days: list[date] = []
     for match in found.matches:
