@@ -40,7 +40,7 @@ FEED = "cs.LG.xml"
 def serve(fd: int, store_url: str, prefix: str) -> None:
     """Child process: the real app plus `/bench/constant`, on the inherited socket."""
     import uvicorn
-    from fastapi import Response
+    from fastapi import Request, Response
 
     from core.web.app import create_app
 
@@ -51,9 +51,11 @@ def serve(fd: int, store_url: str, prefix: str) -> None:
     assert feed is not None, "refresh the store before serving"
     constant = bytes(len(feed.body))
 
-    @app.get("/bench/constant")
-    async def constant_bytes() -> Response:
+    async def constant_bytes(_: Request) -> Response:
         return Response(constant, media_type=feed.media_type)
+
+    # a plain Starlette route, as the stored feeds are: the same framework work on both sides
+    app.add_route("/bench/constant", constant_bytes, methods=["GET"])
 
     uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(
         sockets=[socket.socket(fileno=fd)]

@@ -89,12 +89,12 @@ async def _serve_configured(filename: str, prefix: str, request: Request) -> Res
     return feed_response(request, served, FEED_CACHE)
 
 
-async def configured_feed(filename: str, request: Request) -> Response:
-    return await _serve_configured(filename, "", request)
+async def configured_feed(request: Request) -> Response:
+    return await _serve_configured(request.path_params["filename"], "", request)
 
 
-async def keyword_feed(filename: str, request: Request) -> Response:
-    return await _serve_configured(filename, "keyword/", request)
+async def keyword_feed(request: Request) -> Response:
+    return await _serve_configured(request.path_params["filename"], "keyword/", request)
 
 
 def parse_query(request: Request, ctx: Context) -> FeedQuery | Response:
