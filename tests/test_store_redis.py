@@ -15,6 +15,7 @@ import redis
 from core.config import load_settings
 from core.models import Publication, RefreshReport
 from core.refresh import refresh
+from core.store import StoreError
 from core.store.redis import MAX_COMMAND_BYTES, RedisStore
 from tests.conftest import (
     IN_CI,
@@ -161,6 +162,45 @@ def test_a_publication_cut_off_anywhere_leaves_readers_on_the_old_one(
     assert len(_version_keys(redis_store)) == 2, "the current and the previous version only"
     redis_store.publish(second)
     assert len(_version_keys(redis_store)) == 2, "interrupted versions were not cleaned up"
+
+
+def _index_parts(store: RedisStore) -> set[str]:
+    return {k.decode() for k in store.client.scan_iter(match=f"{store.prefix}dayindex:*")}
+
+
+def test_an_interrupted_publications_day_index_parts_go_with_the_next_publication(
+    redis_store: RedisStore, redis_url: str
+) -> None:
+    """Index parts are content-addressed, outside any version: a publication that dies after
+    writing them must not leave them in the store for good. Each attempt below dies one
+    command later than the one before, and writes an index of its own, until one lives."""
+    first, second = two_publications()
+    first.indexes = {DAY - timedelta(days=1): ("old-index", b"old")}
+    redis_store.publish(first)
+    kept = _index_parts(redis_store)
+    most_left = 0
+    for cut in range(1, 1000):
+        attempt = second.model_copy(
+            update={"indexes": {DAY: (f"attempt-{cut}", noise(1_500_000, seed=cut))}}
+        )
+        dying = measured_redis_store(redis_url, redis_store.prefix, CommandLog(fail_after=cut))
+        try:
+            dying.publish(attempt)
+        except StoreError as error:
+            assert "injected" in str(error)  # noqa: PT017 (the loop ends when one lives)
+        else:
+            break
+        left = _index_parts(redis_store) - kept
+        assert len(left) <= 2, "an earlier attempt's parts are still there"
+        most_left = max(most_left, len(left))
+    assert most_left == 2, "no attempt died between writing its index and the switch"
+    third = first.model_copy(update={"remove_days": [DAY], "report": published_report("third")})
+    redis_store.publish(third)
+    assert _index_parts(redis_store) == kept
+    # versions that wrote an index the current one still uses go, not the index
+    for _ in range(2):
+        redis_store.publish(third.model_copy(update={"indexes": {}}))
+    assert _index_parts(redis_store) == kept
 
 
 def test_a_reader_keeps_the_version_it_resolved_until_the_next_publication(

@@ -21,6 +21,8 @@ at once. Keys (all under the prefix):
 - `dayindexes` (hash day -> the key of its stored index and how many parts it has) and
   `dayindex:{key}:{n}` (part n of that index), switched with `current` and pruned with
   the day; a reader that finds a part gone (replaced meanwhile) builds the index itself.
+  `v:{version}:dayindexes` lists the indexes a version wrote, so that the parts of one
+  that never became current are deleted with it.
 - `likes` (hash arXiv id -> like | dislike), `example:{id}` (a liked or disliked paper,
   never pruned), `secret:{name}` (made once with SET NX).
 
@@ -175,11 +177,16 @@ class RedisStore:
         for day in publication.remove_days:
             days.pop(day.isoformat(), None)
         version = uuid.uuid4().hex
+        index_parts = {
+            day.isoformat(): (key, _parts(data)) for day, (key, data) in publication.indexes.items()
+        }
+        indexes = {day: f"{key} {len(parts)}" for day, (key, parts) in index_parts.items()}
         writer = _BatchedWriter(self.client)
-        # The version and its day manifest go first: a publication that dies later leaves a
-        # trail for the next one to clean up.
+        # The version and its manifests (its days, the day indexes it writes) go first: a
+        # publication that dies later leaves a trail for the next one to clean up.
         writer.command("SADD", self._key("versions"), version)
         writer.grouped("HSET", [self._version_key(version, "days")], days.items())
+        writer.grouped("HSET", [self._version_key(version, "dayindexes")], indexes.items())
         writer.flush()
         for day_ids in publication.days.values():
             writer.command("SET", self._key(f"day:{_digest(day_ids)}"), json.dumps(day_ids))
@@ -197,12 +204,9 @@ class RedisStore:
                     )
             index[key] = _feed_header(feed, len(parts["body"]), len(parts["gzip"]))
         writer.grouped("HSET", [self._version_key(version, "feeds")], index.items())
-        indexes = {}
-        for day, (key, data) in publication.indexes.items():
-            pieces = _parts(data)
+        for key, pieces in index_parts.values():
             for n, piece in enumerate(pieces):
                 writer.command("SET", self._key(f"dayindex:{key}:{n}"), piece)
-            indexes[day.isoformat()] = f"{key} {len(pieces)}"
         writer.flush()
         self._switch(version, publication, indexes)
 
@@ -210,12 +214,10 @@ class RedisStore:
         replaced = [day.isoformat() for day in publication.remove_days] + list(indexes)
         old = self.client.hmget(self._key("dayindexes"), replaced) if replaced else []
         stale = [
-            self._key(f"dayindex:{key}:{n}")
+            part
             for entry in old
             if entry and entry.decode() not in indexes.values()
-            for key, _, parts in [entry.decode().partition(" ")]
-            if parts.isdigit()
-            for n in range(int(parts))
+            for part in self._index_part_keys(entry)
         ]
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self._key("current"), version)
@@ -244,10 +246,13 @@ class RedisStore:
         members: set[bytes] = self.client.smembers(self._key("versions"))
         stale = [m.decode() for m in members if m.decode() != current]
         doomed: list[str] = []
+        indexed: set[bytes] = set(self.client.hvals(self._key("dayindexes"))) if stale else set()
         for version in stale:
             doomed += [
                 self._key(f"day:{d}") for d in self._manifest(version).values() if d not in keep
             ]
+            written = self.client.hvals(self._version_key(version, "dayindexes"))
+            doomed += [p for e in written if e not in indexed for p in self._index_part_keys(e)]
             doomed += [k.decode() for k in self.client.scan_iter(self._version_key(version, "*"))]
         if current is not None:
             doomed += [self._key(name) for name in _LEGACY_KEYS]
@@ -255,6 +260,13 @@ class RedisStore:
         writer.grouped("UNLINK", [], ((key,) for key in doomed))
         writer.grouped("SREM", [self._key("versions")], ((version,) for version in stale))
         writer.flush()
+
+    def _index_part_keys(self, entry: bytes) -> list[str]:
+        """The keys of a stored day index's parts, from its `dayindexes` entry."""
+        key, _, parts = entry.decode().partition(" ")
+        return (
+            [self._key(f"dayindex:{key}:{n}") for n in range(int(parts))] if parts.isdigit() else []
+        )
 
     def _manifest(self, version: str | None) -> dict[str, str]:
         """Day (ISO) -> digest of its id list, for `version`; an earlier release's `days`
