@@ -53,10 +53,16 @@ Category = Annotated[str, AfterValidator(_check_category)]
 """A category (`cs.LG`) or a whole archive (`cs`, `math`, `astro-ph`, `hep-th`)."""
 
 
+def listed_under(categories: Iterable[str]) -> frozenset[str]:
+    """Every name a paper listed in `categories` is found under: each category and its
+    archive (`cs.LG` and `cs`)."""
+    return frozenset(name for c in categories for name in (c, c.split(".", 1)[0]))
+
+
 def covered(categories: Iterable[str], followed: Collection[str]) -> bool:
     """Whether a paper listed in `categories` is in one of `followed` (categories or archives:
     `cs` covers `cs.LG`)."""
-    return any(c in followed or c.split(".", 1)[0] in followed for c in categories)
+    return not listed_under(categories).isdisjoint(followed)
 
 
 _ARXIV_ID_WITH_VERSION = re.compile(rf"({ARXIV_ID})(?:v\d+)?")

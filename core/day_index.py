@@ -19,6 +19,7 @@ from datetime import date
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
+from core.config import listed_under
 from core.models import AnnounceType, Paper
 from core.rank import CompiledRule
 from core.words import Fields, TextField, fields_of
@@ -132,7 +133,7 @@ class DayIndex:
         """Category and archive (`cs.LG` and `cs`) -> positions of the papers listed there."""
         listings: dict[str, array[int]] = {}
         for position, categories in enumerate(self.categories):
-            for name in {*categories, *(c.split(".", 1)[0] for c in categories)}:
+            for name in listed_under(categories):
                 listings.setdefault(name, array("i")).append(position)
         return listings
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import NamedTuple
 
-from core.config import Settings
+from core.config import Settings, listed_under
 from core.models import FeedSpec, Paper
 from core.rank import sort_key
 
@@ -71,6 +71,11 @@ def select(papers: list[Paper], spec: FeedSpec) -> list[Paper]:
     return select_all(papers, {spec.name: spec})[spec.name]
 
 
+def feed_order(papers: list[Paper]) -> list[Paper]:
+    """Newest day first, best score first within a day, vetoed last (ties keep their order)."""
+    return sorted(papers, key=lambda paper: (-paper.day.toordinal(), *sort_key(paper)))
+
+
 class _Listed(NamedTuple):
     """A paper with what the filters read of it, each made once for every feed."""
 
@@ -85,17 +90,11 @@ def select_all(papers: list[Paper], specs: Mapping[str, FeedSpec]) -> dict[str, 
     """Each spec's papers (see `select`): the papers put in feed order once, then each spec
     takes those that pass its filters, up to its limit."""
     days = sorted({paper.day for paper in papers}, reverse=True)
-    ordered = sorted(papers, key=lambda paper: (-paper.day.toordinal(), *sort_key(paper)))
     listed = [
-        _Listed(paper, paper.day, _listings(paper.categories), frozenset(paper.score.rules))
-        for paper in ordered
+        _Listed(paper, paper.day, listed_under(paper.categories), frozenset(paper.score.rules))
+        for paper in feed_order(papers)
     ]
     return {name: _selected(listed, set(days[: spec.days]), spec) for name, spec in specs.items()}
-
-
-def _listings(categories: list[str]) -> frozenset[str]:
-    """As `core.config.covered` reads them: `cs` covers `cs.LG`."""
-    return frozenset([*categories, *(category.split(".", 1)[0] for category in categories)])
 
 
 def _selected(listed: list[_Listed], days: set[date], spec: FeedSpec) -> list[Paper]:

@@ -8,9 +8,8 @@ from datetime import datetime
 from core.config import FORMATS, Settings
 from core.feedback import FeedbackLinks
 from core.models import Paper, RenderedFeed
-from core.rank import sort_key
 from core.render.feeds import FeedMeta, ItemFragments, item_html, item_times, render_feed
-from core.select import configured_feeds, select_all
+from core.select import configured_feeds, feed_order, select_all
 from core.store import feed_key
 
 
@@ -29,7 +28,7 @@ def render_all(
     chosen_for = select_all(papers, configured)
     specs = {name: (spec, chosen_for[name]) for name, spec in configured.items()}
     newest = max((paper.announced for paper in papers), default=now)
-    times = item_times(sorted(papers, key=lambda paper: (-paper.day.toordinal(), *sort_key(paper))))
+    times = item_times(feed_order(papers))
     for position, language in enumerate(languages):
         extra_language = language if position > 0 else None
         query = f"?lang={language}" if extra_language else ""
