@@ -13,7 +13,7 @@ from core.config import Settings
 from core.models import Publication, RenderedFeed
 from core.render.stored import rendered
 from core.store import Store
-from core.web.http_cache import FEED_CACHE, feed_response
+from core.web.http_cache import FEED_CACHE, accepts_gzip, feed_response, prepare
 from tests.conftest import FakeClock
 from tests.factories import published_report
 
@@ -26,6 +26,7 @@ FEED = RenderedFeed(
 )
 MODIFIED = "Thu, 28 Nov 2024 12:00:00 GMT"
 PLAIN, ZIPPED = '"abc"', '"abc-gzip"'
+BASE = "http://testserver"  # the address TestClient reaches the app at
 
 CASES = [
     # (name, request headers, status, body, ETag)
@@ -80,7 +81,8 @@ def _request(headers: dict[str, str]) -> Request:
     ("headers", "status", "body", "etag"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
 def test_conditional_get(headers: dict[str, str], status: int, body: bytes, etag: str) -> None:
-    response = feed_response(_request(headers), FEED, FEED_CACHE)
+    request = _request(headers)
+    response = feed_response(request, prepare(FEED, accepts_gzip(request), FEED_CACHE))
     assert response.status_code == status
     assert response.body == body
     assert response.headers["etag"] == etag
@@ -122,3 +124,26 @@ def test_a_stored_feed_is_served_from_memory_for_a_few_seconds(
     assert client.get("/feeds/cs.LG.xml").content == b"<rss>one</rss>"
     clock.now += TTL_SECONDS + 1
     assert client.get("/feeds/cs.LG.xml").content == b"<rss>two</rss>"
+
+
+def test_a_kept_feed_is_answered_with_the_same_headers_every_time(
+    store: Store, clock: FakeClock
+) -> None:
+    """The headers are made once per kept copy; the middleware that edits a response's
+    headers in place must not edit the kept ones (each poll would lengthen their `Vary`,
+    which VaryOnce hides from the client)."""
+    from core.web.app import create_app
+
+    _publish(store, b"<rss>" + b"x" * 4096 + b"</rss>")  # large enough for the gzip middleware
+    app = create_app(Settings(), lambda: store, clock=clock)
+    client = TestClient(app)
+    for encoding in ("identity", "gzip"):
+        answers = [
+            client.get("/feeds/cs.LG.xml", headers={"accept-encoding": encoding}).headers
+            for _ in range(3)
+        ]
+        assert answers[0]["vary"] == "Accept-Encoding"
+        assert all(sorted(a.items()) == sorted(answers[0].items()) for a in answers)
+        kept = app.state.context.cached_feeds.get("cs.LG.xml", encoding == "gzip", BASE)
+        assert kept is not None
+        assert dict(kept.headers)[b"vary"] == b"Accept-Encoding"

@@ -4,6 +4,7 @@ cases it must answer is tests/test_http_cache.py."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
@@ -46,27 +47,58 @@ def accepts_gzip(request: Request) -> bool:
     return False
 
 
-def feed_response(request: Request, feed: RenderedFeed, cache_control: str) -> Response:
-    """Stored bytes with validators; the pre-compressed copy for clients that accept gzip."""
-    compressed = bool(feed.gzip) and accepts_gzip(request)
+@dataclass(frozen=True)
+class Prepared:
+    """A feed's response made once for one copy of it (plain or gzip): the body, and the
+    raw headers of its 200 and of its 304. Kept with the copy, so a request for a fresh
+    feed only compares validators (every reader's poll; headers were most of its work)."""
+
+    feed: RenderedFeed
+    etag: str
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+    not_modified: list[tuple[bytes, bytes]]
+
+
+def prepare(feed: RenderedFeed, gzip: bool, cache_control: str) -> Prepared:
+    """`feed`'s response; its pre-compressed copy if `gzip` (the client takes it) and it has one."""
+    compressed = gzip and bool(feed.gzip)
     etag = feed.etag[:-1] + '-gzip"' if compressed else feed.etag
-    headers = {
-        "ETag": etag,
-        "Last-Modified": http_date(feed.last_modified),
-        "Cache-Control": cache_control,
-        "Vary": "Accept-Encoding",
-    }
+    validators = [
+        (b"etag", etag.encode("latin-1")),
+        (b"last-modified", http_date(feed.last_modified).encode("latin-1")),
+        (b"cache-control", cache_control.encode("latin-1")),
+        (b"vary", b"Accept-Encoding"),
+    ]
+    body = feed.gzip if compressed else feed.body
+    content = [
+        (b"content-length", str(len(body)).encode("latin-1")),
+        (b"content-type", feed.media_type.encode("latin-1")),
+    ]
+    encoding = [(b"content-encoding", b"gzip")] if compressed else []
+    return Prepared(feed, etag, body, [*validators, *encoding, *content], validators)
+
+
+class _PreparedResponse(Response):
+    """A response whose raw headers are made already (Response would encode them again).
+    It gets its own list of them: middleware edits a response's headers in place."""
+
+    def __init__(self, status_code: int, body: bytes, raw_headers: list[tuple[bytes, bytes]]):
+        self.status_code, self.body, self.raw_headers = status_code, body, list(raw_headers)
+        self.background = None
+
+
+def feed_response(request: Request, prepared: Prepared) -> Response:
+    """The prepared response, or its 304 when the client's validators match."""
+    feed = prepared.feed
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
-        if _etag_matches(if_none_match, {feed.etag, etag}):
-            return Response(status_code=304, headers=headers)
+        if _etag_matches(if_none_match, {feed.etag, prepared.etag}):
+            return _PreparedResponse(304, b"", prepared.not_modified)
     elif since := request.headers.get("if-modified-since"):
         try:
             if feed.last_modified.replace(microsecond=0) <= parsedate_to_datetime(since):
-                return Response(status_code=304, headers=headers)
+                return _PreparedResponse(304, b"", prepared.not_modified)
         except (TypeError, ValueError):
             pass
-    if compressed:
-        headers["Content-Encoding"] = "gzip"
-        return Response(feed.gzip, media_type=feed.media_type, headers=headers)
-    return Response(feed.body, media_type=feed.media_type, headers=headers)
+    return _PreparedResponse(200, prepared.body, prepared.headers)

@@ -16,7 +16,7 @@ from core.search import find, present_categories
 from core.select import select
 from core.store import feed_key
 from core.web.context import Context, context, public_base
-from core.web.http_cache import FEED_CACHE, QUERY_CACHE, accepts_gzip, feed_response
+from core.web.http_cache import FEED_CACHE, QUERY_CACHE, accepts_gzip, feed_response, prepare
 from core.web.query import FeedQuery
 from core.web.responses import error_response
 
@@ -84,9 +84,10 @@ async def _serve_configured(filename: str, prefix: str, request: Request) -> Res
             stored = await run_in_threadpool(
                 render_papers, ctx, spec, fmt, chosen, request, language
             )
-        served = await run_in_threadpool(with_base, stored, base)  # may recompress
+        rebased = await run_in_threadpool(with_base, stored, base)  # may recompress
+        served = prepare(rebased, compressed, FEED_CACHE)
         ctx.cached_feeds.put(key, compressed, base, served)
-    return feed_response(request, served, FEED_CACHE)
+    return feed_response(request, served)
 
 
 async def configured_feed(request: Request) -> Response:
@@ -155,7 +156,7 @@ def _query_feed(
     found = find(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
     spec = FeedSpec(name="query", title=f"arXiv: {query.describe()}")
     rendered = render_found(ctx, spec, fmt, found, request, language)
-    return feed_response(request, rendered, QUERY_CACHE)
+    return feed_response(request, prepare(rendered, accepts_gzip(request), QUERY_CACHE))
 
 
 def opml(request: Request) -> Response:
