@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2,})")
 _COMPOUND_INSIDE = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2}[a-z]")
 TOKEN = re.compile(r"[^\W_]+|\|")
-_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+|\|")
-"""TOKEN for ASCII text (most of arXiv's), where it means the same and takes a third less time."""
+_ASCII_SPACES = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256))
+"""Every byte but ASCII letters and digits as a space: ASCII text (most of arXiv's) so
+translated splits on whitespace into the words TOKEN finds, in under half its time."""
 _ACRONYM = re.compile(r"([0-9]*[A-Z][A-Z0-9]+)s?")
 _KEYS: dict[str, str] = {}
 _MAX_CACHED_KEYS = 200_000
@@ -57,7 +58,10 @@ class Words:
 
     @classmethod
     def of(cls, text: str) -> Words:
-        words = tuple((_ASCII_TOKEN if text.isascii() else TOKEN).findall(text))
+        if text.isascii() and "|" not in text:  # `|` is a word of its own: TOKEN cuts it out
+            words = tuple(text.encode().translate(_ASCII_SPACES).decode().split())
+        else:
+            words = tuple(TOKEN.findall(text))
         try:  # the cache read in C: a Python call per word was most of the cost of ranking
             keys = tuple(map(_KEYS.__getitem__, words))
         except KeyError:

@@ -6,18 +6,22 @@ import pytest
 
 from core.words import TextField, Words, collector_paused
 
-SENTENCE = "We use FlowMoE-based routing and (LLMs), x_i over a KVCache."
+SENTENCE = "We use FlowMoE-based routing and (LLMs), x_i over a KVCache.\n\t~100%"
 
 
 def test_ascii_and_other_text_read_into_the_same_words() -> None:
-    """ASCII text takes a faster pattern: it must cut words exactly where the general one does."""
+    """ASCII text is cut another, faster way: exactly where the general pattern cuts."""
     accented = SENTENCE.replace("routing", "routïng")
     assert accented.isascii() is False
     ascii_words = Words.of(SENTENCE).words
     assert ascii_words == tuple(w.replace("routïng", "routing") for w in Words.of(accented).words)
     assert ascii_words == (
         *("We", "use", "FlowMoE", "based", "routing", "and", "LLMs"),
-        *("x", "i", "over", "a", "KVCache"),
+        *("x", "i", "over", "a", "KVCache", "100"),
+    )
+    piped = ("a|b || c", "a|b || c ï")  # `|` is a word of its own, in ASCII text or not
+    assert (
+        Words.of(piped[0]).words == Words.of(piped[1]).words[:-1] == ("a", "|", "b", "|", "|", "c")
     )
 
 
