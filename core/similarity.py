@@ -16,6 +16,7 @@ import operator
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 from core.models import Paper
 from core.words import Words
@@ -90,36 +91,35 @@ class Similarity:
     def _index(self, examples: list[Example]) -> _Postings:
         postings: _Postings = {}
         for index, example in enumerate(examples):
-            weights = self._weights(self._counts[example.id])
-            norm = math.hypot(*weights.values()) or 1.0
-            for term, weight in weights.items():
+            terms, weights = self._weights(self._counts[example.id])
+            norm = math.hypot(*weights) or 1.0
+            for term, weight in zip(terms, weights, strict=True):
                 postings.setdefault(term, []).append((index, weight / norm))
         return postings
 
-    def _weights(self, counts: Counter[str]) -> dict[str, float]:
-        """TF-IDF weights of the terms in `counts` (those not left out as common)."""
+    def _weights(self, counts: Counter[str]) -> tuple[list[str], list[float]]:
+        """The terms in `counts` not left out as common, in the text's order, and their
+        TF-IDF weights (computed in C: this runs for every paper)."""
         idf = self._idf
-        frequency = _TERM_FREQUENCY
-        return {
-            term: frequency[count if count < 256 else 255] * idf[term]
-            for term, count in counts.items()
-            if term in idf
-        }
+        terms = [term for term in counts if term in idf]
+        capped = map(min, map(counts.__getitem__, terms), repeat(255))
+        frequencies = map(_TERM_FREQUENCY.__getitem__, capped)
+        return terms, list(map(operator.mul, frequencies, map(idf.__getitem__, terms)))
 
     def nearest(self, paper_id: str) -> dict[str, Nearest]:
         """Per side, the example most like a paper of the corpus (by cosine similarity), if
-        the paper shares any term with one."""
+        the paper shares any term with one. Summed in the text's order, so that every
+        process gets the same digits (a set's order changes with string hashing)."""
         counts = self._counts.get(paper_id)
         if not counts:
             return {}
-        weights = self._weights(counts)
-        norm = math.hypot(*weights.values()) or 1.0
+        terms, weights = self._weights(counts)
+        norm = math.hypot(*weights) or 1.0
         found = {}
         for name, postings in self._postings.items():
             totals = [0.0] * len(self.sides[name])
-            for term in weights.keys() & postings.keys():
-                weight = weights[term]
-                for index, example_weight in postings[term]:
+            for term, weight in zip(terms, weights, strict=True):
+                for index, example_weight in postings.get(term, ()):
                     totals[index] += weight * example_weight
             best = max(range(len(totals)), key=totals.__getitem__)
             if totals[best] > 0:
