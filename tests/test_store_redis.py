@@ -203,6 +203,40 @@ def test_an_interrupted_publications_day_index_parts_go_with_the_next_publicatio
     assert _index_parts(redis_store) == kept
 
 
+def _paper_ids(store: RedisStore) -> set[str]:
+    prefix = f"{store.prefix}paper:"
+    return {k.decode().removeprefix(prefix) for k in store.client.scan_iter(match=f"{prefix}*")}
+
+
+def test_an_interrupted_publications_papers_go_with_the_next_publication(
+    redis_store: RedisStore, redis_url: str
+) -> None:
+    """Papers are keyed outside any version: a publication that dies after writing some must
+    not leave them for good when the next one does not hold their day. Each attempt below
+    dies one command later than the one before, until one lives; after each, a publication
+    that writes nothing new must leave exactly the papers the current days hold."""
+    first, second = two_publications()
+    redis_store.publish(first)
+    held = _paper_ids(redis_store)
+    assert held == {"2411.00001", "2411.00002"}
+    orphaned = 0
+    for cut in range(1, 1000):
+        dying = measured_redis_store(redis_url, redis_store.prefix, CommandLog(fail_after=cut))
+        try:
+            dying.publish(second)
+        except StoreError as error:
+            assert "injected" in str(error)  # noqa: PT017 (the loop ends when one lives)
+        else:
+            break
+        orphaned += "2411.00003" in _paper_ids(redis_store)
+        # writes no paper: what the current days hold must stay, whoever wrote it last
+        unchanged = {"papers": [], "days": {}, "report": published_report(f"r{cut}")}
+        redis_store.publish(first.model_copy(update=unchanged))
+        assert _paper_ids(redis_store) == held, f"cut after {cut} commands"
+        assert [p.title for p in redis_store.papers(sorted(held))] == ["Old", "A paper"]
+    assert orphaned, "no attempt died between writing its papers and the switch"
+
+
 def test_a_reader_keeps_the_version_it_resolved_until_the_next_publication(
     redis_store: RedisStore,
 ) -> None:

@@ -21,8 +21,8 @@ at once. Keys (all under the prefix):
 - `dayindexes` (hash day -> the key of its stored index and how many parts it has) and
   `dayindex:{key}:{n}` (part n of that index), switched with `current` and pruned with
   the day; a reader that finds a part gone (replaced meanwhile) builds the index itself.
-  `v:{version}:dayindexes` lists the indexes a version wrote, so that the parts of one
-  that never became current are deleted with it.
+  `v:{version}:dayindexes` lists the indexes a version wrote, and `v:{version}:papers` the
+  papers, so that what one that never became current wrote is deleted with it.
 - `likes` (hash arXiv id -> like | dislike), `example:{id}` (a liked or disliked paper,
   never pruned), `secret:{name}` (made once with SET NX).
 
@@ -187,6 +187,8 @@ class RedisStore:
         writer.command("SADD", self._key("versions"), version)
         writer.grouped("HSET", [self._version_key(version, "days")], days.items())
         writer.grouped("HSET", [self._version_key(version, "dayindexes")], indexes.items())
+        ids = ((paper.id,) for paper in publication.papers)
+        writer.grouped("SADD", [self._version_key(version, "papers")], ids)
         writer.flush()
         for day_ids in publication.days.values():
             writer.command("SET", self._key(f"day:{_digest(day_ids)}"), json.dumps(day_ids))
@@ -241,25 +243,36 @@ class RedisStore:
 
     def _collect_garbage(self, current: str | None, keep: set[str]) -> None:
         """Delete what no reader can hold any more: every version but the current one, the
-        day lists only they used (`keep`: the current version's), and (once a version is
-        current) the layout of an earlier release."""
+        day lists only they used (`keep`: the current version's), the papers they wrote that
+        no current day holds (a publication that died leaves its new day's), and (once a
+        version is current) the layout of an earlier release."""
         members: set[bytes] = self.client.smembers(self._key("versions"))
         stale = [m.decode() for m in members if m.decode() != current]
         doomed: list[str] = []
         indexed: set[bytes] = set(self.client.hvals(self._key("dayindexes"))) if stale else set()
+        papers: set[bytes] = set()
         for version in stale:
             doomed += [
                 self._key(f"day:{d}") for d in self._manifest(version).values() if d not in keep
             ]
             written = self.client.hvals(self._version_key(version, "dayindexes"))
             doomed += [p for e in written if e not in indexed for p in self._index_part_keys(e)]
+            papers |= self.client.smembers(self._version_key(version, "papers"))
             doomed += [k.decode() for k in self.client.scan_iter(self._version_key(version, "*"))]
+        if papers:  # with no current version, readers read no `paper:{id}`
+            held = self._held_papers(keep)
+            doomed += [self._key(f"paper:{i.decode()}") for i in papers if i.decode() not in held]
         if current is not None:
             doomed += [self._key(name) for name in _LEGACY_KEYS]
         writer = _BatchedWriter(self.client)
         writer.grouped("UNLINK", [], ((key,) for key in doomed))
         writer.grouped("SREM", [self._key("versions")], ((version,) for version in stale))
         writer.flush()
+
+    def _held_papers(self, digests: set[str]) -> set[str]:
+        """The ids the day lists named by `digests` hold."""
+        lists = self._get_many([self._key(f"day:{digest}") for digest in sorted(digests)])
+        return {paper_id for ids in lists if ids for paper_id in json.loads(ids)}
 
     def _index_part_keys(self, entry: bytes) -> list[str]:
         """The keys of a stored day index's parts, from its `dayindexes` entry."""
