@@ -168,6 +168,17 @@ def _index_parts(store: RedisStore) -> set[str]:
     return {k.decode() for k in store.client.scan_iter(match=f"{store.prefix}dayindex:*")}
 
 
+def _died(redis_url: str, prefix: str, publication: Publication, after: int) -> bool:
+    """Whether `publication` died, cut off after `after` commands (else it lived)."""
+    dying = measured_redis_store(redis_url, prefix, CommandLog(fail_after=after))
+    try:
+        dying.publish(publication)
+    except StoreError as error:
+        assert "injected" in str(error)  # noqa: PT017
+        return True
+    return False
+
+
 def test_an_interrupted_publications_day_index_parts_go_with_the_next_publication(
     redis_store: RedisStore, redis_url: str
 ) -> None:
@@ -183,12 +194,7 @@ def test_an_interrupted_publications_day_index_parts_go_with_the_next_publicatio
         attempt = second.model_copy(
             update={"indexes": {DAY: (f"attempt-{cut}", noise(1_500_000, seed=cut))}}
         )
-        dying = measured_redis_store(redis_url, redis_store.prefix, CommandLog(fail_after=cut))
-        try:
-            dying.publish(attempt)
-        except StoreError as error:
-            assert "injected" in str(error)  # noqa: PT017 (the loop ends when one lives)
-        else:
+        if not _died(redis_url, redis_store.prefix, attempt, after=cut):
             break
         left = _index_parts(redis_store) - kept
         assert len(left) <= 2, "an earlier attempt's parts are still there"
@@ -221,12 +227,7 @@ def test_an_interrupted_publications_papers_go_with_the_next_publication(
     assert held == {"2411.00001", "2411.00002"}
     orphaned = 0
     for cut in range(1, 1000):
-        dying = measured_redis_store(redis_url, redis_store.prefix, CommandLog(fail_after=cut))
-        try:
-            dying.publish(second)
-        except StoreError as error:
-            assert "injected" in str(error)  # noqa: PT017 (the loop ends when one lives)
-        else:
+        if not _died(redis_url, redis_store.prefix, second, after=cut):
             break
         orphaned += "2411.00003" in _paper_ids(redis_store)
         # writes no paper: what the current days hold must stay, whoever wrote it last
