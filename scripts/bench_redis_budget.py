@@ -5,8 +5,9 @@ total_net_output_bytes), on a redis-server of its own with Upstash-like limits.
 Usage: `uv run python scripts/bench_redis_budget.py` (needs ../shared/fixtures and
 redis-server). Each request is measured in a fresh app (nothing kept in memory yet: what a
 cold serverless instance pays) and again right after; the daily cost counts every feed
-request as cold. Prints a Markdown table for docs/BENCHMARKS.md and the daily cost of a default
-deployment for docs/deploy.md.
+request as cold, and every refresh as deleting the version before the current one (as each
+does from the third on). Prints a Markdown table for docs/BENCHMARKS.md and the daily cost of
+a default deployment for docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -37,6 +38,17 @@ class Cost:
     commands: int
     sent: int
     received: int
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            self.commands + other.commands, self.sent + other.sent, self.received + other.received
+        )
+
+    def __sub__(self, other: Cost) -> Cost:
+        return self + Cost(-other.commands, -other.sent, -other.received)
+
+    def __mul__(self, times: int) -> Cost:
+        return Cost(self.commands * times, self.sent * times, self.received * times)
 
     def row(self, name: str) -> str:
         return f"| {name} | {self.commands} | {self.sent / 1e3:,.1f} | {self.received / 1e3:,.1f} |"
@@ -88,8 +100,14 @@ def main() -> int:
         store = open_store(settings.store)
         meter = Meter(url)
         first = meter.measure(lambda: refresh(settings, store, lambda: raw, source="bench"))
+        second = meter.measure(lambda: refresh(settings, store, lambda: raw, source="bench"))
+        # from the third on, a publication also deletes the version before the current one
         again = meter.measure(lambda: refresh(settings, store, lambda: raw, source="bench"))
-        rows = [first.row("refresh, a new day"), again.row("refresh, the same day again")]
+        rows = [
+            first.row("refresh, a new day (an empty store)"),
+            second.row("refresh, the same day again"),
+            again.row("refresh, the same day a third time (deletes the first's version)"),
+        ]
         costs: dict[str, Cost] = {}
         for name, path in REQUESTS.items():
             # cold: a fresh process (no feed kept in memory, no day index built yet)
@@ -102,15 +120,9 @@ def main() -> int:
     print("|---|---|---|---|")
     print("\n".join(rows))
     feed = costs["stored feed `/feeds/cs.LG.xml`"]
-    daily = Cost(
-        first.commands
-        + (CRON_RUNS_A_DAY - 1) * again.commands
-        + FEED_REQUESTS_A_DAY * feed.commands,
-        first.sent + (CRON_RUNS_A_DAY - 1) * again.sent + FEED_REQUESTS_A_DAY * feed.sent,
-        first.received
-        + (CRON_RUNS_A_DAY - 1) * again.received
-        + FEED_REQUESTS_A_DAY * feed.received,
-    )
+    # a deployment's day: a new day and the same day again, each deleting a version
+    new_day = first + (again - second)
+    daily = new_day + again * (CRON_RUNS_A_DAY - 1) + feed * FEED_REQUESTS_A_DAY
     print(
         f"\na day: {CRON_RUNS_A_DAY} cron refreshes + {FEED_REQUESTS_A_DAY} stored-feed requests"
         f" = {daily.commands:,} commands, {(daily.sent + daily.received) / 1e6:,.1f} MB;"

@@ -238,6 +238,26 @@ def test_an_interrupted_publications_papers_go_with_the_next_publication(
     assert orphaned, "no attempt died between writing its papers and the switch"
 
 
+def test_deleting_a_version_scans_the_store_in_a_few_commands(
+    redis_store: RedisStore, redis_url: str
+) -> None:
+    """Every paper is a key, and Upstash bills every command: finding the keys of the version
+    a publication deletes must not take a SCAN per ten keys of the store (Redis's default)."""
+    first, second = two_publications()
+    redis_store.publish(first)
+    redis_store.publish(second)
+    filler = [f"{redis_store.prefix}filler:{n}" for n in range(20_000)]
+    for start in range(0, len(filler), 2_000):
+        redis_store.client.mset(dict.fromkeys(filler[start : start + 2_000], b"x"))
+    log = CommandLog()
+    third = first.model_copy(update={"report": published_report("third")})
+    measured_redis_store(redis_url, redis_store.prefix, log).publish(third)
+    scans = sum(name == "SCAN" for name, _ in log.commands)
+    assert 1 <= scans <= redis_store.client.dbsize() // 500 + 2
+    for start in range(0, len(filler), 2_000):
+        redis_store.client.unlink(*filler[start : start + 2_000])
+
+
 def test_a_reader_keeps_the_version_it_resolved_until_the_next_publication(
     redis_store: RedisStore,
 ) -> None:

@@ -107,6 +107,11 @@ class _BatchedWriter:
             self._queued = 0
 
 
+_SCAN_COUNT = 1000
+"""Keys SCAN looks at per call when finding a dead version's keys: at Redis's default (10),
+deleting one version took a SCAN command per ten keys in the store (each paper is one)."""
+
+
 def _groups(items: Iterable[tuple[str, ...]], budget: int) -> Iterator[list[str]]:
     """The arguments of `items`, flattened, in consecutive groups of at most `budget` bytes
     (an item larger than that alone)."""
@@ -258,7 +263,8 @@ class RedisStore:
             written = self.client.hvals(self._version_key(version, "dayindexes"))
             doomed += [p for e in written if e not in indexed for p in self._index_part_keys(e)]
             papers |= self.client.smembers(self._version_key(version, "papers"))
-            doomed += [k.decode() for k in self.client.scan_iter(self._version_key(version, "*"))]
+            found = self.client.scan_iter(self._version_key(version, "*"), count=_SCAN_COUNT)
+            doomed += [k.decode() for k in found]
         if papers:  # with no current version, readers read no `paper:{id}`
             held = self._held_papers(keep)
             doomed += [self._key(f"paper:{i.decode()}") for i in papers if i.decode() not in held]
