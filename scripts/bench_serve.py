@@ -3,11 +3,12 @@ of constant bytes from memory, in the same uvicorn process, interleaved in one r
 SQLite and the Redis store.
 
     uv run python scripts/bench_serve.py [--requests 400] [--rounds 3] [--concurrency 4]
-        [--redis-url redis://127.0.0.1:6379/0] [--wrk SECONDS]
+        [--redis-url redis://127.0.0.1:6379/0] [--wrk SECONDS | --asgi REQUESTS]
 
 The server runs in a child process on a socket bound here; the load comes from this process,
 or with --wrk from wrk (Debian's `wrk`; `wrk -t1 -c8` for SECONDS per round), an external
-load generator that does not make the client the bottleneck.
+load generator that does not make the client the bottleneck. With --asgi, no server: each
+route is called through the app in this process, REQUESTS times a round.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -37,9 +39,8 @@ FIXTURE = (
 FEED = "cs.LG.xml"
 
 
-def serve(fd: int, store_url: str, prefix: str) -> None:
-    """Child process: the real app plus `/bench/constant`, on the inherited socket."""
-    import uvicorn
+def _app_with_constant(store_url: str, prefix: str) -> Any:
+    """The real app plus `/bench/constant`: as many bytes as the feed, from memory."""
     from fastapi import Request, Response
 
     from core.web.app import create_app
@@ -56,10 +57,65 @@ def serve(fd: int, store_url: str, prefix: str) -> None:
 
     # a plain Starlette route, as the stored feeds are: the same framework work on both sides
     app.add_route("/bench/constant", constant_bytes, methods=["GET"])
+    return app
 
+
+def serve(fd: int, store_url: str, prefix: str) -> None:
+    """Child process: the app and its constant route, on the inherited socket."""
+    import uvicorn
+
+    app = _app_with_constant(store_url, prefix)
     uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(
         sockets=[socket.socket(fileno=fd)]
     )
+
+
+async def _asgi_microseconds(app: Any, path: str, requests: int) -> float:
+    """Mean time of `requests` GETs of `path` through the app itself (no server, no socket)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"accept-encoding", b"identity")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8000),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200, message
+
+    started = time.perf_counter()
+    for _ in range(requests):
+        await app(dict(scope), receive, send)
+    return (time.perf_counter() - started) / requests * 1e6
+
+
+def _compare_in_process(store_url: str, prefix: str, args: argparse.Namespace, label: str) -> None:
+    """Both routes through the app alone, rounds interleaved: what the route itself costs
+    beyond sending bytes, free of the server's and the load generator's noise."""
+    app = _app_with_constant(store_url, prefix)
+    paths = {"constant": "/bench/constant", "feed": f"/feeds/{FEED}"}
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    for path in paths.values():  # warm-up: the feed is read and kept
+        asyncio.run(_asgi_microseconds(app, path, 50))
+    for _ in range(args.rounds):
+        for name, path in paths.items():
+            times[name].append(asyncio.run(_asgi_microseconds(app, path, args.asgi)))
+    medians = {name: statistics.median(measured) for name, measured in times.items()}
+    for name, median in medians.items():
+        print(f"  {label:<6} {name:<8} {median:6.1f} us a request in process (median of rounds)")
+    beyond = medians["feed"] - medians["constant"]
+    print(f"  {label:<6} feed route beyond the constant one: {beyond:+.1f} us")
 
 
 async def _load(base: str, path: str, requests: int, concurrency: int) -> tuple[float, list[float]]:
@@ -121,6 +177,9 @@ def _bench_store(label: str, store_url: str, prefix: str, args: argparse.Namespa
     store = open_store(settings.store)
     refresh(settings, store, FIXTURE.read_bytes, source="bench")
     store.close()
+    if args.asgi:
+        _compare_in_process(store_url, prefix, args, label)
+        return
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
@@ -180,6 +239,9 @@ def main() -> None:
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     parser.add_argument("--wrk", type=int, metavar="SECONDS", help="load from wrk instead")
+    parser.add_argument(
+        "--asgi", type=int, metavar="REQUESTS", help="time REQUESTS a round through the app alone"
+    )
     parser.add_argument("--serve-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--store-url", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", default="arxiv-feeds-bench:", help=argparse.SUPPRESS)
