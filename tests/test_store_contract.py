@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -175,6 +177,26 @@ def test_unreachable_redis_is_a_store_error() -> None:
     assert store.ping() is False
     with pytest.raises(StoreError, match="Redis"):
         store.day_index()
+
+
+def test_an_sqlite_store_whose_embeddings_column_had_its_old_name_keeps_its_vectors(
+    tmp_path: Path,
+) -> None:
+    """Stores made before the embeddings table shared the summaries' reader named its column
+    `vector`: opened now, their vectors are read and written as any others."""
+    path = tmp_path / "store.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE embeddings (id TEXT NOT NULL, variant TEXT NOT NULL, "
+            "vector BLOB NOT NULL, PRIMARY KEY (id, variant))"
+        )
+        db.execute("INSERT INTO embeddings VALUES ('2411.00001', 'm|256', x'0102')")
+    db.close()
+    store = SQLiteStore(path)
+    store.put_embeddings({"2411.00002": b"\x03"}, "m|256")
+    found = store.embeddings(["2411.00001", "2411.00002"], "m|256")
+    assert found == {"2411.00001": b"\x01\x02", "2411.00002": b"\x03"}
+    store.close()
 
 
 def test_sqlite_publication_cut_off_anywhere_leaves_readers_on_the_old_one(

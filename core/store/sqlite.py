@@ -75,6 +75,9 @@ class SQLiteStore:
             db.execute("ALTER TABLE feeds ADD COLUMN gzip BLOB NOT NULL DEFAULT x''")
         if "base_url" not in columns:
             db.execute("ALTER TABLE feeds ADD COLUMN base_url TEXT NOT NULL DEFAULT ''")
+        embedding_columns = {row[1] for row in db.execute("PRAGMA table_info(embeddings)")}
+        if "vector" in embedding_columns:  # its name before it shared the summaries' reader
+            db.execute("ALTER TABLE embeddings RENAME COLUMN vector TO record")
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteStore:
