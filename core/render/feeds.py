@@ -354,27 +354,18 @@ def _packed(items: list[Piece]) -> bool:
     return all(item.packed is not None for item in items)
 
 
-def render(
-    fmt: Format, meta: FeedMeta, papers: list[Paper], bodies: Mapping[str, str] | None = None
-) -> bytes:
+def render(fmt: Format, meta: FeedMeta, papers: list[Paper]) -> bytes:
     """The feed document (see `render_pieces`)."""
-    return b"".join([part.plain for part in render_pieces(fmt, meta, papers, bodies)])
+    return b"".join([part.plain for part in render_pieces(fmt, meta, papers)])
 
 
 def render_pieces(
-    fmt: Format,
-    meta: FeedMeta,
-    papers: list[Paper],
-    bodies: Mapping[str, str] | None = None,
-    fragments: ItemFragments | None = None,
+    fmt: Format, meta: FeedMeta, papers: list[Paper], fragments: ItemFragments | None = None
 ) -> list[Piece]:
-    """The feed document, in pieces. `bodies` maps paper ids to their `item_html`;
-    `fragments`, the papers' items already rendered in this format (with their times), for
-    callers that render the same papers into many feeds."""
+    """The feed document, in pieces. `fragments`: the papers' items already rendered in this
+    format (with their times), for callers that render the same papers into many feeds."""
     if fragments is None:
-        given = bodies
-        body = (lambda paper: given[paper.id]) if given is not None else item_html
-        fragments = ItemFragments(fmt, body, item_times(papers))
+        fragments = ItemFragments(fmt, item_html, item_times(papers))
     items = [fragments.of(paper) for paper in papers]
     return render_items(fmt, meta, items, [paper.day for paper in papers])
 
@@ -398,13 +389,11 @@ def render_feed(
     fmt: Format,
     meta: FeedMeta,
     papers: list[Paper],
-    bodies: Mapping[str, str] | None = None,
     base_url: str = "",
     fragments: ItemFragments | None = None,
-    compress: bool = True,
 ) -> RenderedFeed:
-    """Rendered bytes with the validators HTTP caching needs (and, with `compress`, a gzip
-    copy); `base_url`: the site address in its links, so that
-    `core.render.stored.with_base` can move them to another."""
-    pieces = render_pieces(fmt, meta, papers, bodies, fragments)
-    return rendered(pieces, MEDIA_TYPES[fmt], meta.updated, base_url, compress)
+    """Rendered bytes with the validators HTTP caching needs and a gzip copy; `base_url`: the
+    site address in its links, so that `core.render.stored.with_base` can move them to
+    another."""
+    pieces = render_pieces(fmt, meta, papers, fragments)
+    return rendered(pieces, MEDIA_TYPES[fmt], meta.updated, base_url)
