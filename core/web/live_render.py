@@ -29,7 +29,6 @@ from core.render.feeds import (
 from core.render.stored import Piece, rendered
 from core.search import Found, papers_of
 from core.web.context import Context, public_base
-from core.web.http_cache import accepts_gzip
 
 
 def _meta(ctx: Context, spec: FeedSpec, request: Request, base: str) -> FeedMeta:
@@ -72,8 +71,9 @@ def render_found(
     found: Found,
     request: Request,
     language: str | None,
+    gzip: bool,
 ) -> RenderedFeed:
-    """An ad-hoc feed of what a query found; compressed only for a client that takes gzip."""
+    """An ad-hoc feed of what a query found; compressed only for a client that takes `gzip`."""
     base = public_base(request, ctx.settings)
     made_from = (found.version, fmt, language or ctx.settings.summaries.languages[0], base)
     body = _body(ctx, language, base)
@@ -91,7 +91,7 @@ def render_found(
         items, days = _kept_or_made(ctx, fmt, found, made_from, body)
     meta = _meta(ctx, spec, request, base)
     pieces = render_items(fmt, meta, items, days)
-    return rendered(pieces, MEDIA_TYPES[fmt], meta.updated, base, accepts_gzip(request))
+    return rendered(pieces, MEDIA_TYPES[fmt], meta.updated, base, gzip)
 
 
 def _kept_or_made(

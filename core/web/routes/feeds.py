@@ -155,8 +155,9 @@ def _query_feed(
 
     found = find(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
     spec = FeedSpec(name="query", title=f"arXiv: {query.describe()}")
-    rendered = render_found(ctx, spec, fmt, found, request, language)
-    return feed_response(request, prepare(rendered, accepts_gzip(request), QUERY_CACHE))
+    gzip = accepts_gzip(request)
+    rendered = render_found(ctx, spec, fmt, found, request, language, gzip)
+    return feed_response(request, prepare(rendered, gzip, QUERY_CACHE))
 
 
 def opml(request: Request) -> Response:
