@@ -24,6 +24,7 @@ from core.lru import WeighedLRU
 from core.models import AnnounceType, Hit, Paper, Score
 from core.rank import Ranker, combine
 from core.store import Store
+from core.words import fields_of
 
 MAX_CACHED_DAYS = 32
 MAX_SCORED_PAPERS = 1000
@@ -322,11 +323,12 @@ def _term_hits(
     """Each term's hit on each of its candidate papers that it matches, by position."""
     positions = sorted(set().union(*candidates.values()))
     papers = store.papers([day.ids[position] for position in positions])
+    read = fields_of(papers)  # once for every term
     at = {paper_id: n for n, paper_id in enumerate(day.ids)}
     made = {}
     for term in candidates:
         matching = [paper for paper in papers if at[paper.id] in candidates[term]]
-        scores = terms.each[term].scores(matching, {day.day: len(day.ids)})
+        scores = terms.each[term].scores(matching, {day.day: len(day.ids)}, read)
         made[term] = {
             at[paper.id]: score.hits[0]
             for paper, score in zip(matching, scores, strict=True)
