@@ -49,6 +49,7 @@ from core.store import Store, open_store
 from core.web.app import create_app
 from core.web.fragment_cache import fragment_cache
 from scripts.local_redis import local_redis_server
+from scripts.wrk import run_wrk
 
 FIXTURE = (
     Path(__file__).resolve().parents[2]
@@ -131,32 +132,16 @@ def load_with_wrk(store_url: str, seconds: int) -> None:
         for name, (path, params) in SHAPES.items():
             url = f"{base}{path}?{urlencode(params)}"
             httpx.get(url, timeout=120).raise_for_status()  # builds the day indexes
-            rate, p50, _, errors = _wrk(url, 8, seconds)
-            _, alone, alone_p99, _ = _wrk(url, 1, seconds, "Accept-Encoding: gzip")
+            loaded = run_wrk(url, 8, seconds)
+            alone = run_wrk(url, 1, seconds, "Accept-Encoding: gzip")
             print(
-                f"  {name:<30} {rate:>8} req/s   p50 {p50:>8}   "
-                f"one client, gzip: p50 {alone:>8} p99 {alone_p99:>8}   {errors or ''}"
+                f"  {name:<30} {loaded.rate:>8} req/s   p50 {loaded.p50:>8}   "
+                f"one client, gzip: p50 {alone.p50:>8} p99 {alone.p99:>8}   {loaded.errors or ''}"
             )
     finally:
         child.send_signal(signal.SIGTERM)
         child.wait(timeout=30)
         sock.close()
-
-
-def _wrk(url: str, clients: int, seconds: int, *headers: str) -> tuple[str, str, str, list[str]]:
-    """Requests/s, p50, p99 and any non-2xx line of `wrk -t1 -c<clients>` on `url`."""
-    options = [item for header in headers for item in ("-H", header)]
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", *options, url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    lines = [line.strip() for line in out.splitlines()]
-    rate = next(line for line in lines if "Requests/sec" in line).split()[1]
-    p50 = next(line for line in lines if line.startswith("50%")).split()[1]
-    p99 = next(line for line in lines if line.startswith("99%")).split()[1]
-    return rate, p50, p99, [line for line in lines if "Non-2xx" in line]
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -31,6 +31,7 @@ import httpx
 from core.config import Settings, StoreConfig
 from core.refresh import refresh
 from core.store import open_store
+from scripts.wrk import run_wrk
 
 FIXTURE = (
     Path(__file__).resolve().parents[2]
@@ -160,16 +161,10 @@ def _compare_with_wrk(
 
 def _wrk(url: str, seconds: int) -> float:
     """Requests per second wrk reaches against `url` with 8 connections on one thread."""
-    out = subprocess.run(
-        ["wrk", "-t1", "-c8", f"-d{seconds}s", "-H", "Accept-Encoding: identity", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    errors = [line for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line]
-    if errors:
-        raise RuntimeError(f"wrk saw errors against {url}: {errors}")
-    return float(next(line for line in out.splitlines() if "Requests/sec" in line).split()[1])
+    run = run_wrk(url, 8, seconds, "Accept-Encoding: identity")
+    if run.errors:
+        raise RuntimeError(f"wrk saw errors against {url}: {run.errors}")
+    return run.rate
 
 
 def _bench_store(label: str, store_url: str, prefix: str, args: argparse.Namespace) -> None:
