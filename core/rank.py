@@ -332,7 +332,7 @@ class Ranker:
             counts = Counter(
                 rule
                 for score in scores
-                for rule in {h.rule for h in _keyword_hits(score, keywords)}
+                for rule in {h.rule for h in score.hits if _is_keyword_hit(h, keywords)}
             )
             scores = [_weighed(score, keywords, counts, size) for score in scores]
         if self.examples.liked or self.examples.disliked:
@@ -411,8 +411,8 @@ def specificity(matching: int, papers: int) -> float:
     return math.log10((papers + PRIOR_PAPERS) / (matching + 1))
 
 
-def _keyword_hits(score: Score, keywords: set[str]) -> list[Hit]:
-    return [h for h in score.hits if h.field in ("title", "abstract") and h.rule in keywords]
+def _is_keyword_hit(hit: Hit, keywords: set[str]) -> bool:
+    return hit.field in ("title", "abstract") and hit.rule in keywords
 
 
 def _weighed(score: Score, keywords: set[str], counts: Counter[str], papers: int) -> Score:
@@ -423,7 +423,7 @@ def _weighed(score: Score, keywords: set[str], counts: Counter[str], papers: int
                 "among": (counts[hit.rule], papers),
             }
         )
-        if hit in _keyword_hits(score, keywords) and hit.points > 0
+        if hit.points > 0 and _is_keyword_hit(hit, keywords)
         else hit
         for hit in score.hits
     ]
