@@ -16,7 +16,7 @@ import operator
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 
 from core.models import Paper
 from core.words import Words
@@ -28,8 +28,9 @@ little about a paper and would make most of the work."""
 PRIOR_PAPERS = 100
 """Papers assumed to hold none of the terms, so a handful of papers cannot make a term look
 common (used by keyword specificity too)."""
-_TERM_FREQUENCY = (0.0, *(1 + math.log(count) for count in range(1, 256)))
-"""Sublinear term frequency, 1 + ln(count), looked up (counts past 255 read as 255)."""
+_TERM_FREQUENCY = (0.0, *(1 + math.log(count) for count in range(1, 1024)))
+"""Sublinear term frequency, 1 + ln(count), looked up in C for any count a title and abstract
+can hold (arXiv caps an abstract at 1,920 characters)."""
 
 
 def _is_term(key: str) -> bool:
@@ -77,9 +78,7 @@ class Similarity:
         self._counts = {paper_id: Counter(keys) for paper_id, keys in corpus.items()}
         for example in (e for examples in self.sides.values() for e in examples):
             self._counts[example.id] = Counter(Words.of(example.text).keys)
-        frequency: Counter[str] = Counter()
-        for counts in self._counts.values():
-            frequency.update(counts.keys())
+        frequency = Counter(chain.from_iterable(self._counts.values()))
         documents = len(self._counts)
         self._idf = {
             term: math.log((documents + 1) / (count + 1))
@@ -101,9 +100,11 @@ class Similarity:
         """The terms in `counts` not left out as common, in the text's order, and their
         TF-IDF weights (computed in C: this runs for every paper)."""
         idf = self._idf
-        terms = [term for term in counts if term in idf]
-        capped = map(min, map(counts.__getitem__, terms), repeat(255))
-        frequencies = map(_TERM_FREQUENCY.__getitem__, capped)
+        terms = list(filter(idf.__contains__, counts))
+        try:
+            frequencies = list(map(_TERM_FREQUENCY.__getitem__, map(counts.__getitem__, terms)))
+        except IndexError:  # a term more often than the table reaches
+            frequencies = [1 + math.log(counts[term]) for term in terms]
         return terms, list(map(operator.mul, frequencies, map(idf.__getitem__, terms)))
 
     def nearest(self, paper_id: str) -> dict[str, Nearest]:
@@ -118,10 +119,10 @@ class Similarity:
         found = {}
         for name, postings in self._postings.items():
             totals = [0.0] * len(self.sides[name])
-            for term, weight in zip(terms, weights, strict=True):
-                for index, example_weight in postings.get(term, ()):
+            for shared, weight in zip(map(postings.get, terms, repeat(())), weights, strict=True):
+                for index, example_weight in shared:
                     totals[index] += weight * example_weight
-            best = max(range(len(totals)), key=totals.__getitem__)
+            best = totals.index(max(totals))
             if totals[best] > 0:
                 similarity = min(1.0, totals[best] / norm)
                 found[name] = Nearest(self.sides[name][best], round(similarity, 4))

@@ -15,12 +15,14 @@ def test_similarity_is_a_cosine_so_saying_a_text_twice_changes_nothing() -> None
         {
             "once": "sparse attention kernels on graphs",
             "twice": "sparse attention kernels on graphs " * 2,
+            "past_the_table": "sparse attention kernels on graphs " * 1500,
             "other": "graph coloring",
         },
     )
     once = similarity.nearest("once")["like"].similarity
     assert 0 < once < 1
     assert similarity.nearest("twice")["like"].similarity == once
+    assert similarity.nearest("past_the_table")["like"].similarity == once
     assert similarity.nearest("other") == {}
 
 
