@@ -9,6 +9,10 @@ is so spliced from items compressed once, instead of compressing megabytes per r
 the price of about half again as many bytes (items do not refer to each other's words). A
 stored feed, compressed once and served many times, is compressed whole.
 
+Deflate is Intel's ISA-L (`isal`), whose output any inflater reads: on the recorded day's
+feeds 2.4x faster than zlib for 2% fewer bytes compressed whole, 2.6x faster for the same
+bytes in pieces.
+
 Light on purpose (no feedgen): the serving path imports it for every stored feed.
 """
 
@@ -16,19 +20,24 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
+from isal import isal_zlib
+
 from core.models import RenderedFeed
 
-LEVEL = 3
-"""Items of the recorded day deflated apart come out 3.2x smaller than their text (level 6:
-3% smaller for a quarter more time; level 1 is no faster on pieces this small); the day's
-feeds compressed whole 4.8x, 2.5x faster than level 6 for 11% more bytes."""
+WHOLE_LEVEL = 3
+"""ISA-L's highest level, for a feed compressed whole: the 240 feeds of the recorded day at
+50 categories (57 MB) come out 5.0x smaller in 170 ms (zlib at level 3: 4.9x, 415 ms; ISA-L
+level 2: 4.8x, 81 ms)."""
+PIECE_LEVEL = 1
+"""For items deflated apart: 3.2x smaller than their text, as at levels 2 and 3 (pieces this
+small leave a higher level nothing to find), in 69 ms for 5,699 items (level 3: 86 ms)."""
+_RAW = -isal_zlib.MAX_WBITS  # a bare deflate stream: the gzip header and trailer are ours
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime, any OS
-_LAST_BLOCK = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
+_LAST_BLOCK = isal_zlib.compressobj(PIECE_LEVEL, isal_zlib.DEFLATED, _RAW).flush()
 
 
 class Piece(NamedTuple):
@@ -44,8 +53,9 @@ def piece(plain: bytes, pack: bool = False) -> Piece:
     digest = hashlib.blake2b(plain, digest_size=16).digest()
     if not pack:
         return Piece(plain, digest, None)
-    compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
-    return Piece(plain, digest, compressor.compress(plain) + compressor.flush(zlib.Z_SYNC_FLUSH))
+    compressor = isal_zlib.compressobj(PIECE_LEVEL, isal_zlib.DEFLATED, _RAW)
+    packed = compressor.compress(plain) + compressor.flush(isal_zlib.Z_SYNC_FLUSH)
+    return Piece(plain, digest, packed)
 
 
 def rendered(
@@ -73,9 +83,9 @@ def rendered(
 
 def _gzip(body: bytes, pieces: Sequence[Piece]) -> bytes:
     packed = [part.packed for part in pieces if part.packed is not None]
+    checks = isal_zlib.crc32(body).to_bytes(4, "little") + (len(body) % 2**32).to_bytes(4, "little")
     if len(packed) < len(pieces):
-        return gzip.compress(body, compresslevel=LEVEL, mtime=0)
-    checks = zlib.crc32(body).to_bytes(4, "little") + (len(body) % 2**32).to_bytes(4, "little")
+        return b"".join([_GZIP_HEADER, isal_zlib.compress(body, WHOLE_LEVEL, _RAW), checks])
     return b"".join([_GZIP_HEADER, *packed, _LAST_BLOCK, checks])
 
 
