@@ -3,12 +3,16 @@ of constant bytes from memory, in the same uvicorn process, interleaved in one r
 SQLite and the Redis store.
 
     uv run python scripts/bench_serve.py [--requests 400] [--rounds 3] [--concurrency 4]
-        [--redis-url redis://127.0.0.1:6379/0] [--wrk SECONDS | --asgi REQUESTS]
+        [--redis-url redis://127.0.0.1:6379/0] [--wrk SECONDS | --asgi REQUESTS
+        | --instructions REQUESTS]
 
 The server runs in a child process on a socket bound here; the load comes from this process,
 or with --wrk from wrk (Debian's `wrk`; `wrk -t1 -c8` for SECONDS per round), an external
 load generator that does not make the client the bottleneck. With --asgi, no server: each
-route is called through the app in this process, REQUESTS times a round.
+route is called through the app in this process, REQUESTS times a round. With
+--instructions, the server runs under valgrind's callgrind, which counts the instructions it
+runs for REQUESTS sequential requests of each route a round: a count this shared machine's
+noise does not move, where the rates above drift by a quarter from round to round.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -23,6 +28,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +174,100 @@ def _wrk(url: str, seconds: int) -> float:
     return run.rate
 
 
+@contextmanager
+def _server(store_url: str, prefix: str, under: Sequence[str] = ()) -> Iterator[tuple[str, int]]:
+    """A child process serving the app on a socket bound here (run `under` a tool such as
+    valgrind when given): its base URL and process id."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    serving = ["--serve-fd", str(sock.fileno()), "--store-url", store_url, "--prefix", prefix]
+    child = subprocess.Popen(
+        [*under, sys.executable, __file__, *serving],
+        pass_fds=[sock.fileno()],
+        env={
+            **os.environ,
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            "PYTHONHASHSEED": "0",
+        },
+    )
+    try:
+        yield base, child.pid
+    finally:
+        child.terminate()
+        child.wait(timeout=60)
+        sock.close()
+
+
+def _callgrind(pid: int, *options: str) -> None:
+    subprocess.run(["callgrind_control", *options, str(pid)], check=True, capture_output=True)
+
+
+def _instructions_per_request(pid: int, url: str, requests: int, dumps: Path) -> float:
+    """Instructions the server process ran for `requests` sequential GETs of `url`, each."""
+    _callgrind(pid, "--zero")
+    with httpx.Client(headers={"Accept-Encoding": "identity"}, timeout=600) as client:
+        for _ in range(requests):
+            response = client.get(url)
+            assert response.status_code == 200 and response.content, (url, response.status_code)
+    before = set(dumps.iterdir())
+    _callgrind(pid, "--dump")
+    (dump,) = set(dumps.iterdir()) - before
+    totals = re.search(rb"^(?:totals|summary): (\d+)", dump.read_bytes(), re.MULTILINE)
+    assert totals, f"no instruction count in {dump}"
+    dump.unlink()
+    return int(totals.group(1)) / requests
+
+
+def _compare_instructions(
+    store_url: str, prefix: str, args: argparse.Namespace, label: str
+) -> None:
+    """Both routes served by one uvicorn process under callgrind, rounds interleaved: the
+    instructions the server runs per request, which this machine's noise does not move (the
+    load comes from this process, whose speed does not count)."""
+    paths = {"constant": "/bench/constant", "feed": f"/feeds/{FEED}"}
+    counts: dict[str, list[float]] = {name: [] for name in paths}
+    with tempfile.TemporaryDirectory() as directory:
+        dumps = Path(directory)
+        under = [
+            "valgrind",
+            "--quiet",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={dumps}/callgrind.out",
+        ]
+        with _server(store_url, prefix, under) as (base, pid):
+            _wait_until_serving(base + paths["feed"])
+            _callgrind(pid, "--instr=on")
+            for path in paths.values():  # warm-up, counted for nothing
+                _instructions_per_request(pid, base + path, 20, dumps)
+            for round_number in range(args.rounds):
+                order = list(paths.items())[:: 1 if round_number % 2 == 0 else -1]
+                for name, path in order:
+                    counts[name].append(
+                        _instructions_per_request(pid, base + path, args.instructions, dumps)
+                    )
+    medians = {name: statistics.median(measured) for name, measured in counts.items()}
+    for name, median in medians.items():
+        print(f"  {label:<6} {name:<8} {median:>12,.0f} instructions a request (median)")
+    print(
+        f"  {label:<6} feed / constant instructions = {medians['feed'] / medians['constant']:.3f} "
+        f"(so feed / constant throughput {medians['constant'] / medians['feed']:.0%} where the "
+        "server's CPU is the bound)"
+    )
+
+
+def _wait_until_serving(url: str) -> None:
+    for _ in range(600):
+        try:
+            httpx.get(url, timeout=60).raise_for_status()
+            return
+        except httpx.TransportError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} never answered")
+
+
 def _bench_store(label: str, store_url: str, prefix: str, args: argparse.Namespace) -> None:
     settings = Settings(store=StoreConfig(url=store_url, redis_prefix=prefix))
     store = open_store(settings.store)
@@ -175,27 +276,13 @@ def _bench_store(label: str, store_url: str, prefix: str, args: argparse.Namespa
     if args.asgi:
         _compare_in_process(store_url, prefix, args, label)
         return
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "--serve-fd",
-            str(sock.fileno()),
-            "--store-url",
-            store_url,
-            "--prefix",
-            prefix,
-        ],
-        pass_fds=[sock.fileno()],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-    )
-    try:
-        results: dict[str, list[tuple[float, list[float]]]] = {"constant": [], "feed": []}
-        paths = {"constant": "/bench/constant", "feed": f"/feeds/{FEED}"}
+    if args.instructions:
+        _compare_instructions(store_url, prefix, args, label)
+        return
+    results: dict[str, list[tuple[float, list[float]]]] = {"constant": [], "feed": []}
+    paths = {"constant": "/bench/constant", "feed": f"/feeds/{FEED}"}
+    with _server(store_url, prefix) as (base, _):
+        _wait_until_serving(base + paths["feed"])
         asyncio.run(_load(base, paths["feed"], 20, 2))  # warm-up
         if args.wrk:
             _compare_with_wrk(base, paths, args.wrk, args.rounds, label)
@@ -205,10 +292,6 @@ def _bench_store(label: str, store_url: str, prefix: str, args: argparse.Namespa
                 results[name].append(
                     asyncio.run(_load(base, paths[name], args.requests, args.concurrency))
                 )
-    finally:
-        child.terminate()
-        child.wait(timeout=10)
-        sock.close()
     rates = {}
     for name, runs in results.items():
         elapsed = sum(run[0] for run in runs)
@@ -237,6 +320,12 @@ def main() -> None:
     parser.add_argument(
         "--asgi", type=int, metavar="REQUESTS", help="time REQUESTS a round through the app alone"
     )
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        metavar="REQUESTS",
+        help="count the server's instructions (valgrind's callgrind) over REQUESTS a round",
+    )
     parser.add_argument("--serve-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--store-url", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", default="arxiv-feeds-bench:", help=argparse.SUPPRESS)
@@ -244,10 +333,17 @@ def main() -> None:
     if args.serve_fd is not None:
         serve(args.serve_fd, args.store_url, args.prefix)
         return
+    if args.instructions:
+        load = f"{args.instructions} sequential requests, the server under callgrind"
+    elif args.wrk:
+        load = f"{args.wrk} s of wrk -t1 -c8"
+    elif args.asgi:
+        load = f"{args.asgi} requests through the app alone"
+    else:
+        load = f"{args.requests} requests, concurrency {args.concurrency}"
     print(
         f"{FEED} body served from the store vs the same number of bytes from memory; "
-        f"{args.rounds} interleaved rounds x {args.requests} requests, "
-        f"concurrency {args.concurrency}"
+        f"{args.rounds} interleaved rounds x {load}"
     )
     with tempfile.TemporaryDirectory() as directory:
         _bench_store("sqlite", f"sqlite:///{directory}/bench.db", "unused:", args)
