@@ -71,12 +71,21 @@ SHAPES = {
 }
 
 
-def fill(store: Store, days: int) -> int:
-    """`days` copies of the recorded day, each re-dated one day earlier and re-numbered."""
-    recorded = parse_announcements(FIXTURE.read_bytes(), None, None).papers
-    ranker = Ranker.from_config(Settings().rank)
+def fill(
+    store: Store,
+    days: int,
+    *,
+    papers: list[Paper] | None = None,
+    ranker: Ranker | None = None,
+    first_back: int = 0,
+) -> int:
+    """`days` copies of the recorded day (or of `papers`), re-dated one day earlier each,
+    starting `first_back` days before it, and re-numbered; ranked (by the default rules, or
+    `ranker`) and published with their day indexes."""
+    recorded = papers or parse_announcements(FIXTURE.read_bytes(), None, None).papers
+    ranker = ranker or Ranker.from_config(Settings().rank)
     total = 0
-    for back in range(days):
+    for back in range(first_back, first_back + days):
         copies = [
             paper.model_copy(
                 update={
