@@ -16,13 +16,13 @@ from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
-from functools import cache, cached_property
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from core.config import listed_under
 from core.models import AnnounceType, Paper
 from core.rank import CompiledRule
-from core.words import Fields, TextField, fields_of
+from core.words import Fields, TextField, fields_of, stemmer_release
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -30,16 +30,9 @@ if TYPE_CHECKING:
 INDEX_FORMAT = 1
 
 
-@cache
 def _words_version() -> str:
     """Stems change with the stemmer's release: an index made with another is not used."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        release = version("snowballstemmer")
-    except PackageNotFoundError:  # a bundle without the package's metadata: never matches
-        release = "unknown"
-    return f"{INDEX_FORMAT}|snowballstemmer {release}"
+    return f"{INDEX_FORMAT}|snowballstemmer {stemmer_release()}"
 
 
 def stored_key(day: date, ids: list[str], ranking: str) -> str:

@@ -14,12 +14,15 @@ announcement day (see `specificity`): a word most papers use counts little, a ra
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from pathlib import Path
 from typing import Literal
 
 from core.config import RankConfig, Rule
@@ -33,8 +36,21 @@ from core.words import (
     Words,
     collector_paused,
     fields_of,
+    stemmer_release,
     word_key,
 )
+
+_SCORING_MODULES = ("rank.py", "similarity.py", "words.py")
+
+
+@cache
+def scoring_code() -> str:
+    """A digest of what makes scores besides the configuration: the code of this module, the
+    similarity and the word keys, and the stemmer's release. Stored scores made by other
+    code are made again, as after changed rules."""
+    here = Path(__file__).parent
+    sources = b"".join((here / name).read_bytes() for name in _SCORING_MODULES)
+    return hashlib.sha256(sources + stemmer_release().encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -269,8 +285,7 @@ class Ranker:
                         points=self.category_weights[category],
                     )
                 )
-        total = round(sum(hit.points for hit in hits), 2)
-        return Score(total=total, hits=hits, vetoed_by=vetoed_by)
+        return Score(total=_total(hits), hits=hits, vetoed_by=vetoed_by)
 
     def _author_hits(self, authors: Sequence[str]) -> list[Hit]:
         if not self.authors:
@@ -399,8 +414,7 @@ class Examples:
                             similarity=nearest.similarity,
                         )
                     )
-            total = round(sum(hit.points for hit in hits), 2)
-            added.append(score.model_copy(update={"hits": hits, "total": total}))
+            added.append(score.model_copy(update={"hits": hits, "total": _total(hits)}))
         return added
 
 
@@ -427,7 +441,14 @@ def _weighed(score: Score, keywords: set[str], counts: Counter[str], papers: int
         else hit
         for hit in score.hits
     ]
-    return score.model_copy(update={"hits": hits, "total": round(sum(h.points for h in hits), 2)})
+    return score.model_copy(update={"hits": hits, "total": _total(hits)})
+
+
+def _total(hits: Iterable[Hit]) -> float:
+    """The hits' points summed, to the hundredth; a float even with no hits (`model_copy`
+    does not validate, and an int would write `0` in feeds where the stored score, read
+    back, writes `0.0`)."""
+    return round(sum((hit.points for hit in hits), 0.0), 2)
 
 
 def sort_key(paper: Paper) -> tuple[bool, float]:

@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -29,7 +30,7 @@ from core.ingest.api import PAGE_SIZE, category_query, papers_by_id, parse_query
 from core.ingest.client import RSS_ITEM_CAP, ArxivClient
 from core.ingest.rss import Announcements, merge, parse_announcements
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed
-from core.rank import Examples, Ranker
+from core.rank import Examples, Ranker, scoring_code
 from core.render.configured import render_all
 from core.similarity import Example
 from core.store import Store, StoreError
@@ -88,9 +89,18 @@ def opinions(settings: Settings, store: Store) -> dict[str, Opinion]:
 
 
 def ranking_fingerprint(settings: Settings, wanted: dict[str, Opinion]) -> str:
-    """What the stored scores depend on besides the papers: the rules and the opinions."""
-    state = json.dumps([settings.rank.model_dump(mode="json"), wanted])
+    """What the stored scores depend on besides the papers: the rules, the opinions and the
+    code that scores."""
+    state = json.dumps([settings.rank.model_dump(mode="json"), wanted, scoring_code()])
     return hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+class Resolved(NamedTuple):
+    examples: Examples
+    not_found: list[str]
+    """Ids of liked or disliked papers found nowhere."""
+    new: list[str]
+    """Ids of liked or disliked papers the store kept for the first time."""
 
 
 def resolve_examples(
@@ -99,9 +109,9 @@ def resolve_examples(
     wanted: dict[str, Opinion],
     ranked: list[Paper],
     lookup: Lookup | None,
-) -> tuple[Examples, list[str]]:
-    """The papers of the `wanted` opinions (kept for good in the store once seen), the
-    interests text, and the ids found nowhere."""
+) -> Resolved:
+    """The papers of the `wanted` opinions (kept for good in the store once seen) and the
+    interests text."""
     known = {paper.id: paper for paper in store.examples(list(wanted))}
     in_window = {paper.id: paper for paper in ranked if paper.id in wanted}
     missing = [i for i in wanted if i not in known and i not in in_window]
@@ -119,7 +129,7 @@ def resolve_examples(
         liked.append(Example.interests(settings.rank.interests))
     disliked = [Example.of(papers[i]) for i, o in wanted.items() if o == "dislike" and i in papers]
     examples = Examples(liked, disliked, settings.rank.like_weight)
-    return examples, [i for i in wanted if i not in papers]
+    return Resolved(examples, [i for i in wanted if i not in papers], [p.id for p in new])
 
 
 def embedded(
@@ -141,6 +151,50 @@ def embedded(
     except EmbeddingError as error:
         return examples, f"; embeddings failed, likes by term similarity: {error}"
     return replace(examples, vectors=vectors), ""
+
+
+def _held_scores_stand(settings: Settings, store: Store, ranking: str, resolved: Resolved) -> bool:
+    """Whether the days a store holds keep their stored scores: the last report says they
+    were made with the same rules, opinions and code, every liked or disliked paper was
+    already kept (so it was an example when they were made), and likes go by term
+    similarity (embeddings some papers lacked then may be there now). A day's scores
+    depend on nothing else but its own papers (`Ranker.scores`)."""
+    last = store.last_report()
+    return (
+        last is not None
+        and last.ranking == ranking
+        and not resolved.not_found
+        and not resolved.new
+        and not settings.rank.embeddings
+    )
+
+
+def _kept_indexes(
+    store: Store, days: dict[date, list[str]], ranking: str
+) -> dict[date, tuple[str, bytes]]:
+    """The stored indexes of `days`, where one is kept for the same papers in the same order
+    under the same ranking."""
+    found = {}
+    for day, ids in days.items():
+        key = stored_key(day, ids, ranking)
+        data = store.day_index_bytes(day, key)
+        if data is not None:
+            found[day] = (key, data)
+    return found
+
+
+def _built_indexes(
+    days: dict[date, list[str]],
+    kept: dict[date, tuple[str, bytes]],
+    papers: list[Paper],
+    ranking: str,
+    read: Fields,
+) -> dict[date, tuple[str, bytes]]:
+    """The indexes of the `days` not `kept`, from the words `read` for ranking, or read now
+    for the papers of a held day whose stored index is missing."""
+    unread = [p for p in papers if p.day not in kept and p.id not in read]
+    read = {**read, **fields_of(unread)} if unread else read
+    return day_indexes({d: ids for d, ids in days.items() if d not in kept}, papers, ranking, read)
 
 
 def day_indexes(
@@ -199,26 +253,34 @@ def publish_days(
         window = sorted(index, reverse=True)[: _window_days(settings)]
         fresh_ids = {paper.id for paper in fresh}
         stored_ids = [i for day in window for i in index[day] if i not in fresh_ids]
-        window_papers = [*fresh, *store.papers(stored_ids)]
+        held = store.papers(stored_ids)
+        window_papers = [*fresh, *held]
         wanted = opinions(settings, store)
-        examples, not_found = resolve_examples(
-            settings, store, wanted, window_papers, stages.lookup
+        resolved = resolve_examples(settings, store, wanted, window_papers, stages.lookup)
+        examples, embedding_note = embedded(
+            settings, resolved.examples, window_papers, stages.embedder
         )
-        examples, embedding_note = embedded(settings, examples, window_papers, stages.embedder)
-        read = fields_of(window_papers)  # once, for ranking and for the day indexes
-        papers = Ranker.from_config(settings.rank, examples).rank(window_papers, read)
-        if not_found:
-            missing = f"; liked or disliked papers not found: {', '.join(not_found[:10])}"
+        ranking = ranking_fingerprint(settings, wanted)
+        keep_held = _held_scores_stand(settings, store, ranking, resolved)
+        to_rank = fresh if keep_held else window_papers
+        read = fields_of(to_rank)  # once, for ranking and for the day indexes
+        papers = Ranker.from_config(settings.rank, examples).rank(to_rank, read)
+        if keep_held:  # each held day in its stored order, which is its ranked order
+            papers = [*papers, *held]
+        if resolved.not_found:
+            missing = f"; liked or disliked papers not found: {', '.join(resolved.not_found[:10])}"
             report = report.model_copy(update={"message": report.message + missing})
         if embedding_note:
             report = report.model_copy(update={"message": report.message + embedding_note})
-        report = report.model_copy(update={"ranking": ranking_fingerprint(settings, wanted)})
+        report = report.model_copy(update={"ranking": ranking})
         position = {paper.id: n for n, paper in enumerate(papers)}
         ordered_days = {  # every day ranked, new or held: re-scoring may reorder held days
             day: sorted(index[day], key=lambda i: position.get(i, len(position))) for day in window
         }
     with stages.stage("index"):
-        indexes = day_indexes(ordered_days, papers, report.ranking, read)
+        held_days = {day: ids for day, ids in ordered_days.items() if day not in days}
+        kept = _kept_indexes(store, held_days, ranking) if keep_held else {}
+        indexes = {**kept, **_built_indexes(ordered_days, kept, papers, ranking, read)}
     if summarizer is not None:
         with stages.stage("summarize"):
             budget = settings.refresh.time_budget_seconds
@@ -347,7 +409,7 @@ def _not_published(
     if index and scored_with != ranking_fingerprint(settings, opinions(settings, store)):
         window = sorted(index, reverse=True)[: _window_days(settings)]
         rescored = report.model_copy(
-            update={"message": report.message + "; re-scored with the changed rules or likes"}
+            update={"message": report.message + "; re-scored with changed rules, likes or code"}
         )
         days = {day: index[day] for day in window}
         return publish_days(settings, store, [], days, rescored, stages, summarizer)

@@ -29,6 +29,17 @@ _MAX_CACHED_KEYS = 200_000
 
 
 @cache
+def stemmer_release() -> str:
+    """The Snowball stemmer's release: stems, and so scores and indexes, change with it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("snowballstemmer")
+    except PackageNotFoundError:  # a bundle without the package's metadata
+        return "unknown"
+
+
+@cache
 def _stemmer() -> Any:
     """Snowball's English stemmer, loaded on first use (its package loads every language)."""
     import snowballstemmer

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
 import feedparser
 import pytest
 
+import core.refresh as refresh_module
 from core.config import Settings, load_settings
+from core.day_index import stored_key
 from core.ingest import ArxivError
+from core.models import Paper
+from core.rank import Ranker
 from core.refresh import LOCK_NAME, refresh
 from core.store import Store, papers_of_days
+from core.store.sqlite import SQLiteStore
+from core.words import Fields, fields_of
 from tests.conftest import FakeClock
 from tests.factories import RssItem, arxiv_rss
 
@@ -287,3 +294,124 @@ def test_a_new_day_under_changed_rules_reorders_the_days_already_held(
     refresh(load_settings(path, env={}), store, day2, source="t", clock=clock)
     first_day = min(store.day_index())
     assert store.day_index()[first_day] == ["2411.00002", "2411.00001"]
+
+
+HELD_DAY = [
+    RssItem(f"2411.{n:05d}", title=title, abstract=abstract, categories=("cs.LG",))
+    for n, (title, abstract) in enumerate(
+        [
+            ("KV cache compression for LLM inference", "We quantize the KV cache of LLMs."),
+            ("Efficient MoE training", "Mixture of experts trained with less communication."),
+            ("Speculative decoding at scale", "A draft model speeds up LLM serving."),
+            ("Graph coloring", "A classic problem, revisited."),
+            ("Graph coloring again", "A classic problem, revisited."),
+            ("Sparse attention kernels", "GPU kernels for long context attention."),
+            ("A survey of LLM serving", "We review serving systems."),
+        ],
+        start=1,
+    )
+]
+NEW_DAY = [
+    RssItem("2411.00101", title="Paged KV cache", abstract="Serving LLMs with paged memory."),
+    RssItem("2411.00102", title="Knot theory", abstract="Invariants of knots."),
+]
+
+
+def _two_days(settings: Settings, store: Store, clock: FakeClock) -> None:
+    refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
+    day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
+    assert refresh(settings, store, day2, source="t", clock=clock).status == "published"
+
+
+def _state(store: Store) -> tuple[object, ...]:
+    """Everything a publication leaves that scores decide: scores, order, indexes, feeds."""
+    days = dict(sorted(store.day_index().items()))
+    ranking = store.last_report().ranking  # type: ignore[union-attr]
+    return (
+        [p.score for p in papers_of_days(store, list(days))],
+        days,
+        [store.day_index_bytes(day, stored_key(day, ids, ranking)) for day, ids in days.items()],
+        [store.feed(key).body for key in ("cs.LG.xml", "all.atom", "cs.LG.json")],  # type: ignore[union-attr]
+    )
+
+
+def _ranked_ids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    ranked: list[str] = []
+    rank = Ranker.rank
+
+    def counted(self: Ranker, papers: Iterable[Paper], read: Fields | None = None) -> list[Paper]:
+        papers = list(papers)
+        ranked.extend(paper.id for paper in papers)
+        return rank(self, papers, read)
+
+    monkeypatch.setattr(Ranker, "rank", counted)
+    return ranked
+
+
+def test_a_new_day_scores_only_itself_and_leaves_what_ranking_all_days_would(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the rules, likes and scoring code unchanged, the days a store holds keep their
+    scores, order and indexes: the same as ranking every day again, for a fraction of it."""
+    settings = _settings(tmp_path, '[rank]\nlike = ["2411.00003"]\n')
+    reference = SQLiteStore(tmp_path / "reference.db")
+    with monkeypatch.context() as every_day_again:
+        every_day_again.setattr(refresh_module, "_held_scores_stand", lambda *_: False)
+        every_day_again.setattr(reference, "secret", store.secret)  # the same feedback links
+        _two_days(settings, reference, clock)
+    ranked = _ranked_ids(monkeypatch)
+    read: list[str] = []
+
+    def reading(papers: Iterable[Paper]) -> Fields:
+        papers = list(papers)
+        read.extend(paper.id for paper in papers)
+        return fields_of(papers)
+
+    monkeypatch.setattr(refresh_module, "fields_of", reading)
+    _two_days(settings, store, clock)
+    assert ranked == [i.arxiv_id for i in HELD_DAY + NEW_DAY], "the held day was ranked again"
+    assert read == ranked, "the held day was read into words again (its index is stored)"
+    assert _state(store) == _state(reference)
+    liked_title = HELD_DAY[2].title
+    assert any(hit.matched == liked_title for score in _state(store)[0] for hit in score.hits)  # type: ignore[attr-defined]
+
+
+def test_new_scoring_code_scores_the_held_days_again(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
+    monkeypatch.setattr(refresh_module, "scoring_code", lambda: "a release that scores otherwise")
+    ranked = _ranked_ids(monkeypatch)
+    day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
+    refresh(settings, store, day2, source="t", clock=clock)
+    assert sorted(ranked) == sorted(i.arxiv_id for i in HELD_DAY + NEW_DAY)
+
+
+def test_a_liked_paper_first_seen_in_the_new_day_scores_the_held_days_again(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    """The held day was scored while the liked paper was nowhere to be found: it is scored
+    again once the paper arrives, though the configuration did not change."""
+    settings = _settings(tmp_path, '[rank]\nlike = ["2411.00101"]\n')
+    _two_days(settings, store, clock)
+    held = papers_of_days(store, [min(store.day_index())])
+    like = [p.id for p in held if any(hit.matched == "Paged KV cache" for hit in p.score.hits)]
+    assert "2411.00001" in like  # "KV cache compression for LLM inference"
+
+
+def test_a_held_day_without_its_stored_index_gets_one_made(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
+    with monkeypatch.context() as another_release:  # its index is kept under another key
+        another_release.setattr(store, "day_index_bytes", lambda day, key: None)
+        day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
+        assert refresh(settings, store, day2, source="t", clock=clock).status == "published"
+    ranking = store.last_report().ranking  # type: ignore[union-attr]
+    days = store.day_index()
+    assert len(days) == 2
+    assert all(
+        store.day_index_bytes(day, stored_key(day, ids, ranking)) for day, ids in days.items()
+    )
