@@ -261,12 +261,16 @@ def publish_days(
             settings, resolved.examples, window_papers, stages.embedder
         )
         ranking = ranking_fingerprint(settings, wanted)
-        keep_held = _held_scores_stand(settings, store, ranking, resolved)
-        to_rank = fresh if keep_held else window_papers
+        kept: set[date] = set()  # held days whose stored scores stand
+        if _held_scores_stand(settings, store, ranking, resolved):
+            # not a day that lost a paper to a fresh announcement (its replacement): a day's
+            # scores depend on all its papers
+            kept = {d for d in window if d not in days and fresh_ids.isdisjoint(index[d])}
+        to_rank = [*fresh, *(p for p in held if p.day not in kept)]
         read = fields_of(to_rank)  # once, for ranking and for the day indexes
         papers = Ranker.from_config(settings.rank, examples).rank(to_rank, read)
-        if keep_held:  # each held day in its stored order, which is its ranked order
-            papers = [*papers, *held]
+        # each kept day in its stored order, which is its ranked order
+        papers.extend(p for p in held if p.day in kept)
         if resolved.not_found:
             missing = f"; liked or disliked papers not found: {', '.join(resolved.not_found[:10])}"
             report = report.model_copy(update={"message": report.message + missing})
@@ -278,9 +282,8 @@ def publish_days(
             day: sorted(index[day], key=lambda i: position.get(i, len(position))) for day in window
         }
     with stages.stage("index"):
-        held_days = {day: ids for day, ids in ordered_days.items() if day not in days}
-        kept = _kept_indexes(store, held_days, ranking) if keep_held else {}
-        indexes = {**kept, **_built_indexes(ordered_days, kept, papers, ranking, read)}
+        stored = _kept_indexes(store, {day: ordered_days[day] for day in kept}, ranking)
+        indexes = {**stored, **_built_indexes(ordered_days, stored, papers, ranking, read)}
     if summarizer is not None:
         with stages.stage("summarize"):
             budget = settings.refresh.time_budget_seconds

@@ -78,10 +78,13 @@ def fill(
     papers: list[Paper] | None = None,
     ranker: Ranker | None = None,
     first_back: int = 0,
+    ranking: str = "",
+    numbered_from: int = 2400,
 ) -> int:
     """`days` copies of the recorded day (or of `papers`), re-dated one day earlier each,
     starting `first_back` days before it, and re-numbered; ranked (by the default rules, or
-    `ranker`) and published with their day indexes."""
+    `ranker`) and published with their day indexes, as made with `ranking` (a refresh's
+    fingerprint of its rules); the copy `back` days back numbered `numbered_from + back`."""
     recorded = papers or parse_announcements(FIXTURE.read_bytes(), None, None).papers
     ranker = ranker or Ranker.from_config(Settings().rank)
     total = 0
@@ -89,7 +92,7 @@ def fill(
         copies = [
             paper.model_copy(
                 update={
-                    "id": f"{2400 + back:04d}.{n:05d}",
+                    "id": f"{numbered_from + back:04d}.{n:05d}",
                     "announced": paper.announced - timedelta(days=back),
                 }
             )
@@ -98,7 +101,11 @@ def fill(
         ranked: list[Paper] = ranker.rank(copies)
         day = ranked[0].day
         report = RefreshReport(
-            started=ranked[0].announced, status="published", message="bench", source="bench"
+            started=ranked[0].announced,
+            status="published",
+            message="bench",
+            source="bench",
+            ranking=ranking,
         )
         ids = {day: [p.id for p in ranked]}
         indexes = day_indexes(ids, ranked, report.ranking)  # as a refresh writes them

@@ -31,7 +31,7 @@ from core.feedback import FeedbackLinks
 from core.ingest.rss import parse_announcements
 from core.models import AnnounceType
 from core.rank import Examples, Ranker
-from core.refresh import day_indexes, keep, refresh
+from core.refresh import day_indexes, keep, opinions, ranking_fingerprint, refresh
 from core.render.configured import render_all
 from core.similarity import Example
 from core.store import open_store
@@ -48,6 +48,11 @@ def _timed(work: Callable[[], object]) -> float:
     started = time.perf_counter()
     work()
     return time.perf_counter() - started
+
+
+def _interests(settings: Settings) -> Examples:
+    """The examples a refresh ranks with when nobody liked anything: the interests text."""
+    return Examples([Example.interests(settings.rank.interests)], (), settings.rank.like_weight)
 
 
 def _largest(settings: Settings, raw: bytes, count: int) -> Settings:
@@ -77,10 +82,7 @@ def main() -> None:
     if args.held_days is not None:
         _whole_refreshes(settings, raw, args.held_days, args.rounds)
         return
-    interests = Examples(
-        [Example.interests(settings.rank.interests)], (), settings.rank.like_weight
-    )
-    ranker = Ranker.from_config(settings.rank, interests)  # as a refresh ranks by default
+    ranker = Ranker.from_config(settings.rank, _interests(settings))  # as a refresh ranks
     clock = SystemClock()
     feedback = FeedbackLinks(settings.site.base_url, "a-secret-of-the-deployment")
     samples: dict[str, list[float]] = {
@@ -135,8 +137,18 @@ def _whole_refreshes(settings: Settings, raw: bytes, held_days: int, rounds: int
         samples["feedparser alone"].append(_timed(lambda: feedparser.parse(raw)))
         with tempfile.TemporaryDirectory() as directory:
             store = open_store(StoreConfig(url=f"sqlite:///{directory}/held.db"))
-            ranker = Ranker.from_config(settings.rank)
-            fill(store, held_days, papers=kept, ranker=ranker, first_back=1)
+            # the earlier days as a refresh under the same rules left them
+            ranker = Ranker.from_config(settings.rank, _interests(settings))
+            ranking = ranking_fingerprint(settings, opinions(settings, store))
+            fill(  # numbered as no real paper is, so no announcement of the day replaces one
+                store,
+                held_days,
+                papers=kept,
+                ranker=ranker,
+                first_back=1,
+                ranking=ranking,
+                numbered_from=9000,
+            )
             report = refresh(settings, store, lambda: raw, source="bench")
             store.close()
         assert report.status == "published", report.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -317,9 +318,11 @@ NEW_DAY = [
 ]
 
 
-def _two_days(settings: Settings, store: Store, clock: FakeClock) -> None:
+def _two_days(
+    settings: Settings, store: Store, clock: FakeClock, new_day: list[RssItem] = NEW_DAY
+) -> None:
     refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
-    day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
+    day2 = partial(arxiv_rss, new_day, day="Fri, 29 Nov 2024")
     assert refresh(settings, store, day2, source="t", clock=clock).status == "published"
 
 
@@ -374,6 +377,26 @@ def test_a_new_day_scores_only_itself_and_leaves_what_ranking_all_days_would(
     assert _state(store) == _state(reference)
     liked_title = HELD_DAY[2].title
     assert any(hit.matched == liked_title for score in _state(store)[0] for hit in score.hits)  # type: ignore[attr-defined]
+
+
+def test_a_held_day_that_lost_a_paper_to_its_replacement_is_scored_again(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its scores depended on the paper that now belongs to the new day."""
+    path = tmp_path / "config.toml"
+    path.write_text('[arxiv]\ncategories = ["cs.LG"]\nannounce_types = ["new", "replace"]\n')
+    settings = load_settings(path, env={})
+    replaced = replace(HELD_DAY[0], announce_type="replace", version=2)
+    new_day = [*NEW_DAY, replaced]
+    reference = SQLiteStore(tmp_path / "reference.db")
+    with monkeypatch.context() as every_day_again:
+        every_day_again.setattr(refresh_module, "_held_scores_stand", lambda *_: False)
+        every_day_again.setattr(reference, "secret", store.secret)
+        _two_days(settings, reference, clock, new_day)
+    ranked = _ranked_ids(monkeypatch)
+    _two_days(settings, store, clock, new_day)
+    assert sorted(ranked[len(HELD_DAY) :]) == sorted(i.arxiv_id for i in HELD_DAY + NEW_DAY)
+    assert _state(store) == _state(reference)
 
 
 def test_new_scoring_code_scores_the_held_days_again(
