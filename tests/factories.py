@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -193,7 +194,7 @@ def published_report(message: str = "ok") -> RefreshReport:
 def rendered_feed(body: bytes, etag: str = '"x"') -> RenderedFeed:
     return RenderedFeed(
         body=body,
-        gzip=body[::-1],
+        gzip=gzip.compress(body, compresslevel=1, mtime=0),
         media_type="application/rss+xml",
         etag=etag,
         last_modified=PUBLISHED,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
 import threading
 from datetime import UTC, date, datetime
@@ -58,15 +59,39 @@ def test_publish_then_read_back(store: Store) -> None:
     assert no_copy is not None and no_copy.body == b"<rss/>\x00binary-safe", "no gzip copy: bytes"
 
 
-def test_a_request_reads_only_the_copy_it_serves(store: Store) -> None:
-    feed = RenderedFeed(
-        body=b"<rss/>", gzip=b"gz", media_type="application/rss+xml", etag='"e"', last_modified=WHEN
+def _text_and_copy() -> RenderedFeed:
+    text = b"<rss>" + b"<item>an item</item>" * 2000 + b"</rss>"
+    return RenderedFeed(
+        body=text,
+        gzip=gzip.compress(text),
+        media_type="application/rss+xml",
+        etag='"e"',
+        last_modified=WHEN,
     )
+
+
+def test_a_request_reads_only_the_copy_it_serves_and_gets_the_text_inflated(
+    store: Store,
+) -> None:
+    """A feed with a gzip copy is kept as that copy alone; a reader that takes no gzip gets
+    it inflated."""
+    feed = _text_and_copy()
     store.publish(Publication(feeds={"a.xml": feed}, report=_report()))
     compressed = store.feed("a.xml", gzip=True)
-    assert compressed is not None and (compressed.body, compressed.gzip) == (b"", b"gz")
+    assert compressed is not None and (compressed.body, compressed.gzip) == (b"", feed.gzip)
     plain = store.feed("a.xml")
-    assert plain is not None and (plain.body, plain.gzip) == (b"<rss/>", b"")
+    assert plain is not None and (plain.body, plain.gzip) == (feed.body, b"")
+
+
+def test_sqlite_keeps_a_feeds_text_only_when_it_has_no_gzip_copy(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "store.db")
+    feeds = {"a.xml": _text_and_copy(), "b.xml": _feed(b"<rss/>")}
+    store.publish(Publication(feeds=feeds, report=_report()))
+    store.close()
+    rows = sqlite3.connect(tmp_path / "store.db").execute(
+        "SELECT key, length(body), length(gzip) FROM feeds ORDER BY key"
+    )
+    assert list(rows) == [("a.xml", 0, len(feeds["a.xml"].gzip)), ("b.xml", 6, 0)]
 
 
 def test_publication_replaces_feeds_and_prunes(store: Store) -> None:

@@ -3,6 +3,7 @@ command measured, a publication cut off halfway, and a store left by an earlier 
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from collections import Counter
@@ -13,7 +14,7 @@ import pytest
 import redis
 
 from core.config import load_settings
-from core.models import Publication, RefreshReport
+from core.models import Publication, RefreshReport, RenderedFeed
 from core.refresh import refresh
 from core.store import StoreError
 from core.store.redis import MAX_COMMAND_BYTES, RedisStore
@@ -258,6 +259,23 @@ def test_deleting_a_version_scans_the_store_in_a_few_commands(
         redis_store.client.unlink(*filler[start : start + 2_000])
 
 
+def test_a_feed_with_a_gzip_copy_is_sent_to_redis_as_that_copy_alone(
+    redis_store: RedisStore,
+) -> None:
+    text = b"<rss>" + b"<item>an item</item>" * 2000 + b"</rss>"
+    feed = RenderedFeed(
+        body=text,
+        gzip=gzip.compress(text),
+        media_type="application/rss+xml",
+        etag='"e"',
+        last_modified=datetime(2024, 11, 28, tzinfo=UTC),
+    )
+    report = RefreshReport(started=feed.last_modified, status="published", message="", source="t")
+    redis_store.publish(Publication(feeds={"a.xml": feed}, report=report))
+    parts = {key for key in _key_sizes(redis_store) if ":feed:a.xml:" in key}
+    assert parts and all(":feed:a.xml:gzip:" in key for key in parts)
+
+
 def test_a_reader_keeps_the_version_it_resolved_until_the_next_publication(
     redis_store: RedisStore,
 ) -> None:
@@ -265,7 +283,7 @@ def test_a_reader_keeps_the_version_it_resolved_until_the_next_publication(
     redis_store.publish(first)
     held = redis_store.client.get(f"{redis_store.prefix}current")
     redis_store.publish(second)
-    old_part = f"{redis_store.prefix}v:{held.decode()}:feed:a.xml:body:0"  # type: ignore[union-attr]
+    old_part = f"{redis_store.prefix}v:{held.decode()}:feed:a.xml:gzip:0"  # type: ignore[union-attr]
     assert redis_store.client.get(old_part) is not None
     redis_store.publish(second)
     assert redis_store.client.get(old_part) is None

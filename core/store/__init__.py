@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import date, datetime
 from typing import Protocol
 
@@ -11,6 +12,18 @@ from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed
 
 class StoreError(Exception):
     """The store could not be reached or answered badly; the message says which and why."""
+
+
+def kept_text(feed: RenderedFeed) -> bytes:
+    """What a store keeps of a feed's text beside its gzip copy: nothing, when the copy holds
+    it. Almost every reader takes gzip; one that does not gets the copy inflated (`inflated`),
+    and a refresh writes a fifth of the bytes (the text is about 4.8 times its copy)."""
+    return b"" if feed.gzip else feed.body
+
+
+def inflated(feed: RenderedFeed) -> RenderedFeed:
+    """A feed read as its gzip copy alone, as its text (for a reader that takes no gzip)."""
+    return feed.model_copy(update={"body": gzip.decompress(feed.gzip), "gzip": b""})
 
 
 class Store(Protocol):

@@ -11,8 +11,8 @@ at once. Keys (all under the prefix):
 - `current`: the published version's id. Readers resolve every versioned key through it.
 - `v:{version}:days`: hash day -> digest of that day's ordered id list.
 - `v:{version}:feeds`: hash feed key -> its media type, validators and number of parts.
-- `v:{version}:feed:{key}:{body|gzip}:{n}`: part n of a rendered feed's bytes, or of its
-  compressed copy (a request reads only the one it serves).
+- `v:{version}:feed:{key}:{body|gzip}:{n}`: part n of a rendered feed's compressed copy, or
+  of its bytes when it has no such copy (a reader that takes no gzip gets the copy inflated).
 - `day:{digest}`: a day's id list (JSON), content-addressed, so versions share unchanged days.
 - `paper:{id}`: one paper (JSON), shared by versions, deleted (with its summaries and
   embeddings) by the switch to a version that no longer holds it.
@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 import redis
 
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
-from core.store import StoreError
+from core.store import StoreError, inflated, kept_text
 
 T = TypeVar("T")
 
@@ -203,7 +203,7 @@ class RedisStore:
             self._migrate_legacy(writer)
         index: dict[str, str] = {}
         for key, feed in publication.feeds.items():
-            parts = {"body": _parts(feed.body), "gzip": _parts(feed.gzip)}
+            parts = {"body": _parts(kept_text(feed)), "gzip": _parts(feed.gzip)}
             for copy, pieces in parts.items():
                 for n, piece in enumerate(pieces):
                     writer.command(
@@ -329,14 +329,14 @@ class RedisStore:
         header = self._feed_headers(version).get(key)
         if header is None:
             return None
-        copy = "gzip" if gzip and header["gzip_parts"] else "body"
+        copy = "gzip" if header["gzip_parts"] and (gzip or not header["body_parts"]) else "body"
         count = header[f"{copy}_parts"]
         names = [self._version_key(version, f"feed:{key}:{copy}:{n}") for n in range(count)]
         pieces: list[bytes | None] = self.client.mget(names) if names else []
         if any(piece is None for piece in pieces):
             raise StoreError(f"Redis: feed {key} of version {version} is incomplete")
         data = b"".join(piece for piece in pieces if piece is not None)
-        return RenderedFeed(
+        kept = RenderedFeed(
             body=b"" if copy == "gzip" else data,
             gzip=data if copy == "gzip" else b"",
             media_type=header["media_type"],
@@ -344,6 +344,7 @@ class RedisStore:
             last_modified=datetime.fromisoformat(header["last_modified"]),
             base_url=header.get("base_url", ""),
         )
+        return inflated(kept) if copy == "gzip" and not gzip else kept
 
     def _feed_headers(self, version: str) -> dict[str, dict[str, Any]]:
         """The version's feed index, read once per version (versions never change)."""

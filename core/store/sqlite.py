@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
-from core.store import StoreError
+from core.store import StoreError, inflated, kept_text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -147,7 +147,7 @@ class SQLiteStore:
                         f.media_type,
                         f.etag,
                         f.last_modified.isoformat(),
-                        f.body,
+                        kept_text(f),
                         f.gzip,
                         f.base_url,
                     )
@@ -183,8 +183,10 @@ class SQLiteStore:
         row = (
             self._connection()
             .execute(
-                "SELECT media_type, etag, last_modified, base_url, length(gzip) > 0 AND ?, "
-                "CASE WHEN length(gzip) > 0 AND ? THEN gzip ELSE body END FROM feeds WHERE key = ?",
+                "SELECT media_type, etag, last_modified, base_url, "
+                "length(gzip) > 0 AND (? OR length(body) = 0), "
+                "CASE WHEN length(gzip) > 0 AND (? OR length(body) = 0) THEN gzip ELSE body END "
+                "FROM feeds WHERE key = ?",
                 (gzip, gzip, key),
             )
             .fetchone()
@@ -192,7 +194,7 @@ class SQLiteStore:
         if row is None:
             return None
         media_type, etag, last_modified, base_url, compressed, data = row
-        return RenderedFeed(
+        kept = RenderedFeed(
             body=b"" if compressed else data,
             gzip=data if compressed else b"",
             media_type=media_type,
@@ -200,6 +202,7 @@ class SQLiteStore:
             last_modified=datetime.fromisoformat(last_modified),
             base_url=base_url,
         )
+        return inflated(kept) if compressed and not gzip else kept
 
     def feed_validators(self) -> dict[str, tuple[str, datetime]]:
         rows = self._connection().execute("SELECT key, etag, last_modified FROM feeds")
