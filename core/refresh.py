@@ -169,6 +169,50 @@ def _held_scores_stand(settings: Settings, store: Store, ranking: str, resolved:
     )
 
 
+class _Ranked(NamedTuple):
+    papers: list[Paper]
+    """The window's papers scored: the ranked ones best first, then the kept days'."""
+    read: Fields
+    """The ranked papers' words."""
+    kept: set[date]
+    """Held days whose stored scores stand (`_held_scores_stand`)."""
+    ranking: str
+    notes: str
+    """For the report: liked papers not found, embeddings unused."""
+
+
+def _rank_window(
+    settings: Settings,
+    store: Store,
+    stages: _Stages,
+    fresh: list[Paper],
+    days: dict[date, list[str]],
+    window: dict[date, list[str]],
+) -> _Ranked:
+    """The fresh papers ranked with those of the held days of the `window` (day -> ids)
+    whose stored scores do not stand."""
+    fresh_ids = {paper.id for paper in fresh}
+    held = store.papers([i for ids in window.values() for i in ids if i not in fresh_ids])
+    window_papers = [*fresh, *held]
+    wanted = opinions(settings, store)
+    resolved = resolve_examples(settings, store, wanted, window_papers, stages.lookup)
+    examples, notes = embedded(settings, resolved.examples, window_papers, stages.embedder)
+    if resolved.not_found:
+        missing = ", ".join(resolved.not_found[:10])
+        notes = f"; liked or disliked papers not found: {missing}{notes}"
+    ranking = ranking_fingerprint(settings, wanted)
+    kept: set[date] = set()
+    if _held_scores_stand(settings, store, ranking, resolved):
+        # not a day that lost a paper to a fresh announcement (its replacement): a day's
+        # scores depend on all its papers
+        kept = {d for d, ids in window.items() if d not in days and fresh_ids.isdisjoint(ids)}
+    to_rank = [*fresh, *(p for p in held if p.day not in kept)]
+    read = fields_of(to_rank)  # once, for ranking and for the day indexes
+    papers = Ranker.from_config(settings.rank, examples).rank(to_rank, read)
+    papers.extend(p for p in held if p.day in kept)  # in stored order: their ranked order
+    return _Ranked(papers, read, kept, ranking, notes)
+
+
 def _kept_indexes(
     store: Store, days: dict[date, list[str]], ranking: str
 ) -> dict[date, tuple[str, bytes]]:
@@ -250,40 +294,20 @@ def publish_days(
     without announcements finishing the summaries an earlier refresh left undone)."""
     with stages.stage("rank"):
         index = {**store.day_index(), **days}
-        window = sorted(index, reverse=True)[: _window_days(settings)]
-        fresh_ids = {paper.id for paper in fresh}
-        stored_ids = [i for day in window for i in index[day] if i not in fresh_ids]
-        held = store.papers(stored_ids)
-        window_papers = [*fresh, *held]
-        wanted = opinions(settings, store)
-        resolved = resolve_examples(settings, store, wanted, window_papers, stages.lookup)
-        examples, embedding_note = embedded(
-            settings, resolved.examples, window_papers, stages.embedder
+        window = {day: index[day] for day in sorted(index, reverse=True)[: _window_days(settings)]}
+        ranked = _rank_window(settings, store, stages, fresh, days, window)
+        papers, ranking = ranked.papers, ranked.ranking
+        report = report.model_copy(
+            update={"message": report.message + ranked.notes, "ranking": ranking}
         )
-        ranking = ranking_fingerprint(settings, wanted)
-        kept: set[date] = set()  # held days whose stored scores stand
-        if _held_scores_stand(settings, store, ranking, resolved):
-            # not a day that lost a paper to a fresh announcement (its replacement): a day's
-            # scores depend on all its papers
-            kept = {d for d in window if d not in days and fresh_ids.isdisjoint(index[d])}
-        to_rank = [*fresh, *(p for p in held if p.day not in kept)]
-        read = fields_of(to_rank)  # once, for ranking and for the day indexes
-        papers = Ranker.from_config(settings.rank, examples).rank(to_rank, read)
-        # each kept day in its stored order, which is its ranked order
-        papers.extend(p for p in held if p.day in kept)
-        if resolved.not_found:
-            missing = f"; liked or disliked papers not found: {', '.join(resolved.not_found[:10])}"
-            report = report.model_copy(update={"message": report.message + missing})
-        if embedding_note:
-            report = report.model_copy(update={"message": report.message + embedding_note})
-        report = report.model_copy(update={"ranking": ranking})
         position = {paper.id: n for n, paper in enumerate(papers)}
         ordered_days = {  # every day ranked, new or held: re-scoring may reorder held days
-            day: sorted(index[day], key=lambda i: position.get(i, len(position))) for day in window
+            day: sorted(ids, key=lambda i: position.get(i, len(position)))
+            for day, ids in window.items()
         }
     with stages.stage("index"):
-        stored = _kept_indexes(store, {day: ordered_days[day] for day in kept}, ranking)
-        indexes = {**stored, **_built_indexes(ordered_days, stored, papers, ranking, read)}
+        stored = _kept_indexes(store, {day: ordered_days[day] for day in ranked.kept}, ranking)
+        indexes = {**stored, **_built_indexes(ordered_days, stored, papers, ranking, ranked.read)}
     if summarizer is not None:
         with stages.stage("summarize"):
             budget = settings.refresh.time_budget_seconds
