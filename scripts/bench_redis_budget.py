@@ -2,16 +2,19 @@
 itself counts them (INFO: total_commands_processed, total_net_input_bytes,
 total_net_output_bytes), on a redis-server of its own with Upstash-like limits.
 
-Usage: `uv run python scripts/bench_redis_budget.py` (needs ../shared/fixtures and
-redis-server). Each request is measured in a fresh app (nothing kept in memory yet: what a
-cold serverless instance pays) and again right after; the daily cost counts every feed
-request as cold, and every refresh as deleting the version before the current one (as each
-does from the third on). Prints a Markdown table for docs/BENCHMARKS.md and the daily cost of
-a default deployment for docs/deploy.md.
+Usage: `uv run python scripts/bench_redis_budget.py [--held-days 2]` (needs
+../shared/fixtures and redis-server). With --held-days N, the store holds N earlier days
+first (as a refresh leaves them), so the feeds hold N + 1 days as a deployment's do once its
+window (`feeds.days`, 3 by default) is full. Each request is measured in a fresh app
+(nothing kept in memory yet: what a cold serverless instance pays) and again right after;
+the daily cost counts every feed request as cold, and every refresh as deleting the version
+before the current one (as each does from the third on). Prints a Markdown table for
+docs/BENCHMARKS.md and the daily cost of a default deployment for docs/deploy.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import warnings
 from collections.abc import Callable
@@ -86,10 +89,16 @@ def main() -> int:
     from fastapi.testclient import TestClient
 
     from core.config import load_settings
-    from core.refresh import refresh
+    from core.ingest.rss import parse_announcements
+    from core.refresh import keep, refresh
     from core.store import open_store
     from core.web.app import create_app
+    from scripts.bench_refresh import hold_earlier_days
     from scripts.local_redis import local_redis_server
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--held-days", type=int, default=0, help="earlier days held first")
+    args = parser.parse_args()
 
     if not RECORDED_DAY.is_file():
         print(f"{RECORDED_DAY} is missing (the recorded arXiv responses)", file=sys.stderr)
@@ -98,6 +107,11 @@ def main() -> int:
     with local_redis_server() as url:
         settings = load_settings(ROOT / "arxiv-feeds.toml", env={"STORE_URL": url})
         store = open_store(settings.store)
+        if args.held_days:
+            announced = parse_announcements(
+                raw, settings.arxiv.categories, settings.arxiv.announce_types
+            )
+            hold_earlier_days(settings, store, keep(announced.papers, settings), args.held_days)
         meter = Meter(url)
         first = meter.measure(lambda: refresh(settings, store, lambda: raw, source="bench"))
         second = meter.measure(lambda: refresh(settings, store, lambda: raw, source="bench"))

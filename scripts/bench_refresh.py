@@ -29,12 +29,12 @@ from core.clock import SystemClock, utc_now
 from core.config import Settings, StoreConfig
 from core.feedback import FeedbackLinks
 from core.ingest.rss import parse_announcements
-from core.models import AnnounceType
+from core.models import AnnounceType, Paper
 from core.rank import Examples, Ranker
 from core.refresh import day_indexes, keep, opinions, ranking_fingerprint, refresh
 from core.render.configured import render_all
 from core.similarity import Example
-from core.store import open_store
+from core.store import Store, open_store
 from core.words import fields_of
 from scripts.bench_adhoc import fill
 
@@ -125,6 +125,23 @@ def main() -> None:
     print(f"  ingest+rank+index+render / feedparser alone = {ratio:.2f}x (target <= 2x)")
 
 
+def hold_earlier_days(settings: Settings, store: Store, kept: list[Paper], days: int) -> None:
+    """`days` copies of the `kept` papers in `store`, the days before theirs, as a refresh
+    under the same rules leaves them; numbered as no real paper is, so that no announcement
+    of the recorded day replaces one of them."""
+    ranker = Ranker.from_config(settings.rank, _interests(settings))
+    ranking = ranking_fingerprint(settings, opinions(settings, store))
+    fill(
+        store,
+        days,
+        papers=kept,
+        ranker=ranker,
+        first_back=1,
+        ranking=ranking,
+        numbered_from=9000,
+    )
+
+
 def _whole_refreshes(settings: Settings, raw: bytes, held_days: int, rounds: int) -> None:
     """The whole refresh of the fixture's day into a store holding `held_days` earlier days,
     a fresh store each round, interleaved with feedparser alone."""
@@ -137,18 +154,7 @@ def _whole_refreshes(settings: Settings, raw: bytes, held_days: int, rounds: int
         samples["feedparser alone"].append(_timed(lambda: feedparser.parse(raw)))
         with tempfile.TemporaryDirectory() as directory:
             store = open_store(StoreConfig(url=f"sqlite:///{directory}/held.db"))
-            # the earlier days as a refresh under the same rules left them
-            ranker = Ranker.from_config(settings.rank, _interests(settings))
-            ranking = ranking_fingerprint(settings, opinions(settings, store))
-            fill(  # numbered as no real paper is, so no announcement of the day replaces one
-                store,
-                held_days,
-                papers=kept,
-                ranker=ranker,
-                first_back=1,
-                ranking=ranking,
-                numbered_from=9000,
-            )
+            hold_earlier_days(settings, store, kept, held_days)
             report = refresh(settings, store, lambda: raw, source="bench")
             store.close()
         assert report.status == "published", report.message
