@@ -130,6 +130,17 @@ def main() -> int:
                 warm = meter.measure(lambda path=path: client.get(path))  # type: ignore[misc]
             rows.append(costs[name].row(f"{name}, cold"))
             rows.append(warm.row(f"{name}, again within 10 s"))
+        # a reader's poll of the copy it has (If-None-Match), on a cold instance reached at
+        # the address the feeds were rendered for (as a deployment is)
+        site = settings.site.base_url
+        with TestClient(create_app(settings, lambda: store), base_url=site) as client:
+            current = client.get("/feeds/cs.LG.xml").headers["etag"]
+        fresh = open_store(settings.store)  # nothing of the version read yet
+        with TestClient(create_app(settings, lambda: fresh), base_url=site) as client:
+            poll = meter.measure(
+                lambda: client.get("/feeds/cs.LG.xml", headers={"If-None-Match": current})
+            )
+        rows.append(poll.row("stored feed `/feeds/cs.LG.xml`, cold, polled unchanged (304)"))
     print("| what | commands | KB sent to Redis | KB read from Redis |")
     print("|---|---|---|---|")
     print("\n".join(rows))

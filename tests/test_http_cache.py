@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from core.config import Settings
 from core.models import Publication, RenderedFeed
 from core.render.stored import rendered
-from core.store import Store
-from core.web.http_cache import FEED_CACHE, accepts_gzip, feed_response, prepare
+from core.store import FeedHead, Store
+from core.web.http_cache import FEED_CACHE, accepts_gzip, feed_response, not_modified, prepare
 from tests.conftest import FakeClock
 from tests.factories import published_report
 
@@ -147,3 +147,76 @@ def test_a_kept_feed_is_answered_with_the_same_headers_every_time(
         kept = app.state.context.cached_feeds.get("cs.LG.xml", encoding == "gzip", BASE)
         assert kept is not None
         assert dict(kept.headers)[b"vary"] == b"Accept-Encoding"
+
+
+HEAD = FeedHead(FEED.etag, FEED.last_modified, "", compressed=True)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "body", "etag"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_a_stored_feeds_validators_alone_give_the_same_304(
+    headers: dict[str, str], status: int, body: bytes, etag: str
+) -> None:
+    """`not_modified` answers every case of the table as `feed_response` does, or not at
+    all (the feed is then read)."""
+    request = _request(headers)
+    answer = not_modified(request, HEAD, accepts_gzip(request), FEED_CACHE)
+    if status == 200:
+        assert answer is None
+        return
+    full = feed_response(request, prepare(FEED, accepts_gzip(request), FEED_CACHE))
+    assert answer is not None and answer.status_code == 304 == full.status_code
+    assert answer.raw_headers == full.raw_headers
+    assert answer.headers["etag"] == etag
+
+
+def test_a_poll_of_an_unchanged_feed_reads_none_of_its_bytes(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold instance answers a reader's conditional poll from the validators; a changed
+    feed, or one whose links a request on another address rewrites, is read."""
+    from core.web.app import create_app
+
+    _publish(store, b"<rss>" + b"x" * 4096 + b"</rss>")
+    current = TestClient(create_app(Settings(), lambda: store, clock=clock)).get(
+        "/feeds/cs.LG.xml", headers={"accept-encoding": "gzip"}
+    )
+    reads: list[str] = []
+    feed = store.feed
+
+    def counted(key: str, gzip: bool = False) -> RenderedFeed | None:
+        reads.append(key)
+        return feed(key, gzip)
+
+    monkeypatch.setattr(store, "feed", counted)
+    polls = {"if-none-match": current.headers["etag"], "accept-encoding": "gzip"}
+    cold = TestClient(create_app(Settings(), lambda: store, clock=clock))
+    answer = cold.get("/feeds/cs.LG.xml", headers=polls)
+    assert (answer.status_code, reads) == (304, [])
+    assert answer.headers["etag"] == current.headers["etag"]
+    changed = {**polls, "if-none-match": '"an-older-copy"'}
+    assert cold.get("/feeds/cs.LG.xml", headers=changed).status_code == 200
+    assert reads == ["cs.LG.xml"]
+
+
+def test_a_poll_on_another_address_is_answered_from_the_rewritten_feed(
+    store: Store, clock: FakeClock
+) -> None:
+    """Its links, and so its ETag, are those of the address it was reached at: the stored
+    feed's validators do not answer for it."""
+    from core.web.app import create_app
+
+    when = datetime(2024, 11, 28, 12, tzinfo=UTC)
+    rendered_elsewhere = rendered(
+        b"<rss><link>https://elsewhere.example/</link></rss>",
+        "application/rss+xml",
+        when,
+        "https://elsewhere.example",
+    )
+    store.publish(Publication(feeds={"cs.LG.xml": rendered_elsewhere}, report=published_report()))
+    client = TestClient(create_app(Settings(), lambda: store, clock=clock))
+    polls = {"if-none-match": rendered_elsewhere.etag}
+    answer = client.get("/feeds/cs.LG.xml", headers=polls)
+    assert answer.status_code == 200
+    assert b"http://testserver" in answer.content

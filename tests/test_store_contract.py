@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.models import Publication, RefreshReport, RenderedFeed
-from core.store import Store, StoreError, papers_of_days
+from core.store import FeedHead, Store, StoreError, papers_of_days
 from core.store.sqlite import SQLiteStore
 from tests.conftest import FakeClock
 from tests.factories import (
@@ -371,3 +371,11 @@ def test_a_day_s_index_is_read_under_its_key_until_replaced_or_pruned(store: Sto
     assert store.day_index_bytes(DAY1, "k1") is None, "pruned with its day"
     assert store.day_index_bytes(DAY2, "k2") is None, "replaced"
     assert store.day_index_bytes(DAY2, "k3") == b"three"
+
+
+def test_a_feeds_head_is_its_validators_without_its_bytes(store: Store) -> None:
+    feeds = {"a.xml": _text_and_copy(), "b.xml": _feed(b"<rss/>")}
+    store.publish(Publication(feeds=feeds, report=_report()))
+    assert store.feed_head("a.xml") == FeedHead('"e"', WHEN, "", compressed=True)
+    assert store.feed_head("b.xml") == FeedHead('"x"', WHEN, "", compressed=False)
+    assert store.feed_head("missing.xml") is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 from datetime import date, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from core.config import StoreConfig
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
@@ -12,6 +12,16 @@ from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed
 
 class StoreError(Exception):
     """The store could not be reached or answered badly; the message says which and why."""
+
+
+class FeedHead(NamedTuple):
+    """A stored feed's validators, without its bytes."""
+
+    etag: str
+    last_modified: datetime
+    base_url: str
+    compressed: bool
+    """Whether it has a gzip copy."""
 
 
 def kept_text(feed: RenderedFeed) -> bytes:
@@ -50,6 +60,11 @@ class Store(Protocol):
         """A stored feed with only the bytes one response needs: with `gzip`, the compressed
         copy in `.gzip` and an empty `.body` (unless there is no compressed copy); else the
         bytes in `.body` and an empty `.gzip`."""
+        ...
+
+    def feed_head(self, key: str) -> FeedHead | None:
+        """A stored feed's validators without its bytes (None also where a store cannot
+        tell them apart from its bytes: the caller then reads the feed)."""
         ...
 
     def feed_validators(self) -> dict[str, tuple[str, datetime]]:

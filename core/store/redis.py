@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 import redis
 
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
-from core.store import StoreError, inflated, kept_text
+from core.store import FeedHead, StoreError, inflated, kept_text
 
 T = TypeVar("T")
 
@@ -345,6 +345,21 @@ class RedisStore:
             base_url=header.get("base_url", ""),
         )
         return inflated(kept) if copy == "gzip" and not gzip else kept
+
+    def feed_head(self, key: str) -> FeedHead | None:
+        return self._call(lambda: self._read_head(key))
+
+    def _read_head(self, key: str) -> FeedHead | None:
+        version = self._current()
+        header = self._feed_headers(version).get(key) if version is not None else None
+        if header is None:  # or an earlier release's layout: read with the feed
+            return None
+        return FeedHead(
+            header["etag"],
+            datetime.fromisoformat(header["last_modified"]),
+            header.get("base_url", ""),
+            bool(header["gzip_parts"]),
+        )
 
     def _feed_headers(self, version: str) -> dict[str, dict[str, Any]]:
         """The version's feed index, read once per version (versions never change)."""

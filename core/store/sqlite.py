@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
-from core.store import StoreError, inflated, kept_text
+from core.store import FeedHead, StoreError, inflated, kept_text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -203,6 +203,20 @@ class SQLiteStore:
             base_url=base_url,
         )
         return inflated(kept) if compressed and not gzip else kept
+
+    def feed_head(self, key: str) -> FeedHead | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT etag, last_modified, base_url, length(gzip) > 0 FROM feeds WHERE key = ?",
+                (key,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        etag, last_modified, base_url, compressed = row
+        return FeedHead(etag, datetime.fromisoformat(last_modified), base_url, bool(compressed))
 
     def feed_validators(self) -> dict[str, tuple[str, datetime]]:
         rows = self._connection().execute("SELECT key, etag, last_modified FROM feeds")

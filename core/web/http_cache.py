@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from core.models import RenderedFeed
+from core.store import FeedHead
 
 # Feeds change once a day: the CDN may serve a copy for 30 minutes, then keep serving it while
 # it fetches a new one (a day), and for three days if this service is failing.
@@ -47,6 +48,9 @@ def accepts_gzip(request: Request) -> bool:
     return False
 
 
+_Headers = list[tuple[bytes, bytes]]
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A feed's response made once for one copy of it (plain or gzip): the body, and the
@@ -56,20 +60,29 @@ class Prepared:
     feed: RenderedFeed
     etag: str
     body: bytes
-    headers: list[tuple[bytes, bytes]]
-    not_modified: list[tuple[bytes, bytes]]
+    headers: _Headers
+    not_modified: _Headers
+
+
+def _served_etag(etag: str, compressed: bool) -> str:
+    """The ETag of one copy: the gzip copy's names its coding (RFC 9110 8.8.3)."""
+    return etag[:-1] + '-gzip"' if compressed else etag
+
+
+def _validators(etag: str, last_modified: datetime, cache_control: str) -> _Headers:
+    return [
+        (b"etag", etag.encode("latin-1")),
+        (b"last-modified", http_date(last_modified).encode("latin-1")),
+        (b"cache-control", cache_control.encode("latin-1")),
+        (b"vary", b"Accept-Encoding"),
+    ]
 
 
 def prepare(feed: RenderedFeed, gzip: bool, cache_control: str) -> Prepared:
     """`feed`'s response; its pre-compressed copy if `gzip` (the client takes it) and it has one."""
     compressed = gzip and bool(feed.gzip)
-    etag = feed.etag[:-1] + '-gzip"' if compressed else feed.etag
-    validators = [
-        (b"etag", etag.encode("latin-1")),
-        (b"last-modified", http_date(feed.last_modified).encode("latin-1")),
-        (b"cache-control", cache_control.encode("latin-1")),
-        (b"vary", b"Accept-Encoding"),
-    ]
+    etag = _served_etag(feed.etag, compressed)
+    validators = _validators(etag, feed.last_modified, cache_control)
     body = feed.gzip if compressed else feed.body
     content = [
         (b"content-length", str(len(body)).encode("latin-1")),
@@ -83,22 +96,39 @@ class _PreparedResponse(Response):
     """A response whose raw headers are made already (Response would encode them again).
     It gets its own list of them: middleware edits a response's headers in place."""
 
-    def __init__(self, status_code: int, body: bytes, raw_headers: list[tuple[bytes, bytes]]):
+    def __init__(self, status_code: int, body: bytes, raw_headers: _Headers):
         self.status_code, self.body, self.raw_headers = status_code, body, list(raw_headers)
         self.background = None
+
+
+def _current(request: Request, etags: set[str], last_modified: datetime) -> bool:
+    """Whether the client's copy is current by its validators (If-None-Match wins)."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        return _etag_matches(if_none_match, etags)
+    if since := request.headers.get("if-modified-since"):
+        try:
+            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
 
 
 def feed_response(request: Request, prepared: Prepared) -> Response:
     """The prepared response, or its 304 when the client's validators match."""
     feed = prepared.feed
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        if _etag_matches(if_none_match, {feed.etag, prepared.etag}):
-            return _PreparedResponse(304, b"", prepared.not_modified)
-    elif since := request.headers.get("if-modified-since"):
-        try:
-            if feed.last_modified.replace(microsecond=0) <= parsedate_to_datetime(since):
-                return _PreparedResponse(304, b"", prepared.not_modified)
-        except (TypeError, ValueError):
-            pass
+    if _current(request, {feed.etag, prepared.etag}, feed.last_modified):
+        return _PreparedResponse(304, b"", prepared.not_modified)
     return _PreparedResponse(200, prepared.body, prepared.headers)
+
+
+def not_modified(
+    request: Request, head: FeedHead, gzip: bool, cache_control: str
+) -> Response | None:
+    """The 304 `feed_response` would give, known from a stored feed's validators alone (no
+    bytes read: most polls are of a feed that has not changed); None if the client's copy
+    is not current."""
+    etag = _served_etag(head.etag, gzip and head.compressed)
+    if not _current(request, {head.etag, etag}, head.last_modified):
+        return None
+    return _PreparedResponse(304, b"", _validators(etag, head.last_modified, cache_control))

@@ -16,7 +16,14 @@ from core.search import find, present_categories
 from core.select import select
 from core.store import feed_key
 from core.web.context import Context, context, public_base
-from core.web.http_cache import FEED_CACHE, QUERY_CACHE, accepts_gzip, feed_response, prepare
+from core.web.http_cache import (
+    FEED_CACHE,
+    QUERY_CACHE,
+    accepts_gzip,
+    feed_response,
+    not_modified,
+    prepare,
+)
 from core.web.query import FeedQuery
 from core.web.responses import error_response
 
@@ -74,6 +81,12 @@ async def _serve_configured(filename: str, prefix: str, request: Request) -> Res
     key, compressed = feed_key(name, fmt, language), accepts_gzip(request)
     base = public_base(request, ctx.settings)
     served = ctx.cached_feeds.get(key, compressed, base)
+    if served is None and _conditional(request):
+        head = await run_in_threadpool(ctx.store().feed_head, key)
+        if head is not None and head.base_url in ("", base):  # else its links are rewritten
+            answer = not_modified(request, head, compressed, FEED_CACHE)
+            if answer is not None:
+                return answer
     if served is None:
         stored = await run_in_threadpool(ctx.store().feed, key, compressed)
         if stored is None:  # nothing refreshed yet, or the config changed since
@@ -88,6 +101,10 @@ async def _serve_configured(filename: str, prefix: str, request: Request) -> Res
         served = prepare(rebased, compressed, FEED_CACHE)
         ctx.cached_feeds.put(key, compressed, base, served)
     return feed_response(request, served)
+
+
+def _conditional(request: Request) -> bool:
+    return "if-none-match" in request.headers or "if-modified-since" in request.headers
 
 
 async def configured_feed(request: Request) -> Response:
