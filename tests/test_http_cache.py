@@ -99,6 +99,19 @@ def _publish(store: Store, body: bytes) -> None:
     store.publish(Publication(feeds=feeds, report=published_report()))
 
 
+def _feed_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the feeds read from `store` from now on, in order."""
+    reads: list[str] = []
+    feed = store.feed
+
+    def counted(key: str, gzip: bool = False) -> RenderedFeed | None:
+        reads.append(key)
+        return feed(key, gzip)
+
+    monkeypatch.setattr(store, "feed", counted)
+    return reads
+
+
 def test_a_stored_feed_is_served_from_memory_for_a_few_seconds(
     store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,14 +122,7 @@ def test_a_stored_feed_is_served_from_memory_for_a_few_seconds(
 
     _publish(store, b"<rss>one</rss>")
     client = TestClient(create_app(Settings(), lambda: store, clock=clock))
-    reads: list[str] = []
-    feed = store.feed
-
-    def counted(key: str, gzip: bool = False) -> RenderedFeed | None:
-        reads.append(key)
-        return feed(key, gzip)
-
-    monkeypatch.setattr(store, "feed", counted)
+    reads = _feed_reads(store, monkeypatch)
     assert client.get("/feeds/cs.LG.xml").content == b"<rss>one</rss>"
     assert client.get("/feeds/cs.LG.xml").content == b"<rss>one</rss>"
     assert reads == ["cs.LG.xml"]
@@ -182,14 +188,7 @@ def test_a_poll_of_an_unchanged_feed_reads_none_of_its_bytes(
     current = TestClient(create_app(Settings(), lambda: store, clock=clock)).get(
         "/feeds/cs.LG.xml", headers={"accept-encoding": "gzip"}
     )
-    reads: list[str] = []
-    feed = store.feed
-
-    def counted(key: str, gzip: bool = False) -> RenderedFeed | None:
-        reads.append(key)
-        return feed(key, gzip)
-
-    monkeypatch.setattr(store, "feed", counted)
+    reads = _feed_reads(store, monkeypatch)
     polls = {"if-none-match": current.headers["etag"], "accept-encoding": "gzip"}
     cold = TestClient(create_app(Settings(), lambda: store, clock=clock))
     answer = cold.get("/feeds/cs.LG.xml", headers=polls)
