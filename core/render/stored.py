@@ -89,11 +89,17 @@ def _gzip(body: bytes, pieces: Sequence[Piece]) -> bytes:
     return b"".join([_GZIP_HEADER, *packed, _LAST_BLOCK, checks])
 
 
+def moves_links(rendered_on: str, base_url: str) -> bool:
+    """Whether a feed rendered with its links on `rendered_on` must have them moved to be
+    served at `base_url` (and so gets other bytes and another ETag: `with_base`)."""
+    return bool(rendered_on) and rendered_on != base_url
+
+
 def with_base(feed: RenderedFeed, base_url: str) -> RenderedFeed:
     """The feed with its self and home links on `base_url` (the address the service is
     reached at) instead of the one it was rendered with; the same feed when they agree.
     Works on either copy a store returns (plain, or gzip only)."""
-    if not feed.base_url or feed.base_url == base_url:
+    if not moves_links(feed.base_url, base_url):
         return feed
     body = feed.body or gzip.decompress(feed.gzip)
     moved = body.replace(feed.base_url.encode(), base_url.encode())

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.config import FORMATS, Format, describe_validation_error
 from core.models import FeedSpec
-from core.render.stored import with_base
+from core.render.stored import moves_links, with_base
 from core.search import find, present_categories
 from core.select import select
 from core.store import feed_key
@@ -83,7 +83,7 @@ async def _serve_configured(filename: str, prefix: str, request: Request) -> Res
     served = ctx.cached_feeds.get(key, compressed, base)
     if served is None and _conditional(request):
         head = await run_in_threadpool(ctx.store().feed_head, key)
-        if head is not None and head.base_url in ("", base):  # else its links are rewritten
+        if head is not None and not moves_links(head.base_url, base):
             answer = not_modified(request, head, compressed, FEED_CACHE)
             if answer is not None:
                 return answer
