@@ -23,12 +23,10 @@ in-process timings above include the test client decompressing and reading each 
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +46,7 @@ from core.refresh import day_indexes
 from core.store import Store, open_store
 from core.web.app import create_app
 from core.web.fragment_cache import fragment_cache
+from scripts.child_server import serving
 from scripts.local_redis import local_redis_server
 from scripts.wrk import run_wrk
 
@@ -135,16 +134,7 @@ def serve(fd: int, store_url: str) -> None:
 
 
 def load_with_wrk(store_url: str, seconds: int) -> None:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--serve-fd", str(sock.fileno()), "--store-url", store_url],
-        pass_fds=[sock.fileno()],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-    )
-    try:
+    with serving(__file__, ["--store-url", store_url]) as (base, _):
         for name, (path, params) in SHAPES.items():
             url = f"{base}{path}?{urlencode(params)}"
             httpx.get(url, timeout=120).raise_for_status()  # builds the day indexes
@@ -154,10 +144,6 @@ def load_with_wrk(store_url: str, seconds: int) -> None:
                 f"  {name:<30} {loaded.rate:>8} req/s   p50 {loaded.p50:>8}   "
                 f"one client, gzip: p50 {alone.p50:>8} p99 {alone.p99:>8}   {loaded.errors or ''}"
             )
-    finally:
-        child.send_signal(signal.SIGTERM)
-        child.wait(timeout=30)
-        sock.close()
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -24,12 +24,9 @@ import re
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,7 @@ import httpx
 from core.config import Settings, StoreConfig
 from core.refresh import refresh
 from core.store import open_store
+from scripts.child_server import serving
 from scripts.wrk import run_wrk
 
 FIXTURE = (
@@ -174,30 +172,8 @@ def _wrk(url: str, seconds: int) -> float:
     return run.rate
 
 
-@contextmanager
-def _server(store_url: str, prefix: str, under: Sequence[str] = ()) -> Iterator[tuple[str, int]]:
-    """A child process serving the app on a socket bound here (run `under` a tool such as
-    valgrind when given): its base URL and process id."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    serving = ["--serve-fd", str(sock.fileno()), "--store-url", store_url, "--prefix", prefix]
-    child = subprocess.Popen(
-        [*under, sys.executable, __file__, *serving],
-        pass_fds=[sock.fileno()],
-        env={
-            **os.environ,
-            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-            "PYTHONHASHSEED": "0",
-        },
-    )
-    try:
-        yield base, child.pid
-    finally:
-        child.terminate()
-        child.wait(timeout=60)
-        sock.close()
+def _store_arguments(store_url: str, prefix: str) -> list[str]:
+    return ["--store-url", store_url, "--prefix", prefix]
 
 
 def _callgrind(pid: int, *options: str) -> None:
@@ -237,7 +213,7 @@ def _compare_instructions(
             "--instr-atstart=no",
             f"--callgrind-out-file={dumps}/callgrind.out",
         ]
-        with _server(store_url, prefix, under) as (base, pid):
+        with serving(__file__, _store_arguments(store_url, prefix), under) as (base, pid):
             _wait_until_serving(base + paths["feed"])
             _callgrind(pid, "--instr=on")
             for path in paths.values():  # warm-up, counted for nothing
@@ -281,7 +257,7 @@ def _bench_store(label: str, store_url: str, prefix: str, args: argparse.Namespa
         return
     results: dict[str, list[tuple[float, list[float]]]] = {"constant": [], "feed": []}
     paths = {"constant": "/bench/constant", "feed": f"/feeds/{FEED}"}
-    with _server(store_url, prefix) as (base, _):
+    with serving(__file__, _store_arguments(store_url, prefix)) as (base, _):
         _wait_until_serving(base + paths["feed"])
         asyncio.run(_load(base, paths["feed"], 20, 2))  # warm-up
         if args.wrk:
