@@ -267,4 +267,12 @@ class Publication(BaseModel):
     indexes: dict[date, tuple[str, bytes]] = Field(
         default_factory=dict, description="day -> its index's key and bytes (core.day_index)"
     )
+    items: dict[date, tuple[str, bytes]] = Field(
+        default_factory=dict,
+        description="day -> its feed items' key and bytes (core.render.day_items)",
+    )
     report: RefreshReport
+
+    def day_records(self) -> dict[str, dict[date, tuple[str, bytes]]]:
+        """What it writes per day under a key, by kind: "index", "items"."""
+        return {"index": self.indexes, "items": self.items}

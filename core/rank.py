@@ -14,17 +14,15 @@ announcement day (see `specificity`): a word most papers use counts little, a ra
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Literal
 
+from core.code import code_digest
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
 from core.similarity import PRIOR_PAPERS, Example, Similarity, VectorSimilarity
@@ -36,21 +34,17 @@ from core.words import (
     Words,
     collector_paused,
     fields_of,
-    stemmer_release,
     word_key,
 )
 
 _SCORING_MODULES = ("rank.py", "similarity.py", "words.py")
 
 
-@cache
 def scoring_code() -> str:
     """A digest of what makes scores besides the configuration: the code of this module, the
     similarity and the word keys, and the stemmer's release. Stored scores made by other
     code are made again, as after changed rules."""
-    here = Path(__file__).parent
-    sources = b"".join((here / name).read_bytes() for name in _SCORING_MODULES)
-    return hashlib.sha256(sources + stemmer_release().encode()).hexdigest()[:16]
+    return code_digest(_SCORING_MODULES, ("snowballstemmer",))
 
 
 @dataclass(frozen=True)

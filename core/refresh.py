@@ -32,6 +32,7 @@ from core.ingest.rss import Announcements, merge, parse_announcements
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed
 from core.rank import Examples, Ranker, scoring_code
 from core.render.configured import render_all
+from core.render.day_items import DayItems, items_key, merged, render_state
 from core.similarity import Example
 from core.store import Store, StoreError
 from core.summarize.batch import Summarizer, live_summarizer
@@ -255,6 +256,32 @@ def day_indexes(
     return found
 
 
+def _kept_items(store: Store, keys: dict[date, str]) -> dict[date, DayItems]:
+    """The stored items of the days named in `keys`, where kept under those keys."""
+    found = {}
+    for day, key in keys.items():
+        data = store.day_items_bytes(day, key)
+        if data is not None:
+            found[day] = DayItems.loads(data)
+    return found
+
+
+def _changed_items(
+    days: dict[date, list[str]],
+    keys: dict[date, str],
+    made: DayItems,
+    held: dict[date, DayItems],
+) -> dict[date, tuple[str, bytes]]:
+    """Each day's items to store, under its key: those of the days whose items are not
+    stored as they are now (a new day, one ranked again, a paper given a summary)."""
+    changed = {}
+    for day, ids in days.items():
+        items = made.of_papers(ids)
+        if items.made_from and items != held.get(day):
+            changed[day] = (keys[day], items.dumps())
+    return changed
+
+
 def _validators(
     feeds: dict[str, RenderedFeed], store: Store, now: datetime
 ) -> dict[str, RenderedFeed]:
@@ -320,9 +347,14 @@ def publish_days(
             return report.model_copy(update={"stage_seconds": stages.seconds})
     with stages.stage("render"):
         now = utc_now(stages.clock).replace(microsecond=0)
-        feedback = FeedbackLinks(settings.site.base_url, store.secret(SECRET_NAME))
-        rendered = render_all(settings, papers, now, feedback)
-        feeds = _validators(rendered, store, now)
+        secret = store.secret(SECRET_NAME)
+        state = render_state(settings, secret)
+        item_keys = {day: items_key(day, ids, ranking, state) for day, ids in ordered_days.items()}
+        held = _kept_items(store, {day: item_keys[day] for day in ranked.kept})
+        feedback = FeedbackLinks(settings.site.base_url, secret)
+        rendered = render_all(settings, papers, now, feedback, merged(held.values()))
+        feeds = _validators(rendered.feeds, store, now)
+        items = _changed_items(ordered_days, item_keys, rendered.items, held)
     newest = max(index)
     cutoff = newest - timedelta(days=settings.store.retention_days)
     remove_days = [day for day in index if day < cutoff]
@@ -345,6 +377,7 @@ def publish_days(
                 remove_days=remove_days,
                 remove_papers=remove_papers,
                 indexes={day: found for day, found in indexes.items() if day not in remove_days},
+                items={day: found for day, found in items.items() if day not in remove_days},
                 report=report,
             )
         )

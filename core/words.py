@@ -12,6 +12,8 @@ from functools import cache
 from itertools import filterfalse
 from typing import TYPE_CHECKING, Any
 
+from core.code import release
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -28,15 +30,9 @@ _KEYS: dict[str, str] = {}
 _MAX_CACHED_KEYS = 200_000
 
 
-@cache
 def stemmer_release() -> str:
     """The Snowball stemmer's release: stems, and so scores and indexes, change with it."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("snowballstemmer")
-    except PackageNotFoundError:  # a bundle without the package's metadata
-        return "unknown"
+    return release("snowballstemmer")
 
 
 @cache

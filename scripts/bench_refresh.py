@@ -10,7 +10,9 @@ every announce type (the largest configuration `arxiv.categories` allows is 50).
 With --held-days N, the whole refresh is timed instead (`core.refresh.refresh`, store writes
 included, stage by stage as its report gives them) into a SQLite store that already holds N
 earlier days (copies of the fixture's kept papers, re-dated and re-numbered), as a daily
-refresh finds its store once the feeds' window (`feeds.days`, 3 by default) is full.
+refresh finds its store once the feeds' window (`feeds.days`, 3 by default) is full; each
+round twice: the held days with the feed items their refresh stored, and without (as a
+release before them left its store).
 """
 
 from __future__ import annotations
@@ -27,14 +29,15 @@ import feedparser
 
 from core.clock import SystemClock, utc_now
 from core.config import Settings, StoreConfig
-from core.feedback import FeedbackLinks
+from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest.rss import parse_announcements
-from core.models import AnnounceType, Paper
+from core.models import AnnounceType, Paper, Publication
 from core.rank import Examples, Ranker
 from core.refresh import day_indexes, keep, opinions, ranking_fingerprint, refresh
 from core.render.configured import render_all
+from core.render.day_items import items_key, render_state
 from core.similarity import Example
-from core.store import Store, open_store
+from core.store import Store, open_store, papers_of_days
 from core.words import fields_of
 from scripts.bench_adhoc import fill
 
@@ -106,7 +109,7 @@ def main() -> None:
         ranked_at = time.perf_counter()
         day_indexes({ranked[0].day: [paper.id for paper in ranked]}, ranked, "", read)
         indexed = time.perf_counter()
-        feeds = render_all(settings, ranked, utc_now(clock), feedback)
+        feeds = render_all(settings, ranked, utc_now(clock), feedback).feeds
         done = time.perf_counter()
         samples["ingest"].append(ingested - started)
         samples["rank"].append(ranked_at - ingested)
@@ -125,10 +128,13 @@ def main() -> None:
     print(f"  ingest+rank+index+render / feedparser alone = {ratio:.2f}x (target <= 2x)")
 
 
-def hold_earlier_days(settings: Settings, store: Store, kept: list[Paper], days: int) -> None:
+def hold_earlier_days(
+    settings: Settings, store: Store, kept: list[Paper], days: int, with_items: bool = True
+) -> None:
     """`days` copies of the `kept` papers in `store`, the days before theirs, as a refresh
-    under the same rules leaves them; numbered as no real paper is, so that no announcement
-    of the recorded day replaces one of them."""
+    under the same rules leaves them (`with_items`: their feed items too, as a release
+    before day items did not); numbered as no real paper is, so that no announcement of the
+    recorded day replaces one of them."""
     ranker = Ranker.from_config(settings.rank, _interests(settings))
     ranking = ranking_fingerprint(settings, opinions(settings, store))
     fill(
@@ -140,37 +146,70 @@ def hold_earlier_days(settings: Settings, store: Store, kept: list[Paper], days:
         ranking=ranking,
         numbered_from=9000,
     )
+    if with_items and days:
+        _store_held_items(settings, store, ranking)
+
+
+def _store_held_items(settings: Settings, store: Store, ranking: str) -> None:
+    """The held days' feed items, as the refresh that published them stored them."""
+    secret = store.secret(SECRET_NAME)
+    held = store.day_index()
+    papers = papers_of_days(store, list(held))
+    feedback = FeedbackLinks(settings.site.base_url, secret)
+    made = render_all(settings, papers, utc_now(SystemClock()), feedback).items
+    state = render_state(settings, secret)
+    items = {
+        day: (items_key(day, ids, ranking, state), made.of_papers(ids).dumps())
+        for day, ids in held.items()
+    }
+    report = store.last_report()
+    assert report is not None
+    store.publish(Publication(items=items, report=report))
+
+
+VARIANTS = {"held items stored": True, "no held items": False}
+"""The held days as a refresh of this release leaves them, and as an earlier release did."""
 
 
 def _whole_refreshes(settings: Settings, raw: bytes, held_days: int, rounds: int) -> None:
     """The whole refresh of the fixture's day into a store holding `held_days` earlier days,
-    a fresh store each round, interleaved with feedparser alone."""
+    a fresh store each round, interleaved with feedparser alone; the held days with and
+    without their stored feed items."""
     kept = keep(
         parse_announcements(raw, settings.arxiv.categories, settings.arxiv.announce_types).papers,
         settings,
     )
-    samples: dict[str, list[float]] = defaultdict(list)
+    alone: list[float] = []
+    samples: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in VARIANTS}
     for _ in range(rounds):
-        samples["feedparser alone"].append(_timed(lambda: feedparser.parse(raw)))
-        with tempfile.TemporaryDirectory() as directory:
-            store = open_store(StoreConfig(url=f"sqlite:///{directory}/held.db"))
-            hold_earlier_days(settings, store, kept, held_days)
-            report = refresh(settings, store, lambda: raw, source="bench")
-            store.close()
-        assert report.status == "published", report.message
-        for stage, seconds in report.stage_seconds.items():
-            samples[stage].append(seconds)
-        samples["refresh"].append(sum(report.stage_seconds.values()))
+        alone.append(_timed(lambda: feedparser.parse(raw)))
+        for name, with_items in VARIANTS.items():
+            with tempfile.TemporaryDirectory() as directory:
+                store = open_store(StoreConfig(url=f"sqlite:///{directory}/held.db"))
+                hold_earlier_days(settings, store, kept, held_days, with_items)
+                report = refresh(settings, store, lambda: raw, source="bench")
+                store.close()
+            assert report.status == "published", report.message
+            for stage, seconds in report.stage_seconds.items():
+                samples[name][stage].append(seconds)
+            samples[name]["refresh"].append(sum(report.stage_seconds.values()))
     print(
         f"{len(kept)} papers kept a day ({len(settings.arxiv.categories)} categories), "
         f"{held_days} earlier days held; {report.papers_stored} papers ranked, "
         f"{report.feeds_rendered} feeds rendered; median of {rounds} interleaved rounds"
     )
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    for name, value in medians.items():
-        print(f"  {name:<17} {value * 1000:8.1f} ms")
-    ratio = medians["refresh"] / medians["feedparser alone"]
-    print(f"  whole refresh / feedparser alone = {ratio:.2f}x (target <= 2x)")
+    baseline = statistics.median(alone)
+    print(f"  {'feedparser alone':<17} {baseline * 1000:8.1f} ms")
+    stages = list(samples["held items stored"])
+    print(f"  {'':<17} " + " ".join(f"{name:>18}" for name in VARIANTS))
+    for stage in stages:
+        cells = [statistics.median(samples[name][stage]) * 1000 for name in VARIANTS]
+        print(f"  {stage:<17} " + " ".join(f"{cell:15.1f} ms" for cell in cells))
+    ratios = [statistics.median(samples[name]["refresh"]) / baseline for name in VARIANTS]
+    print(
+        f"  {'/ feedparser':<17} " + " ".join(f"{ratio:17.2f}x" for ratio in ratios),
+        "(target <= 2x)",
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Shared test fixtures: the recorded arXiv responses, a controllable clock, and both stores."""
+"""Shared test fixtures: the recorded arXiv responses, a controllable clock, both stores, and a
+spy on the feed items made."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 import redis
 
-from core.config import Settings, load_settings
+from core.config import Format, Settings, load_settings
+from core.models import Paper
 from core.store import Store
 from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
@@ -172,3 +175,23 @@ def store(request: pytest.FixtureRequest) -> Store:
     """Each contract test runs against both real stores."""
     fixture: Store = request.getfixturevalue(f"{request.param}_store")
     return fixture
+
+
+def items_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """`format:id` of every feed item made (by feedgen, or as JSON) from now on."""
+    import core.render.feeds as feeds
+
+    made: list[str] = []
+    xml_item, json_item = feeds._xml_item, feeds._json_item
+
+    def counted_xml(fmt: Format, paper: Paper, body: str, when: datetime) -> str:
+        made.append(f"{fmt}:{paper.id}")
+        return xml_item(fmt, paper, body, when)
+
+    def counted_json(paper: Paper, body: str, when: datetime) -> str:
+        made.append(f"json:{paper.id}")
+        return json_item(paper, body, when)
+
+    monkeypatch.setattr(feeds, "_xml_item", counted_xml)
+    monkeypatch.setattr(feeds, "_json_item", counted_json)
+    return made

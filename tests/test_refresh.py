@@ -20,7 +20,7 @@ from core.refresh import LOCK_NAME, refresh
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
 from core.words import Fields, fields_of
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, items_made
 from tests.factories import RssItem, arxiv_rss
 
 ITEMS = [
@@ -377,6 +377,46 @@ def test_a_new_day_scores_only_itself_and_leaves_what_ranking_all_days_would(
     assert _state(store) == _state(reference)
     liked_title = HELD_DAY[2].title
     assert any(hit.matched == liked_title for score in _state(store)[0] for hit in score.hits)  # type: ignore[attr-defined]
+
+
+def _etags(store: Store) -> dict[str, str]:
+    return {key: etag for key, (etag, _) in store.feed_validators().items()}
+
+
+def test_a_new_day_makes_only_its_own_feed_items_and_every_feed_comes_out_the_same(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The held day's items are read back from the store, as the refresh before made them:
+    every feed is byte for byte what making every item again gives."""
+    settings = _settings(tmp_path)
+    reference = SQLiteStore(tmp_path / "reference.db")
+    with monkeypatch.context() as every_item_again:
+        every_item_again.setattr(reference, "day_items_bytes", lambda day, key: None)
+        every_item_again.setattr(reference, "secret", store.secret)
+        _two_days(settings, reference, clock)
+    refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
+    made = items_made(monkeypatch)
+    day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
+    assert refresh(settings, store, day2, source="t", clock=clock).status == "published"
+    new_ids = [item.arxiv_id for item in NEW_DAY]
+    assert sorted(made) == sorted(f"{fmt}:{i}" for fmt in ("xml", "atom", "json") for i in new_ids)
+    assert _etags(store) == _etags(reference)
+    assert _state(store) == _state(reference)
+
+
+def test_held_items_made_for_another_site_address_are_made_again(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An item's links carry the site's address (and the feedback secret's signatures):
+    items made under others are not used."""
+    refresh(_settings(tmp_path), store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
+    made = items_made(monkeypatch)
+    moved = _settings(tmp_path, '[site]\nbase_url = "https://feeds.example.org"\n')
+    day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
+    assert refresh(moved, store, day2, source="t", clock=clock).status == "published"
+    assert {entry.split(":")[1] for entry in made} >= {i.arxiv_id for i in HELD_DAY}
+    feed = store.feed("cs.LG.xml")
+    assert feed is not None and b"https://feeds.example.org/feedback?id=2411.00001" in feed.body
 
 
 def test_a_held_day_that_lost_a_paper_to_its_replacement_is_scored_again(

@@ -13,7 +13,6 @@ import feedparser
 import pytest
 from lxml import etree
 
-from core.config import Format
 from core.models import Hit, Paper, Score
 from core.render.digest import render_digest
 from core.render.feeds import (
@@ -24,6 +23,7 @@ from core.render.feeds import (
     render,
     render_feed,
 )
+from tests.conftest import items_made
 from tests.factories import make_paper, with_summary
 
 META = FeedMeta(
@@ -185,7 +185,6 @@ def test_every_feed_dates_a_paper_alike_and_in_its_ranked_order(
     """Each paper's item is made once per format and reused by every feed listing it, so it
     must carry the same date everywhere, and dates must fall in each feed's order (readers
     that sort by date keep the ranking)."""
-    import core.render.feeds as feeds
     from core.config import Settings
     from core.render.configured import render_all
 
@@ -196,15 +195,8 @@ def test_every_feed_dates_a_paper_alike_and_in_its_ranked_order(
         _scored("2411.00002", 5.0, ("cs.AI", "cs.LG"), 28),
         _scored("2411.00003", 3.0, ("cs.AI",), 28),
     ]
-    made: list[str] = []
-    xml_item = feeds._xml_item
-
-    def counted(fmt: Format, paper: Paper, body: str, when: datetime) -> str:
-        made.append(f"{fmt}:{paper.id}")
-        return xml_item(fmt, paper, body, when)
-
-    monkeypatch.setattr(feeds, "_xml_item", counted)
-    rendered = render_all(Settings(), papers, datetime(2024, 11, 28, 6, tzinfo=UTC))
+    made = items_made(monkeypatch)
+    rendered = render_all(Settings(), papers, datetime(2024, 11, 28, 6, tzinfo=UTC)).feeds
     assert sorted(made) == sorted({*made}), "each paper's item made once per format"
     dates: dict[str, set[tuple[int, ...]]] = {}
     for key, feed in rendered.items():
@@ -216,3 +208,44 @@ def test_every_feed_dates_a_paper_alike_and_in_its_ranked_order(
         for entry in entries:
             dates.setdefault(entry.id, set()).add(tuple(entry.published_parsed))
     assert len(dates) == 5 and all(len(found) == 1 for found in dates.values()), dates
+
+
+def test_items_made_before_are_used_only_where_made_from_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refresh hands `render_all` the items it made for the days it holds: a paper since
+    given a summary, or moved in its day, has its items made again; the feeds come out as
+    if every item were made anew."""
+    from core.config import Settings
+    from core.render.configured import render_all
+    from core.render.day_items import DayItems
+
+    when = datetime(2024, 11, 28, 6, tzinfo=UTC)
+    papers = [_scored(f"2411.0000{n}", 5.0, ("cs.LG",), 28) for n in range(1, 5)]  # ties
+    earlier = render_all(Settings(), papers, when).items
+    stored = DayItems.loads(earlier.dumps())
+    assert stored == earlier, "read back as written"
+    summarized = with_summary(papers[0], "A new summary.")
+    now = [summarized, papers[2], papers[1], papers[3]]  # 2 and 3 swap places
+    made = items_made(monkeypatch)
+    again = render_all(Settings(), now, when, held=stored)
+    changed = ("2411.00001", "2411.00002", "2411.00003")
+    assert sorted(made) == sorted(f"{fmt}:{i}" for fmt in ("xml", "atom", "json") for i in changed)
+    anew = render_all(Settings(), now, when)
+    assert {k: f.body for k, f in again.feeds.items()} == {k: f.body for k, f in anew.feeds.items()}
+    assert again.items == anew.items
+
+
+def test_stored_items_of_another_format_or_damaged_are_made_again() -> None:
+    from isal import isal_zlib
+
+    from core.render.day_items import ITEMS_FORMAT, DayItems
+    from core.render.stored import piece
+
+    items = DayItems({"2411.00001": "t"}, {"xml": {"2411.00001": piece(b"<item/>")}})
+    assert DayItems.loads(items.dumps()) == items
+    written = isal_zlib.decompress(items.dumps())
+    other = written.replace(f"[{ITEMS_FORMAT},".encode(), f"[{ITEMS_FORMAT + 1},".encode(), 1)
+    assert DayItems.loads(isal_zlib.compress(other)) == DayItems(), "another format"
+    assert DayItems.loads(b"not compressed") == DayItems()
+    assert DayItems.loads(isal_zlib.compress(b'{"a": 1}\n')) == DayItems()

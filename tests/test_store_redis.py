@@ -165,8 +165,8 @@ def test_a_publication_cut_off_anywhere_leaves_readers_on_the_old_one(
     assert len(_version_keys(redis_store)) == 2, "interrupted versions were not cleaned up"
 
 
-def _index_parts(store: RedisStore) -> set[str]:
-    return {k.decode() for k in store.client.scan_iter(match=f"{store.prefix}dayindex:*")}
+def _record_parts(store: RedisStore, name: str) -> set[str]:
+    return {k.decode() for k in store.client.scan_iter(match=f"{store.prefix}{name}:*")}
 
 
 def _died(redis_url: str, prefix: str, publication: Publication, after: int) -> bool:
@@ -180,34 +180,36 @@ def _died(redis_url: str, prefix: str, publication: Publication, after: int) -> 
     return False
 
 
+@pytest.mark.parametrize(("kind", "name"), [("indexes", "dayindex"), ("items", "dayitem")])
 def test_an_interrupted_publications_day_index_parts_go_with_the_next_publication(
-    redis_store: RedisStore, redis_url: str
+    redis_store: RedisStore, redis_url: str, kind: str, name: str
 ) -> None:
-    """Index parts are content-addressed, outside any version: a publication that dies after
-    writing them must not leave them in the store for good. Each attempt below dies one
-    command later than the one before, and writes an index of its own, until one lives."""
+    """Index parts (and a day's feed items, kept the same way) are content-addressed,
+    outside any version: a publication that dies after writing them must not leave them in
+    the store for good. Each attempt below dies one command later than the one before, and
+    writes an index of its own, until one lives."""
     first, second = two_publications()
-    first.indexes = {DAY - timedelta(days=1): ("old-index", b"old")}
+    setattr(first, kind, {DAY - timedelta(days=1): ("old-index", b"old")})
     redis_store.publish(first)
-    kept = _index_parts(redis_store)
+    kept = _record_parts(redis_store, name)
     most_left = 0
     for cut in range(1, 1000):
         attempt = second.model_copy(
-            update={"indexes": {DAY: (f"attempt-{cut}", noise(1_500_000, seed=cut))}}
+            update={kind: {DAY: (f"attempt-{cut}", noise(1_500_000, seed=cut))}}
         )
         if not _died(redis_url, redis_store.prefix, attempt, after=cut):
             break
-        left = _index_parts(redis_store) - kept
+        left = _record_parts(redis_store, name) - kept
         assert len(left) <= 2, "an earlier attempt's parts are still there"
         most_left = max(most_left, len(left))
     assert most_left == 2, "no attempt died between writing its index and the switch"
     third = first.model_copy(update={"remove_days": [DAY], "report": published_report("third")})
     redis_store.publish(third)
-    assert _index_parts(redis_store) == kept
+    assert _record_parts(redis_store, name) == kept
     # versions that wrote an index the current one still uses go, not the index
     for _ in range(2):
-        redis_store.publish(third.model_copy(update={"indexes": {}}))
-    assert _index_parts(redis_store) == kept
+        redis_store.publish(third.model_copy(update={kind: {}}))
+    assert _record_parts(redis_store, name) == kept
 
 
 def _paper_ids(store: RedisStore) -> set[str]:

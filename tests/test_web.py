@@ -17,7 +17,7 @@ from core.models import Publication
 from core.refresh import refresh
 from core.store import Store, StoreError
 from core.web.app import create_app
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, items_made
 from tests.factories import RssItem, arxiv_rss
 
 ITEMS = [
@@ -117,20 +117,13 @@ def test_unknown_feeds_are_404_naming_the_valid_ones(client: TestClient) -> None
 def test_an_item_returned_by_another_query_is_not_rendered_again(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import core.render.feeds as feeds
-
-    made: list[str] = []
-    xml_item = feeds._xml_item
-
-    def counted(fmt: Any, paper: Any, body: str, when: Any) -> str:
-        made.append(paper.id)
-        return xml_item(fmt, paper, body, when)
-
-    monkeypatch.setattr(feeds, "_xml_item", counted)
+    made = items_made(monkeypatch)
     first = client.get("/feed.xml", params={"cat": "cs.DC"})
-    assert sorted(made) == ["2411.00002", "2411.00003"]
+    assert sorted(made) == ["xml:2411.00002", "xml:2411.00003"]
     second = client.get("/feed.xml", params={"cat": "cs.LG,cs.DC"})
-    assert sorted(made) == ["2411.00001", "2411.00002", "2411.00003"], "only the new one"
+    assert sorted(made) == ["xml:2411.00001", "xml:2411.00002", "xml:2411.00003"], (
+        "only the new one"
+    )
     assert sorted(_ids(second.content)) == ["2411.00001", "2411.00002", "2411.00003"]
     dates = {e.id: e.published for body in (first, second) for e in _entries(body.content)}
     assert len(dates) == 3, "a paper kept its date from one query to the next"

@@ -4,22 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import NamedTuple
 
 from core.config import FORMATS, Settings
 from core.feedback import FeedbackLinks
 from core.models import Paper, RenderedFeed
+from core.render.day_items import DayItems, item_kind, made_from
 from core.render.feeds import FeedMeta, ItemFragments, item_html, item_times, render_feed
 from core.select import configured_feeds, feed_order, select_all
 from core.store import feed_key
 
 
+class Rendered(NamedTuple):
+    feeds: dict[str, RenderedFeed]
+    """Keyed by `feed_key`."""
+    items: DayItems
+    """Every item of every feed, those taken from `held` included."""
+
+
 def render_all(
-    settings: Settings, papers: list[Paper], now: datetime, feedback: FeedbackLinks | None = None
-) -> dict[str, RenderedFeed]:
-    """Every configured feed in every format (and summary language), keyed by `feed_key`;
-    each item with "more / less like this" links when `feedback` is given. `now` dates a feed
-    only when no paper does. Each paper's item is rendered once per format and language, and
-    dated by its rank among all papers of its day, which every feed's order keeps."""
+    settings: Settings,
+    papers: list[Paper],
+    now: datetime,
+    feedback: FeedbackLinks | None = None,
+    held: DayItems | None = None,
+) -> Rendered:
+    """Every configured feed in every format (and summary language); each item with "more /
+    less like this" links when `feedback` is given. `now` dates a feed only when no paper
+    does. Each paper's item is made once per format and language (or taken from `held`,
+    items an earlier refresh made, where they were made from the same), and dated by its
+    rank among all papers of its day, which every feed's order keeps."""
     now = now.replace(microsecond=0)
     base = settings.site.base_url
     languages = settings.summaries.languages if settings.summaries.enabled else [None]
@@ -29,11 +43,18 @@ def render_all(
     specs = {name: (spec, chosen_for[name]) for name, spec in configured.items()}
     newest = max((paper.announced for paper in papers), default=now)
     times = item_times(feed_order(papers))
+    tags = {paper.id: made_from(paper, times[paper.id]) for paper in papers}
+    items = (held or DayItems()).still_made_from(tags)
     for position, language in enumerate(languages):
         extra_language = language if position > 0 else None
         query = f"?lang={language}" if extra_language else ""
-        bodies = {paper.id: item_html(paper, language, feedback) for paper in papers}
-        fragments = {fmt: ItemFragments(fmt, _reader(bodies), times) for fmt in FORMATS}
+        body = _bodies(language, feedback)
+        fragments = {
+            fmt: ItemFragments(
+                fmt, body, times, items.pieces.setdefault(item_kind(extra_language, fmt), {})
+            )
+            for fmt in FORMATS
+        }
         for name, (spec, chosen) in specs.items():
             # the content's own time, so that the same papers render to the same bytes
             updated = max((paper.announced for paper in chosen), default=newest)
@@ -49,8 +70,17 @@ def render_all(
                 rendered[feed_key(name, fmt, extra_language)] = render_feed(
                     fmt, meta, chosen, base_url=base, fragments=fragments[fmt]
                 )
-    return rendered
+    items.made_from = {i: tags[i] for kind in items.pieces.values() for i in kind}
+    return Rendered(rendered, items)
 
 
-def _reader(bodies: dict[str, str]) -> Callable[[Paper], str]:
-    return lambda paper: bodies[paper.id]
+def _bodies(language: str | None, feedback: FeedbackLinks | None) -> Callable[[Paper], str]:
+    """Each paper's item HTML, made once for the formats that use it."""
+    made: dict[str, str] = {}
+
+    def body(paper: Paper) -> str:
+        if paper.id not in made:
+            made[paper.id] = item_html(paper, language, feedback)
+        return made[paper.id]
+
+    return body

@@ -170,11 +170,12 @@ def item_time(day: date, rank_in_day: int) -> datetime:
 
 
 class Kept(Protocol):
-    """Where made items are kept: a dict for one refresh, a bounded cache for a process."""
+    """Where made items are kept: a dict for one refresh, a bounded cache for a process
+    (keyed by what `ItemFragments.key` makes)."""
 
-    def get(self, key: Hashable, /) -> Piece | None: ...
+    def get(self, key: Any, /) -> Piece | None: ...
 
-    def __setitem__(self, key: Hashable, value: Piece, /) -> None: ...
+    def __setitem__(self, key: Any, value: Piece, /) -> None: ...
 
 
 class ItemFragments:

@@ -80,6 +80,11 @@ class Store(Protocol):
         replaces a day's index; removing the day removes it)."""
         ...
 
+    def day_items_bytes(self, day: date, key: str) -> bytes | None:
+        """The day's stored feed items if they were written under `key`, else None (kept
+        and replaced as a day's index is)."""
+        ...
+
     def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
         """Cached summaries by paper id, for one `language|model|prompt version` variant."""
         ...

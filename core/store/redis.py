@@ -21,8 +21,10 @@ at once. Keys (all under the prefix):
 - `dayindexes` (hash day -> the key of its stored index and how many parts it has) and
   `dayindex:{key}:{n}` (part n of that index), switched with `current` and pruned with
   the day; a reader that finds a part gone (replaced meanwhile) builds the index itself.
-  `v:{version}:dayindexes` lists the indexes a version wrote, and `v:{version}:papers` the
-  papers, so that what one that never became current wrote is deleted with it.
+  `dayitems` and `dayitem:{key}:{n}` keep each day's feed items the same way.
+  `v:{version}:dayindexes` and `v:{version}:dayitems` list those a version wrote, and
+  `v:{version}:papers` the papers, so that what one that never became current wrote is
+  deleted with it.
 - `likes` (hash arXiv id -> like | dislike), `example:{id}` (a liked or disliked paper,
   never pruned), `secret:{name}` (made once with SET NX).
 
@@ -57,6 +59,11 @@ T = TypeVar("T")
 MAX_COMMAND_BYTES = 1_000_000
 """No command this store sends is larger (a tenth of Upstash's request limit)."""
 FEED_PART_BYTES = 900_000
+_HASHES = {"index": "dayindexes", "items": "dayitems"}
+"""What is kept per day under a key, by kind (`Publication.day_records`) -> the hash of each
+day's entry (`{key} {number of parts}`)."""
+_PARTS = {"index": "dayindex", "items": "dayitem"}
+"""The same -> the name of its parts (`{name}:{key}:{n}`)."""
 """A stored feed is cut into parts of this size, so one SET stays under MAX_COMMAND_BYTES."""
 _READ_BATCH = 500
 _LEGACY_KEYS = ("papers", "days", "feeds")
@@ -182,16 +189,21 @@ class RedisStore:
         for day in publication.remove_days:
             days.pop(day.isoformat(), None)
         version = uuid.uuid4().hex
-        index_parts = {
-            day.isoformat(): (key, _parts(data)) for day, (key, data) in publication.indexes.items()
+        record_parts = {
+            kind: {day.isoformat(): (key, _parts(data)) for day, (key, data) in records.items()}
+            for kind, records in publication.day_records().items()
         }
-        indexes = {day: f"{key} {len(parts)}" for day, (key, parts) in index_parts.items()}
+        entries = {
+            kind: {day: f"{key} {len(parts)}" for day, (key, parts) in by_day.items()}
+            for kind, by_day in record_parts.items()
+        }
         writer = _BatchedWriter(self.client)
-        # The version and its manifests (its days, the day indexes it writes) go first: a
+        # The version and its manifests (its days, the day records it writes) go first: a
         # publication that dies later leaves a trail for the next one to clean up.
         writer.command("SADD", self._key("versions"), version)
         writer.grouped("HSET", [self._version_key(version, "days")], days.items())
-        writer.grouped("HSET", [self._version_key(version, "dayindexes")], indexes.items())
+        for kind, written in entries.items():
+            writer.grouped("HSET", [self._version_key(version, _HASHES[kind])], written.items())
         ids = ((paper.id,) for paper in publication.papers)
         writer.grouped("SADD", [self._version_key(version, "papers")], ids)
         writer.flush()
@@ -211,20 +223,31 @@ class RedisStore:
                     )
             index[key] = _feed_header(feed, len(parts["body"]), len(parts["gzip"]))
         writer.grouped("HSET", [self._version_key(version, "feeds")], index.items())
-        for key, pieces in index_parts.values():
-            for n, piece in enumerate(pieces):
-                writer.command("SET", self._key(f"dayindex:{key}:{n}"), piece)
+        for kind, by_day in record_parts.items():
+            for key, pieces in by_day.values():
+                for n, piece in enumerate(pieces):
+                    writer.command("SET", self._key(f"{_PARTS[kind]}:{key}:{n}"), piece)
         writer.flush()
-        self._switch(version, publication, indexes)
+        self._switch(version, publication, entries)
 
-    def _switch(self, version: str, publication: Publication, indexes: dict[str, str]) -> None:
-        replaced = [day.isoformat() for day in publication.remove_days] + list(indexes)
-        old = self.client.hmget(self._key("dayindexes"), replaced) if replaced else []
-        stale = [
+    def _replaced_parts(
+        self, kind: str, publication: Publication, entries: dict[str, str]
+    ) -> list[str]:
+        """The parts of the day records of `kind` this publication replaces or removes."""
+        replaced = [day.isoformat() for day in publication.remove_days] + list(entries)
+        old = self.client.hmget(self._key(_HASHES[kind]), replaced) if replaced else []
+        return [
             part
             for entry in old
-            if entry and entry.decode() not in indexes.values()
-            for part in self._index_part_keys(entry)
+            if entry and entry.decode() not in entries.values()
+            for part in self._record_part_keys(kind, entry)
+        ]
+
+    def _switch(
+        self, version: str, publication: Publication, entries: dict[str, dict[str, str]]
+    ) -> None:
+        stale = [
+            p for kind in _HASHES for p in self._replaced_parts(kind, publication, entries[kind])
         ]
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self._key("current"), version)
@@ -237,11 +260,12 @@ class RedisStore:
         )
         for group in _groups(removed, MAX_COMMAND_BYTES - 1024):
             pipe.unlink(*group)
-        if indexes:
-            entries: dict[str | bytes, str | bytes | float | int] = dict(indexes.items())
-            pipe.hset(self._key("dayindexes"), mapping=entries)
-        if publication.remove_days:
-            pipe.hdel(self._key("dayindexes"), *(d.isoformat() for d in publication.remove_days))
+        for kind, hash_name in _HASHES.items():
+            if entries[kind]:
+                mapping: dict[str | bytes, str | bytes | float | int] = dict(entries[kind].items())
+                pipe.hset(self._key(hash_name), mapping=mapping)
+            if publication.remove_days:
+                pipe.hdel(self._key(hash_name), *(d.isoformat() for d in publication.remove_days))
         for group in _groups(((key,) for key in stale), MAX_COMMAND_BYTES - 1024):
             pipe.unlink(*group)
         pipe.execute()
@@ -254,14 +278,23 @@ class RedisStore:
         members: set[bytes] = self.client.smembers(self._key("versions"))
         stale = [m.decode() for m in members if m.decode() != current]
         doomed: list[str] = []
-        indexed: set[bytes] = set(self.client.hvals(self._key("dayindexes"))) if stale else set()
+        current_records = {
+            kind: set(self.client.hvals(self._key(hash_name))) if stale else set()
+            for kind, hash_name in _HASHES.items()
+        }
         papers: set[bytes] = set()
         for version in stale:
             doomed += [
                 self._key(f"day:{d}") for d in self._manifest(version).values() if d not in keep
             ]
-            written = self.client.hvals(self._version_key(version, "dayindexes"))
-            doomed += [p for e in written if e not in indexed for p in self._index_part_keys(e)]
+            for kind, hash_name in _HASHES.items():
+                written = self.client.hvals(self._version_key(version, hash_name))
+                doomed += [
+                    part
+                    for entry in written
+                    if entry not in current_records[kind]
+                    for part in self._record_part_keys(kind, entry)
+                ]
             papers |= self.client.smembers(self._version_key(version, "papers"))
             found = self.client.scan_iter(self._version_key(version, "*"), count=_SCAN_COUNT)
             doomed += [k.decode() for k in found]
@@ -280,11 +313,13 @@ class RedisStore:
         lists = self._get_many([self._key(f"day:{digest}") for digest in sorted(digests)])
         return {paper_id for ids in lists if ids for paper_id in json.loads(ids)}
 
-    def _index_part_keys(self, entry: bytes) -> list[str]:
-        """The keys of a stored day index's parts, from its `dayindexes` entry."""
+    def _record_part_keys(self, kind: str, entry: bytes) -> list[str]:
+        """The keys of a stored day record's parts, from its entry in the hash of `kind`."""
         key, _, parts = entry.decode().partition(" ")
         return (
-            [self._key(f"dayindex:{key}:{n}") for n in range(int(parts))] if parts.isdigit() else []
+            [self._key(f"{_PARTS[kind]}:{key}:{n}") for n in range(int(parts))]
+            if parts.isdigit()
+            else []
         )
 
     def _manifest(self, version: str | None) -> dict[str, str]:
@@ -400,16 +435,19 @@ class RedisStore:
         return {date.fromisoformat(day): self._days_by_digest[d] for day, d in manifest.items()}
 
     def day_index_bytes(self, day: date, key: str) -> bytes | None:
-        return self._call(lambda: self._read_day_index_bytes(day, key))
+        return self._call(lambda: self._read_day_record("index", day, key))
 
-    def _read_day_index_bytes(self, day: date, key: str) -> bytes | None:
-        entry = self.client.hget(self._key("dayindexes"), day.isoformat())
+    def day_items_bytes(self, day: date, key: str) -> bytes | None:
+        return self._call(lambda: self._read_day_record("items", day, key))
+
+    def _read_day_record(self, kind: str, day: date, key: str) -> bytes | None:
+        entry = self.client.hget(self._key(_HASHES[kind]), day.isoformat())
         if entry is None:
             return None
         stored_key, _, parts = entry.decode().partition(" ")
         if stored_key != key or not parts.isdigit():
             return None
-        pieces = self._get_many([self._key(f"dayindex:{key}:{n}") for n in range(int(parts))])
+        pieces = self._get_many([self._key(f"{_PARTS[kind]}:{key}:{n}") for n in range(int(parts))])
         if any(piece is None for piece in pieces):
             return None  # replaced since the entry was read
         return b"".join(piece for piece in pieces if piece is not None)
