@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import NamedTuple
 
@@ -88,13 +89,40 @@ class _Listed(NamedTuple):
 
 def select_all(papers: list[Paper], specs: Mapping[str, FeedSpec]) -> dict[str, list[Paper]]:
     """Each spec's papers (see `select`): the papers put in feed order once, then each spec
-    takes those that pass its filters, up to its limit."""
+    takes those that pass its filters, up to its limit, looking only at the papers listed
+    under its categories or matching its rules (one feed per category: most specs hold a
+    small part of the papers)."""
     days = sorted({paper.day for paper in papers}, reverse=True)
     listed = [
         _Listed(paper, paper.day, listed_under(paper.categories), frozenset(paper.score.rules))
         for paper in feed_order(papers)
     ]
-    return {name: _selected(listed, set(days[: spec.days]), spec) for name, spec in specs.items()}
+    under: dict[str, list[int]] = defaultdict(list)
+    matching: dict[str, list[int]] = defaultdict(list)
+    for position, entry in enumerate(listed):
+        for listing in entry.listings:
+            under[listing].append(position)
+        for rule in entry.rules:
+            matching[rule].append(position)
+    return {
+        name: _selected(
+            [listed[i] for i in _candidates(spec, under, matching, len(listed))],
+            set(days[: spec.days]),
+            spec,
+        )
+        for name, spec in specs.items()
+    }
+
+
+def _candidates(
+    spec: FeedSpec, under: dict[str, list[int]], matching: dict[str, list[int]], count: int
+) -> Iterable[int]:
+    """The positions (in feed order) of the papers listed under `spec`'s categories, else
+    of those matching its rules, else of all; `_selected` applies every filter to them."""
+    names, positions = (spec.categories, under) if spec.categories else (spec.rules, matching)
+    if not names:
+        return range(count)
+    return sorted({i for name in names for i in positions.get(name, ())})
 
 
 def _selected(listed: list[_Listed], days: set[date], spec: FeedSpec) -> list[Paper]:
