@@ -256,6 +256,40 @@ def day_indexes(
     return found
 
 
+def _rendered(
+    settings: Settings,
+    store: Store,
+    papers: list[Paper],
+    days: dict[date, list[str]],
+    ranked: _Ranked,
+    now: datetime,
+) -> tuple[dict[str, RenderedFeed], dict[date, tuple[str, bytes]]]:
+    """Every feed, dated (`_validators`), made with the stored items of the days whose
+    scores stand; and the items of each day whose stored items changed, to store."""
+    secret = store.secret(SECRET_NAME)
+    state = render_state(settings, secret)
+    keys = {day: items_key(day, ids, ranked.ranking, state) for day, ids in days.items()}
+    held = _kept_items(store, {day: keys[day] for day in ranked.kept})
+    feedback = FeedbackLinks(settings.site.base_url, secret)
+    made = render_all(settings, papers, now, feedback, merged(held.values()))
+    return _validators(made.feeds, store, now), _changed_items(days, keys, made.items, held)
+
+
+def _changed_papers(papers: list[Paper], ranked: _Ranked) -> list[Paper]:
+    """The papers a publication writes: all but those of the days whose scores stand that
+    are still as the store has them (a summary may have been added since)."""
+    as_stored = {paper.id: paper for paper in ranked.papers if paper.day in ranked.kept}
+    return [paper for paper in papers if as_stored.get(paper.id) != paper]
+
+
+def _pruned(index: dict[date, list[str]], retention_days: int) -> tuple[list[date], list[str]]:
+    """The days retention drops, and the papers no day left holds."""
+    cutoff = max(index) - timedelta(days=retention_days)
+    remove_days = [day for day in index if day < cutoff]
+    kept_ids = {i for day, ids in index.items() if day >= cutoff for i in ids}
+    return remove_days, sorted({i for day in remove_days for i in index[day]} - kept_ids)
+
+
 def _kept_items(store: Store, keys: dict[date, str]) -> dict[date, DayItems]:
     """The stored items of the days named in `keys`, where kept under those keys."""
     found = {}
@@ -334,7 +368,7 @@ def publish_days(
         }
     with stages.stage("index"):
         stored = _kept_indexes(store, {day: ordered_days[day] for day in ranked.kept}, ranking)
-        indexes = {**stored, **_built_indexes(ordered_days, stored, papers, ranking, ranked.read)}
+        indexes = _built_indexes(ordered_days, stored, papers, ranking, ranked.read)
     if summarizer is not None:
         with stages.stage("summarize"):
             budget = settings.refresh.time_budget_seconds
@@ -347,19 +381,8 @@ def publish_days(
             return report.model_copy(update={"stage_seconds": stages.seconds})
     with stages.stage("render"):
         now = utc_now(stages.clock).replace(microsecond=0)
-        secret = store.secret(SECRET_NAME)
-        state = render_state(settings, secret)
-        item_keys = {day: items_key(day, ids, ranking, state) for day, ids in ordered_days.items()}
-        held = _kept_items(store, {day: item_keys[day] for day in ranked.kept})
-        feedback = FeedbackLinks(settings.site.base_url, secret)
-        rendered = render_all(settings, papers, now, feedback, merged(held.values()))
-        feeds = _validators(rendered.feeds, store, now)
-        items = _changed_items(ordered_days, item_keys, rendered.items, held)
-    newest = max(index)
-    cutoff = newest - timedelta(days=settings.store.retention_days)
-    remove_days = [day for day in index if day < cutoff]
-    kept_ids = {i for day, ids in index.items() if day >= cutoff for i in ids}
-    remove_papers = sorted({i for day in remove_days for i in index[day]} - kept_ids)
+        feeds, items = _rendered(settings, store, papers, ordered_days, ranked, now)
+    remove_days, remove_papers = _pruned(index, settings.store.retention_days)
     report = report.model_copy(
         update={
             "feeds_rendered": len(feeds),
@@ -371,7 +394,7 @@ def publish_days(
     with stages.stage("store"):
         store.publish(
             Publication(
-                papers=papers,
+                papers=_changed_papers(papers, ranked),
                 days=ordered_days,
                 feeds=feeds,
                 remove_days=remove_days,

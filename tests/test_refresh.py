@@ -14,7 +14,7 @@ import core.refresh as refresh_module
 from core.config import Settings, load_settings
 from core.day_index import stored_key
 from core.ingest import ArxivError
-from core.models import Paper
+from core.models import Paper, Publication
 from core.rank import Ranker
 from core.refresh import LOCK_NAME, refresh
 from core.store import Store, papers_of_days
@@ -402,6 +402,30 @@ def test_a_new_day_makes_only_its_own_feed_items_and_every_feed_comes_out_the_sa
     assert sorted(made) == sorted(f"{fmt}:{i}" for fmt in ("xml", "atom", "json") for i in new_ids)
     assert _etags(store) == _etags(reference)
     assert _state(store) == _state(reference)
+
+
+def test_a_new_day_writes_only_what_changed(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The held day's papers, index and items stay as stored (what they hold is checked
+    against ranking every day again above); the new day's are written."""
+    settings = _settings(tmp_path)
+    refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
+    published: list[Publication] = []
+    publish = store.publish
+
+    def kept(publication: Publication) -> None:
+        published.append(publication)
+        publish(publication)
+
+    monkeypatch.setattr(store, "publish", kept)
+    day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
+    assert refresh(settings, store, day2, source="t", clock=clock).status == "published"
+    (publication,) = published
+    new_day = max(publication.days)
+    assert sorted(p.id for p in publication.papers) == [i.arxiv_id for i in NEW_DAY]
+    assert list(publication.indexes) == list(publication.items) == [new_day]
+    assert len(publication.days) == 2
 
 
 def test_held_items_made_for_another_site_address_are_made_again(

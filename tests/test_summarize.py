@@ -299,6 +299,8 @@ def test_deadline_leaves_work_for_the_next_refresh(
     assert weekend.summaries.made == report.summaries.deferred
     entries = feedparser.parse(_body(store, "cs.LG.xml")).entries
     assert sum("TL;DR of" in e.content[0].value for e in entries) == 3
+    stored = papers_of_days(store, list(store.day_index()))
+    assert sum(1 for paper in stored if paper.summaries) == 3, "summaries added are stored"
 
 
 def test_paper_text_cannot_steer_the_prompt_and_output_is_escaped(
