@@ -273,6 +273,15 @@ class Publication(BaseModel):
     )
     report: RefreshReport
 
+    drop_items: list[date] = Field(
+        default_factory=list, description="days whose feed items go (out of the feeds' window)"
+    )
+
     def day_records(self) -> dict[str, dict[date, tuple[str, bytes]]]:
         """What it writes per day under a key, by kind: "index", "items"."""
         return {"index": self.indexes, "items": self.items}
+
+    def records_removed(self, kind: str) -> list[date]:
+        """The days whose record of `kind` goes: those removed, and for items, those
+        dropped."""
+        return [*self.remove_days, *(self.drop_items if kind == "items" else [])]

@@ -401,6 +401,7 @@ def publish_days(
                 remove_papers=remove_papers,
                 indexes={day: found for day, found in indexes.items() if day not in remove_days},
                 items={day: found for day, found in items.items() if day not in remove_days},
+                drop_items=[day for day in index if day not in window and day not in remove_days],
                 report=report,
             )
         )

@@ -13,10 +13,12 @@ import pytest
 import core.refresh as refresh_module
 from core.config import Settings, load_settings
 from core.day_index import stored_key
+from core.feedback import SECRET_NAME
 from core.ingest import ArxivError
 from core.models import Paper, Publication
 from core.rank import Ranker
 from core.refresh import LOCK_NAME, refresh
+from core.render.day_items import items_key, render_state
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
 from core.words import Fields, fields_of
@@ -426,6 +428,23 @@ def test_a_new_day_writes_only_what_changed(
     assert sorted(p.id for p in publication.papers) == [i.arxiv_id for i in NEW_DAY]
     assert list(publication.indexes) == list(publication.items) == [new_day]
     assert len(publication.days) == 2
+    assert publication.drop_items == []
+
+
+def test_the_items_of_a_day_that_left_the_feeds_window_are_dropped(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path, "[feeds]\ndays = 1\n")
+    refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
+    (first_day,) = store.day_index()
+    state = render_state(settings, store.secret(SECRET_NAME))
+    ranking = store.last_report().ranking  # type: ignore[union-attr]
+    key = items_key(first_day, store.day_index()[first_day], ranking, state)
+    assert store.day_items_bytes(first_day, key) is not None
+    day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
+    assert refresh(settings, store, day2, source="t", clock=clock).status == "published"
+    assert store.day_items_bytes(first_day, key) is None
+    assert len(store.day_index()) == 2, "the day itself is kept (retention: 2 days)"
 
 
 def test_held_items_made_for_another_site_address_are_made_again(

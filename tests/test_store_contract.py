@@ -380,6 +380,19 @@ def test_a_day_s_index_is_read_under_its_key_until_replaced_or_pruned(
     assert read(DAY2, "k3") == b"three"
 
 
+def test_a_day_s_items_go_when_dropped_and_its_index_stays(store: Store) -> None:
+    """A day that left the feeds' window keeps its index (ad-hoc feeds read it) but not its
+    feed items (no refresh makes its items again)."""
+    both = {DAY1: ("k1", b"one"), DAY2: ("k2", b"two")}
+    store.publish(
+        Publication(days={DAY1: ["a"], DAY2: ["b"]}, indexes=both, items=both, report=_report())
+    )
+    store.publish(Publication(drop_items=[DAY1], report=_report("second")))
+    assert store.day_items_bytes(DAY1, "k1") is None
+    assert store.day_items_bytes(DAY2, "k2") == b"two"
+    assert store.day_index_bytes(DAY1, "k1") == b"one"
+
+
 def test_a_feeds_head_is_its_validators_without_its_bytes(store: Store) -> None:
     feeds = {"a.xml": _text_and_copy(), "b.xml": _feed(b"<rss/>")}
     store.publish(Publication(feeds=feeds, report=_report()))

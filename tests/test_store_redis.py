@@ -212,6 +212,16 @@ def test_an_interrupted_publications_day_index_parts_go_with_the_next_publicatio
     assert _record_parts(redis_store, name) == kept
 
 
+def test_dropped_day_items_leave_no_parts_behind(redis_store: RedisStore) -> None:
+    first, second = two_publications()
+    first.items = {DAY - timedelta(days=1): ("old-items", noise(1_500_000, seed=1))}
+    redis_store.publish(first)
+    assert len(_record_parts(redis_store, "dayitem")) == 2
+    dropped = second.model_copy(update={"remove_days": [], "drop_items": [DAY - timedelta(days=1)]})
+    redis_store.publish(dropped)
+    assert _record_parts(redis_store, "dayitem") == set()
+
+
 def _paper_ids(store: RedisStore) -> set[str]:
     prefix = f"{store.prefix}paper:"
     return {k.decode().removeprefix(prefix) for k in store.client.scan_iter(match=f"{prefix}*")}

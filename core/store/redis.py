@@ -234,7 +234,7 @@ class RedisStore:
         self, kind: str, publication: Publication, entries: dict[str, str]
     ) -> list[str]:
         """The parts of the day records of `kind` this publication replaces or removes."""
-        replaced = [day.isoformat() for day in publication.remove_days] + list(entries)
+        replaced = [day.isoformat() for day in publication.records_removed(kind)] + list(entries)
         old = self.client.hmget(self._key(_HASHES[kind]), replaced) if replaced else []
         return [
             part
@@ -264,8 +264,8 @@ class RedisStore:
             if entries[kind]:
                 mapping: dict[str | bytes, str | bytes | float | int] = dict(entries[kind].items())
                 pipe.hset(self._key(hash_name), mapping=mapping)
-            if publication.remove_days:
-                pipe.hdel(self._key(hash_name), *(d.isoformat() for d in publication.remove_days))
+            if removed_days := publication.records_removed(kind):
+                pipe.hdel(self._key(hash_name), *(day.isoformat() for day in removed_days))
         for group in _groups(((key,) for key in stale), MAX_COMMAND_BYTES - 1024):
             pipe.unlink(*group)
         pipe.execute()

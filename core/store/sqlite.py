@@ -138,7 +138,7 @@ class SQLiteStore:
                 )
                 db.executemany(
                     f"DELETE FROM {table} WHERE day = ?",
-                    [(day.isoformat(),) for day in publication.remove_days],
+                    [(day.isoformat(),) for day in publication.records_removed(kind)],
                 )
             for table in ("papers", "summaries", "embeddings"):
                 db.executemany(
