@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+import feedparser
 import pytest
 
 from core.ingest import ArxivError
 from core.ingest.api import parse_query
 from core.ingest.normalize import split_authors, split_id
-from core.ingest.rss import parse_announcements
+from core.ingest.rss import Item, parse_announcements, read_item, rss_channel
 from core.models import AnnounceType
 from tests.conftest import shared_fixture
 from tests.factories import RssItem, arxiv_rss
@@ -219,3 +220,69 @@ def test_every_upstream_field_is_bounded_with_a_marker() -> None:
     assert paper.abstract.endswith(CUT)
     assert len(paper.authors) == MAX_AUTHORS + 1
     assert paper.authors[-1] == "… and 250 more"
+
+
+def _read_by_feedparser(raw: bytes) -> list[Item]:
+    """Every item's fields as feedparser reads them: the independent reading."""
+    document = feedparser.parse(raw, sanitize_html=False, resolve_relative_uris=False)
+    assert not document.bozo, document.get("bozo_exception")
+    return [
+        Item(
+            guid=entry.get("id", ""),
+            link=entry.get("link", ""),
+            title=entry.get("title", ""),
+            description=entry.get("summary", ""),
+            categories=[tag["term"] for tag in entry.get("tags", [])],
+            announce_type=entry.get("arxiv_announce_type", "new").strip(),
+            creators=entry.get("author", ""),
+            rights=entry.get("rights", ""),
+            doi=entry.get("arxiv_doi", ""),
+            journal_ref=entry.get("arxiv_journal_reference", ""),
+        )
+        for entry in document.entries
+    ]
+
+
+def _read_here(raw: bytes) -> list[Item]:
+    return [read_item(item) for item in rss_channel(raw).iterfind("item")]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["all-archives-2024-11-28.rss.xml", "empty-archive.rss.xml", "bad-archive-error.rss.xml"],
+)
+def test_every_recorded_field_is_read_as_feedparser_reads_it(name: str) -> None:
+    raw = shared_fixture(f"arxiv-rss/{name}").read_bytes()
+    assert _read_here(raw) == _read_by_feedparser(raw)
+
+
+def test_hostile_fields_are_read_as_feedparser_reads_them() -> None:
+    from tests.factories import HOSTILE
+
+    raw = arxiv_rss(
+        [
+            RssItem("2411.00001", title=HOSTILE, abstract=f"{HOSTILE} $a<b$ &amp; <![CDATA[x]]>"),
+            RssItem("2411.00002", title="  spaced\n title ", creators=f"A. B ({HOSTILE}), C. D"),
+        ]
+    )
+    assert _read_here(raw) == _read_by_feedparser(raw)
+
+
+def test_a_maintenance_page_is_named_so_even_when_it_is_not_well_formed() -> None:
+    page = b"<!DOCTYPE html>\n<HTML><body><p>arXiv is down for maintenance<br></body></HTML>"
+    result = parse_announcements(page)
+    assert result.status == "error"
+    assert "maintenance page" in result.message
+
+
+def test_entities_declared_by_the_response_are_not_expanded() -> None:
+    """A response is data: an entity it declares is not expanded, and a billion laughs is
+    refused, saying why."""
+    laughs = "".join(f'<!ENTITY l{n} "{f"&l{n - 1};" * 10 if n else "lol"}">' for n in range(10))
+    feed = arxiv_rss([RssItem("2411.00001", title="Title")])
+    declared = feed.replace(b"<rss ", b'<!DOCTYPE rss [<!ENTITY x "expanded">]>\n<rss ', 1)
+    result = parse_announcements(declared.replace(b"<title>Title", b"<title>Title &x;", 1))
+    assert result.status == "ok" and "expanded" not in result.papers[0].title
+    bomb = feed.replace(b"<rss ", f"<!DOCTYPE rss [{laughs}]>\n<rss ".encode(), 1)
+    result = parse_announcements(bomb.replace(b"<title>Title", b"<title>Title &l9;", 1))
+    assert result.status == "error" and "entity" in result.message

@@ -3,6 +3,12 @@
 The feed lists every paper announced today in the requested categories, each once, with an
 `arxiv:announce_type` relative to those categories. An empty feed (weekends, holidays) and
 arXiv's error feed ("Feed error for query") are reported, never turned into an empty day.
+
+Read with lxml, strictly: a response that is not one whole, well-formed RSS 2.0 document
+(cut short, a maintenance page) is arXiv failing. feedparser, tolerant of the feeds of the
+whole web, took 54 times as long to read the recorded day (docs/BENCHMARKS.md);
+tests/test_ingest.py checks every field read here against feedparser's reading of the
+recorded responses.
 """
 
 from __future__ import annotations
@@ -10,14 +16,19 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-import feedparser
+from lxml import etree
 from pydantic import BaseModel
 
 from core.config import covered
 from core.ingest.normalize import clean_html, clean_text, split_authors, split_id
 from core.models import AnnounceType, Paper
+
+_ARXIV = "{http://arxiv.org/schemas/atom}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+"""No entity, DTD or network access: the response is data."""
 
 
 class Announcements(BaseModel):
@@ -28,6 +39,41 @@ class Announcements(BaseModel):
     announced: datetime | None = None
     total: int = 0
     papers: list[Paper] = []
+
+
+class Item(NamedTuple):
+    """One `<item>` as arXiv wrote it, before any normalising."""
+
+    guid: str
+    link: str
+    title: str
+    description: str
+    categories: list[str]
+    announce_type: str
+    creators: str
+    rights: str
+    doi: str
+    journal_ref: str
+
+
+def _text(element: Any, path: str) -> str:
+    found = element.find(path)
+    return "" if found is None or found.text is None else str(found.text).strip()
+
+
+def read_item(item: Any) -> Item:
+    return Item(
+        guid=_text(item, "guid"),
+        link=_text(item, "link"),
+        title=_text(item, "title"),
+        description=_text(item, "description"),
+        categories=[c.text.strip() for c in item.iterfind("category") if c.text and c.text.strip()],
+        announce_type=_text(item, f"{_ARXIV}announce_type") or "new",
+        creators=", ".join(c.text.strip() for c in item.iterfind(f"{_DC}creator") if c.text),
+        rights=_text(item, f"{_DC}rights"),
+        doi=_text(item, f"{_ARXIV}DOI"),
+        journal_ref=_text(item, f"{_ARXIV}journal_reference"),
+    )
 
 
 def _parse_date(text: str | None) -> datetime | None:
@@ -46,50 +92,56 @@ def _abstract(description: str) -> str:
     return abstract if found else description
 
 
-def _paper(entry: Any, announced: datetime) -> Paper:
-    arxiv_id, version = split_id(entry.get("id") or entry.get("link", ""))
-    categories = [tag["term"] for tag in entry.get("tags", []) if tag.get("term")]
-    abstract = _abstract(entry.get("summary", ""))
+def _paper(item: Item, announced: datetime) -> Paper:
+    arxiv_id, version = split_id(item.guid or item.link)
+    abstract = _abstract(item.description)
     return Paper(
         id=arxiv_id,
         version=version,
-        title=clean_text(entry.get("title", "")),
-        authors=split_authors(entry.get("author", "")),
+        title=clean_text(item.title),
+        authors=split_authors(item.creators),
         abstract=clean_text(abstract),
         abstract_html=clean_html(abstract),
-        categories=categories,
-        primary_category=categories[0] if categories else "",
-        announce_type=AnnounceType(entry.get("arxiv_announce_type", "new").strip()),
+        categories=item.categories,
+        primary_category=item.categories[0] if item.categories else "",
+        announce_type=AnnounceType(item.announce_type),
         announced=announced,  # the channel's day: one response is one announcement day
-        doi=entry.get("arxiv_doi") or None,
-        journal_ref=clean_text(entry["arxiv_journal_reference"])
-        if entry.get("arxiv_journal_reference")
-        else None,
-        license=entry.get("rights") or None,
+        doi=item.doi or None,
+        journal_ref=clean_text(item.journal_ref) if item.journal_ref else None,
+        license=item.rights or None,
     )
 
 
 def _wanted(
-    entry: Any, categories: Collection[str] | None, types: Collection[AnnounceType] | None
+    item: Item, categories: Collection[str] | None, types: Collection[AnnounceType] | None
 ) -> bool:
-    if types is not None and entry.get("arxiv_announce_type", "new").strip() not in types:
+    if types is not None and item.announce_type not in types:
         return False
-    if categories is None:
-        return True
-    return covered((tag.get("term") or "" for tag in entry.get("tags", [])), categories)
+    return categories is None or covered(item.categories, categories)
 
 
-def _not_an_arxiv_feed(document: Any) -> str | None:
-    """Why a response cannot be taken as a day's announcements (a page cut short, an HTML
-    maintenance page), or None. Such a response is arXiv failing, never "no announcement"."""
-    if document.get("bozo") and not isinstance(
-        document.get("bozo_exception"), feedparser.CharacterEncodingOverride
-    ):
-        reason = document.get("bozo_exception")
-        return f"arXiv's response is not a whole RSS document (cut short?): {reason}"
-    if document.get("version") != "rss20":
-        return "arXiv's response is not its RSS feed (a maintenance page, or a wrong rss_url?)"
-    return None
+_NOT_RSS = "arXiv's response is not its RSS feed (a maintenance page, or a wrong rss_url?)"
+
+
+def rss_channel(raw: bytes) -> Any:
+    """The `<channel>` of an RSS 2.0 document.
+
+    Raises:
+        ValueError: saying why the response cannot be taken as a day's announcements. Such a
+            response is arXiv failing, never "no announcement".
+    """
+    try:
+        root = etree.fromstring(raw, _PARSER)
+    except etree.XMLSyntaxError as error:
+        if b"<html" in raw[:1024].lower():
+            raise ValueError(_NOT_RSS) from error
+        raise ValueError(
+            f"arXiv's response is not a whole RSS document (cut short?): {error}"
+        ) from error
+    channel = root.find("channel")
+    if root.tag != "rss" or not str(root.get("version", "")).startswith("2.") or channel is None:
+        raise ValueError(_NOT_RSS)
+    return channel
 
 
 def merge(parts: list[Announcements]) -> Announcements:
@@ -123,42 +175,39 @@ def parse_announcements(
 ) -> Announcements:
     """Read one rss.arxiv.org response, keeping the items in `categories` with an announce type
     in `types` (all when None). Items that cannot be read are skipped and counted."""
-    # An arXiv description is text, not HTML: sanitising it as HTML would read `$a<b$` as a
-    # tag and drop what follows. It is escaped wherever it is shown.
-    document = feedparser.parse(raw, sanitize_html=False, resolve_relative_uris=False)
-    if problem := _not_an_arxiv_feed(document):
-        return Announcements(status="error", message=problem)
-    channel = document.feed
-    title = str(channel.get("title", ""))
+    try:
+        channel = rss_channel(raw)
+    except ValueError as problem:
+        return Announcements(status="error", message=str(problem))
+    title = _text(channel, "title")
     if title.startswith("Feed error"):
-        return Announcements(
-            status="error", message=f"arXiv said: {clean_text(channel.get('subtitle', title))}"
-        )
-    if not document.entries:
+        said = _text(channel, "description") or title
+        return Announcements(status="error", message=f"arXiv said: {clean_text(said)}")
+    items = [read_item(item) for item in channel.iterfind("item")]
+    announced = _parse_date(_text(channel, "pubDate"))
+    if not items:
         return Announcements(
             status="empty",
             message="no announcement today (arXiv publishes none on weekends and holidays)",
-            announced=_parse_date(channel.get("published")),
+            announced=announced,
         )
-    announced = _parse_date(channel.get("published")) or _parse_date(
-        document.entries[0].get("published")
-    )
+    announced = announced or _parse_date(_text(channel.find("item"), "pubDate"))
     if announced is None:
         return Announcements(status="error", message="the feed has no announcement date")
     papers: list[Paper] = []
     skipped = 0
-    for entry in document.entries:
-        if not _wanted(entry, categories, types):
+    for item in items:
+        if not _wanted(item, categories, types):
             continue
         try:
-            papers.append(_paper(entry, announced))
+            papers.append(_paper(item, announced))
         except ValueError:
             skipped += 1
     note = f", {skipped} unreadable items skipped" if skipped else ""
     return Announcements(
         status="ok",
-        message=f"{len(document.entries)} announcements for {announced.date()}{note}",
+        message=f"{len(items)} announcements for {announced.date()}{note}",
         announced=announced,
-        total=len(document.entries),
+        total=len(items),
         papers=papers,
     )
