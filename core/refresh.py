@@ -72,7 +72,8 @@ class _Stages:
 
 
 def keep(papers: list[Paper], settings: Settings) -> list[Paper]:
-    """Papers of the configured announce types that list a followed category, each once."""
+    """Papers of the configured announce types that list a followed category, each once (the
+    export API answers a backfill with others; an announcement feed is read so already)."""
     followed = set(settings.arxiv.categories)
     types = set(settings.arxiv.announce_types)
     unique: dict[str, Paper] = {}
@@ -567,8 +568,8 @@ def refresh(
                 )
                 for response in ([raw] if isinstance(raw, bytes) else raw)
             ]
-            announcements = merge(parts)
-            fresh = keep(announcements.papers, settings)
+            announcements = merge(parts)  # each paper once, of the followed categories and types
+            fresh = announcements.papers
         if announcements.status == "error":
             return _not_published(
                 settings,

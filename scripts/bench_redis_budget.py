@@ -90,7 +90,7 @@ def main() -> int:
 
     from core.config import load_settings
     from core.ingest.rss import parse_announcements
-    from core.refresh import keep, refresh
+    from core.refresh import refresh
     from core.store import open_store
     from core.web.app import create_app
     from scripts.bench_refresh import hold_earlier_days
@@ -111,7 +111,7 @@ def main() -> int:
             announced = parse_announcements(
                 raw, settings.arxiv.categories, settings.arxiv.announce_types
             )
-            hold_earlier_days(settings, store, keep(announced.papers, settings), args.held_days)
+            hold_earlier_days(settings, store, announced.papers, args.held_days)
         meter = Meter(url)
         first = meter.measure(lambda: refresh(settings, store, lambda: raw, source="bench"))
         second = meter.measure(lambda: refresh(settings, store, lambda: raw, source="bench"))

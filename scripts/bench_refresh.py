@@ -33,7 +33,7 @@ from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest.rss import parse_announcements
 from core.models import AnnounceType, Paper, Publication
 from core.rank import Examples, Ranker
-from core.refresh import day_indexes, keep, opinions, ranking_fingerprint, refresh
+from core.refresh import day_indexes, opinions, ranking_fingerprint, refresh
 from core.render.configured import render_all
 from core.render.day_items import items_key, render_state
 from core.similarity import Example
@@ -102,7 +102,7 @@ def main() -> None:
         announcements = parse_announcements(
             raw, settings.arxiv.categories, settings.arxiv.announce_types
         )
-        papers = keep(announcements.papers, settings)
+        papers = announcements.papers
         ingested = time.perf_counter()
         read = fields_of(papers)  # as the refresh does: once, for ranking and the index
         ranked = ranker.rank(papers, read)
@@ -175,10 +175,7 @@ def _whole_refreshes(settings: Settings, raw: bytes, held_days: int, rounds: int
     """The whole refresh of the fixture's day into a store holding `held_days` earlier days,
     a fresh store each round, interleaved with feedparser alone; the held days with and
     without their stored feed items."""
-    kept = keep(
-        parse_announcements(raw, settings.arxiv.categories, settings.arxiv.announce_types).papers,
-        settings,
-    )
+    kept = parse_announcements(raw, settings.arxiv.categories, settings.arxiv.announce_types).papers
     alone: list[float] = []
     samples: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in VARIANTS}
     for _ in range(rounds):
