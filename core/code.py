@@ -24,7 +24,11 @@ def release(package: str) -> str:
 @cache
 def code_digest(modules: tuple[str, ...], packages: tuple[str, ...]) -> str:
     """A digest of this project's `modules` (paths under core/) and the releases of the
-    `packages` they depend on for their output."""
-    sources = b"".join((_PACKAGE / name).read_bytes() for name in modules)
+    `packages` they depend on for their output; of this project's release instead of its
+    sources in an installation that holds none (compiled modules only)."""
+    try:
+        sources = b"".join((_PACKAGE / name).read_bytes() for name in modules)
+    except OSError:
+        sources = f"arxiv-feeds {release('arxiv-feeds')}".encode()
     releases = "|".join(release(package) for package in packages)
     return hashlib.sha256(sources + releases.encode()).hexdigest()[:16]
