@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from core.config import covered
 from core.ingest import ArxivError
-from core.ingest.normalize import clean_html, clean_text, split_id
+from core.ingest.normalize import clean_abstract, clean_text, split_id
 from core.models import AnnounceType, Paper
 
 PAGE_SIZE = 200  # the API allows up to 2000; smaller pages keep each response well inside timeouts
@@ -36,13 +36,14 @@ def _paper(entry: Any, followed: set[str]) -> Paper:
     arxiv_id, version = split_id(entry["id"])
     categories = [tag["term"] for tag in entry.get("tags", []) if tag.get("term")]
     primary = entry.get("arxiv_primary_category", {}).get("term") or categories[0]
+    abstract, abstract_html = clean_abstract(entry.get("summary", ""))
     return Paper(
         id=arxiv_id,
         version=version,
         title=clean_text(entry.get("title", "")),
         authors=[clean_text(author["name"]) for author in entry.get("authors", [])],
-        abstract=clean_text(entry.get("summary", "")),
-        abstract_html=clean_html(entry.get("summary", "")),
+        abstract=abstract,
+        abstract_html=abstract_html,
         categories=categories,
         primary_category=primary,
         announce_type=AnnounceType.NEW if covered([primary], followed) else AnnounceType.CROSS,

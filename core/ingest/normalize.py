@@ -8,7 +8,7 @@ from core.ingest.tex import tex_to_html, tex_to_unicode
 from core.text import ARXIV_ID, xml_safe
 
 _ID_WITH_VERSION = re.compile(rf"(?P<id>{ARXIV_ID})(?:v(?P<version>\d+))?")
-_WHITESPACE = re.compile(r"\s+")
+_LEADING_AND = re.compile(r"^\s*and\s+")
 
 
 def split_id(text: str) -> tuple[str, int]:
@@ -20,7 +20,7 @@ def split_id(text: str) -> tuple[str, int]:
 
 
 def _collapsed(text: str) -> str:
-    return xml_safe(_WHITESPACE.sub(" ", text)).strip()
+    return xml_safe(" ".join(text.split())).strip()
 
 
 def clean_text(text: str) -> str:
@@ -28,9 +28,11 @@ def clean_text(text: str) -> str:
     return tex_to_unicode(_collapsed(text))
 
 
-def clean_html(text: str) -> str | None:
-    """The same text as HTML with its inline math as MathML; None when it has no math."""
-    return tex_to_html(_collapsed(text))
+def clean_abstract(text: str) -> tuple[str, str | None]:
+    """The abstract as `clean_text` makes it, and as HTML with its inline math as MathML
+    (None when it has no math)."""
+    collapsed = _collapsed(text)
+    return tex_to_unicode(collapsed), tex_to_html(collapsed)
 
 
 def split_authors(creators: str) -> list[str]:
@@ -39,6 +41,8 @@ def split_authors(creators: str) -> list[str]:
     `A. Smith (MIT, USA), B. Jones` -> ['A. Smith (MIT, USA)', 'B. Jones']; a trailing
     `and` before the last name is dropped.
     """
+    if "(" not in creators and "[" not in creators:  # most lists: no affiliation to keep whole
+        return _cleaned_names(creators.split(","))
     names: list[str] = []
     depth = 0
     current: list[str] = []
@@ -53,5 +57,9 @@ def split_authors(creators: str) -> list[str]:
         else:
             current.append(char)
     names.append("".join(current))
-    cleaned = (clean_text(re.sub(r"^\s*and\s+", "", name)) for name in names)
+    return _cleaned_names(names)
+
+
+def _cleaned_names(names: list[str]) -> list[str]:
+    cleaned = (clean_text(_LEADING_AND.sub("", name)) for name in names)
     return [name for name in cleaned if name]

@@ -22,7 +22,7 @@ from lxml import etree
 from pydantic import BaseModel
 
 from core.config import covered
-from core.ingest.normalize import clean_html, clean_text, split_authors, split_id
+from core.ingest.normalize import clean_abstract, clean_text, split_authors, split_id
 from core.models import AnnounceType, Paper
 
 _ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -94,14 +94,14 @@ def _abstract(description: str) -> str:
 
 def _paper(item: Item, announced: datetime) -> Paper:
     arxiv_id, version = split_id(item.guid or item.link)
-    abstract = _abstract(item.description)
+    abstract, abstract_html = clean_abstract(_abstract(item.description))
     return Paper(
         id=arxiv_id,
         version=version,
         title=clean_text(item.title),
         authors=split_authors(item.creators),
-        abstract=clean_text(abstract),
-        abstract_html=clean_html(abstract),
+        abstract=abstract,
+        abstract_html=abstract_html,
         categories=item.categories,
         primary_category=item.categories[0] if item.categories else "",
         announce_type=AnnounceType(item.announce_type),
