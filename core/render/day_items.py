@@ -25,9 +25,9 @@ from isal import isal_zlib
 from core.code import code_digest
 from core.config import Settings
 from core.models import Paper
-from core.render.stored import Piece, piece
+from core.render.stored import Piece
 
-ITEMS_FORMAT = 1
+ITEMS_FORMAT = 2
 _LEVEL = 1
 """Items are kept compressed (Upstash counts every byte) but read back by every refresh:
 ISA-L's fastest level."""
@@ -90,10 +90,10 @@ class DayItems:
         return DayItems(tags, {kind: items for kind, items in pieces.items() if items})
 
     def dumps(self) -> bytes:
-        """Compressed: a JSON head (each item's kind, paper and length; each paper's
+        """Compressed: a JSON head (each item's kind, paper, length and digest; each paper's
         `made_from`), a newline, then the items' bytes end to end."""
         entries = [
-            [kind, i, len(item.plain)]
+            [kind, i, len(item.plain), item.digest.hex()]
             for kind, items in self.pieces.items()
             for i, item in items.items()
         ]
@@ -114,8 +114,9 @@ class DayItems:
             return cls()
         found = cls(tags)
         start = 0
-        for kind, paper_id, length in entries:
-            found.pieces.setdefault(kind, {})[paper_id] = piece(body[start : start + length])
+        for kind, paper_id, length, digest in entries:
+            plain = body[start : start + length]
+            found.pieces.setdefault(kind, {})[paper_id] = Piece(plain, bytes.fromhex(digest), None)
             start += length
         return found
 
