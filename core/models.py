@@ -271,11 +271,10 @@ class Publication(BaseModel):
         default_factory=dict,
         description="day -> its feed items' key and bytes (core.render.day_items)",
     )
-    report: RefreshReport
-
     drop_items: list[date] = Field(
         default_factory=list, description="days whose feed items go (out of the feeds' window)"
     )
+    report: RefreshReport
 
     def day_records(self) -> dict[str, dict[date, tuple[str, bytes]]]:
         """What it writes per day under a key, by kind: "index", "items"."""

@@ -249,3 +249,5 @@ def test_stored_items_of_another_format_or_damaged_are_made_again() -> None:
     assert DayItems.loads(isal_zlib.compress(other)) == DayItems(), "another format"
     assert DayItems.loads(b"not compressed") == DayItems()
     assert DayItems.loads(isal_zlib.compress(b'{"a": 1}\n')) == DayItems()
+    short = f'[{ITEMS_FORMAT}, {{"a": "t"}}, [["xml", "a", 3]]]\nabc'.encode()
+    assert DayItems.loads(isal_zlib.compress(short)) == DayItems(), "an entry lacks its digest"

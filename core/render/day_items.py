@@ -33,7 +33,14 @@ _LEVEL = 1
 ISA-L's fastest level."""
 _INFLATE_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 """(isal's stubs declare the class as an instance of it)"""
-_RENDER_MODULES = ("render/feeds.py", "feedback.py", "models.py", "text.py")
+_RENDER_MODULES = (
+    "render/configured.py",
+    "render/feeds.py",
+    "render/stored.py",
+    "feedback.py",
+    "models.py",
+    "text.py",
+)
 
 
 def render_state(settings: Settings, secret: str) -> str:
@@ -47,8 +54,8 @@ def render_state(settings: Settings, secret: str) -> str:
 
 def items_key(day: date, ids: list[str], ranking: str, state: str) -> str:
     """What a day's items are kept under (`state`: `render_state`)."""
-    made_from = f"{state}|{day}|{ranking}|{','.join(ids)}"
-    return hashlib.sha256(made_from.encode()).hexdigest()
+    parts = f"{state}|{day}|{ranking}|{','.join(ids)}"
+    return hashlib.sha256(parts.encode()).hexdigest()
 
 
 def made_from(paper: Paper, when: datetime) -> str:
@@ -108,16 +115,18 @@ class DayItems:
         try:
             head, _, body = isal_zlib.decompress(data).partition(b"\n")
             version, tags, entries = json.loads(head)
+            if version != ITEMS_FORMAT:
+                return cls()
+            found = cls(dict(tags))
+            start = 0
+            for kind, paper_id, length, digest in entries:
+                plain = body[start : start + length]
+                found.pieces.setdefault(kind, {})[paper_id] = Piece(
+                    plain, bytes.fromhex(digest), None
+                )
+                start += length
         except (_INFLATE_ERROR, ValueError, TypeError):
             return cls()
-        if version != ITEMS_FORMAT:
-            return cls()
-        found = cls(tags)
-        start = 0
-        for kind, paper_id, length, digest in entries:
-            plain = body[start : start + length]
-            found.pieces.setdefault(kind, {})[paper_id] = Piece(plain, bytes.fromhex(digest), None)
-            start += length
         return found
 
 
