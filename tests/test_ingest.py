@@ -286,3 +286,12 @@ def test_entities_declared_by_the_response_are_not_expanded() -> None:
     bomb = feed.replace(b"<rss ", f"<!DOCTYPE rss [{laughs}]>\n<rss ".encode(), 1)
     result = parse_announcements(bomb.replace(b"<title>Title", b"<title>Title &l9;", 1))
     assert result.status == "error" and "entity" in result.message
+
+
+def test_arxivs_elements_are_read_in_whatever_namespace_it_declares() -> None:
+    raw = arxiv_rss([RssItem("2411.00001", announce_type="cross")])
+    moved = raw.replace(b"http://arxiv.org/schemas/atom", b"http://arxiv.org/schemas/rss")
+    assert moved != raw
+    (paper,) = parse_announcements(moved).papers
+    assert paper.announce_type == AnnounceType.CROSS
+    assert paper.authors == ["Ada Lovelace", "Alan Turing"]

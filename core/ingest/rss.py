@@ -25,8 +25,9 @@ from core.config import covered
 from core.ingest.normalize import clean_abstract, clean_text, split_authors, split_id
 from core.models import AnnounceType, Paper
 
-_ARXIV = "{http://arxiv.org/schemas/atom}"
-_DC = "{http://purl.org/dc/elements/1.1/}"
+_ANY = "{*}"
+"""arXiv's and Dublin Core's elements are found by name in whatever namespace the response
+declares for them (arXiv moved its own once), as feedparser found them by prefix."""
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 """No entity, DTD or network access: the response is data."""
 
@@ -68,11 +69,11 @@ def read_item(item: Any) -> Item:
         title=_text(item, "title"),
         description=_text(item, "description"),
         categories=[c.text.strip() for c in item.iterfind("category") if c.text and c.text.strip()],
-        announce_type=_text(item, f"{_ARXIV}announce_type") or "new",
-        creators=", ".join(c.text.strip() for c in item.iterfind(f"{_DC}creator") if c.text),
-        rights=_text(item, f"{_DC}rights"),
-        doi=_text(item, f"{_ARXIV}DOI"),
-        journal_ref=_text(item, f"{_ARXIV}journal_reference"),
+        announce_type=_text(item, f"{_ANY}announce_type") or "new",
+        creators=", ".join(c.text.strip() for c in item.iterfind(f"{_ANY}creator") if c.text),
+        rights=_text(item, f"{_ANY}rights"),
+        doi=_text(item, f"{_ANY}DOI"),
+        journal_ref=_text(item, f"{_ANY}journal_reference"),
     )
 
 
