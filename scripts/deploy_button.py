@@ -22,8 +22,12 @@ BUTTON = re.compile(r"^\[!\[Deploy with Vercel\]\(https://vercel\.com/button\)\]
 ENV_DESCRIPTION = (
     "CRON_SECRET: any long random string; it protects /api/refresh, which Vercel's daily cron "
     "calls. LLM_API_KEY: an OpenAI-compatible API key for paper summaries (set LLM_BASE_URL and "
-    "LLM_MODEL too for other providers); leave it empty for feeds without summaries."
+    "LLM_MODEL too for other providers); leave it empty for feeds without summaries. "
+    "VERCEL_PYTHON_COMPILEALL: keep 1, so the build compiles the code once and a cold "
+    "function starts about twice as fast."
 )
+BUILD_DEFAULTS = {"VERCEL_PYTHON_COMPILEALL": "1"}
+"""Pre-filled: the build precompiles every module (docs/deploy.md)."""
 UPSTASH = [
     {
         "type": "integration",
@@ -46,7 +50,8 @@ def link(repo: str | None = None) -> str:
         "repository-url": repo,
         "project-name": "arxiv-feeds",
         "repository-name": "arxiv-feeds",
-        "env": "CRON_SECRET,LLM_API_KEY",
+        "env": ",".join(["CRON_SECRET", "LLM_API_KEY", *BUILD_DEFAULTS]),
+        "envDefaults": json.dumps(BUILD_DEFAULTS, separators=(",", ":")),
         "envDescription": ENV_DESCRIPTION,
         "envLink": f"{repo}/blob/main/docs/deploy.md",
         "stores": json.dumps(UPSTASH, separators=(",", ":")),

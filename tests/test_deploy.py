@@ -275,14 +275,18 @@ def test_readme_button_asks_for_the_secrets_and_adds_upstash() -> None:
     import re
     from urllib.parse import parse_qs, urlsplit
 
+    from scripts.check_vercel_build import BUILD_ENV
+
     readme = (ROOT / "README.md").read_text()
     match = re.search(
         r"\[!\[Deploy with Vercel\]\(https://vercel.com/button\)\]\(([^)]+)\)", readme
     )
     assert match, "the README has no Deploy with Vercel button"
     params = {k: v[0] for k, v in parse_qs(urlsplit(match.group(1)).query).items()}
-    assert params["env"].split(",") == ["CRON_SECRET", "LLM_API_KEY"]
-    assert "CRON_SECRET" in params["envDescription"] and "LLM_API_KEY" in params["envDescription"]
+    assert params["env"].split(",") == ["CRON_SECRET", "LLM_API_KEY", "VERCEL_PYTHON_COMPILEALL"]
+    assert all(name in params["envDescription"] for name in params["env"].split(","))
+    # the function is built as its check builds it: with every module's bytecode
+    assert json.loads(params["envDefaults"]) == BUILD_ENV == {"VERCEL_PYTHON_COMPILEALL": "1"}
     stores = json.loads(params["stores"])
     assert stores == [
         {
