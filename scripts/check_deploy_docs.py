@@ -181,6 +181,13 @@ class Guide:
             "print(json.dumps(handler(json.loads(sys.argv[1]), None)))"
         )
         task_root = self.workdir / "build"  # the zip's root, where Lambda runs the handler
+        uncompiled = [
+            source
+            for source in task_root.rglob("*.py")
+            if not list(source.parent.glob(f"__pycache__/{source.stem}.cpython-312*.pyc"))
+        ]
+        if uncompiled:
+            raise CheckFailed(f"{len(uncompiled)} packaged modules lack their bytecode")
         env = {**self.env, "PYTHONPATH": str(task_root)}
         out = run(f"{python} -c {_quote(driver)} {_quote(json.dumps(event))}", task_root, env)
         answer = json.loads(out.strip().splitlines()[-1])
@@ -241,7 +248,9 @@ def check(python: Path, redis_url: str, arxiv_url: str, scratch: Path) -> list[s
         guide.cron(blocks["cron"])
         done.append("cron: both lines refreshed")
         guide.lambda_package(blocks["lambda-package"], python)
-        done.append("lambda-package: the packaged handler serves the feed")
+        done.append(
+            "lambda-package: every module with its bytecode; the packaged handler serves the feed"
+        )
         guide.vercel_cli(blocks["vercel-cli"])
         done.append("vercel-cli: every subcommand exists in the pinned CLI")
     finally:
