@@ -59,12 +59,12 @@ T = TypeVar("T")
 MAX_COMMAND_BYTES = 1_000_000
 """No command this store sends is larger (a tenth of Upstash's request limit)."""
 FEED_PART_BYTES = 900_000
+"""A stored feed is cut into parts of this size, so one SET stays under MAX_COMMAND_BYTES."""
 _HASHES = {"index": "dayindexes", "items": "dayitems"}
 """What is kept per day under a key, by kind (`Publication.day_records`) -> the hash of each
 day's entry (`{key} {number of parts}`)."""
 _PARTS = {"index": "dayindex", "items": "dayitem"}
 """The same -> the name of its parts (`{name}:{key}:{n}`)."""
-"""A stored feed is cut into parts of this size, so one SET stays under MAX_COMMAND_BYTES."""
 _READ_BATCH = 500
 _LEGACY_KEYS = ("papers", "days", "feeds")
 
@@ -447,7 +447,7 @@ class RedisStore:
         stored_key, _, parts = entry.decode().partition(" ")
         if stored_key != key or not parts.isdigit():
             return None
-        pieces = self._get_many([self._key(f"{_PARTS[kind]}:{key}:{n}") for n in range(int(parts))])
+        pieces = self._get_many(self._record_part_keys(kind, entry))
         if any(piece is None for piece in pieces):
             return None  # replaced since the entry was read
         return b"".join(piece for piece in pieces if piece is not None)
