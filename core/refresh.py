@@ -215,18 +215,27 @@ def _rank_window(
     return _Ranked(papers, read, kept, ranking, notes)
 
 
+def _stored_under(
+    read: Callable[[date, str], bytes | None], keys: dict[date, str]
+) -> dict[date, bytes]:
+    """What the store keeps for each day under its key in `keys` (a day index or a day's
+    items, by `read`); days it keeps nothing under that key for are left out."""
+    found = {}
+    for day, key in keys.items():
+        data = read(day, key)
+        if data is not None:
+            found[day] = data
+    return found
+
+
 def _kept_indexes(
     store: Store, days: dict[date, list[str]], ranking: str
 ) -> dict[date, tuple[str, bytes]]:
     """The stored indexes of `days`, where one is kept for the same papers in the same order
     under the same ranking."""
-    found = {}
-    for day, ids in days.items():
-        key = stored_key(day, ids, ranking)
-        data = store.day_index_bytes(day, key)
-        if data is not None:
-            found[day] = (key, data)
-    return found
+    keys = {day: stored_key(day, ids, ranking) for day, ids in days.items()}
+    found = _stored_under(store.day_index_bytes, keys)
+    return {day: (keys[day], data) for day, data in found.items()}
 
 
 def _built_indexes(
@@ -270,7 +279,8 @@ def _rendered(
     secret = store.secret(SECRET_NAME)
     state = render_state(settings, secret)
     keys = {day: items_key(day, ids, ranked.ranking, state) for day, ids in days.items()}
-    held = _kept_items(store, {day: keys[day] for day in ranked.kept})
+    stored = _stored_under(store.day_items_bytes, {day: keys[day] for day in ranked.kept})
+    held = {day: DayItems.loads(data) for day, data in stored.items()}
     feedback = FeedbackLinks(settings.site.base_url, secret)
     made = render_all(settings, papers, now, feedback, merged(held.values()))
     return _validators(made.feeds, store, now), _changed_items(days, keys, made.items, held)
@@ -289,16 +299,6 @@ def _pruned(index: dict[date, list[str]], retention_days: int) -> tuple[list[dat
     remove_days = [day for day in index if day < cutoff]
     kept_ids = {i for day, ids in index.items() if day >= cutoff for i in ids}
     return remove_days, sorted({i for day in remove_days for i in index[day]} - kept_ids)
-
-
-def _kept_items(store: Store, keys: dict[date, str]) -> dict[date, DayItems]:
-    """The stored items of the days named in `keys`, where kept under those keys."""
-    found = {}
-    for day, key in keys.items():
-        data = store.day_items_bytes(day, key)
-        if data is not None:
-            found[day] = DayItems.loads(data)
-    return found
 
 
 def _changed_items(
