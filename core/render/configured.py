@@ -9,7 +9,7 @@ from typing import NamedTuple
 from core.config import FORMATS, Settings
 from core.feedback import FeedbackLinks
 from core.models import Paper, RenderedFeed
-from core.render.day_items import DayItems, item_kind, made_from
+from core.render.day_items import DayItems, item_kind, item_languages, made_from
 from core.render.feeds import FeedMeta, ItemFragments, item_html, item_times, render_feed
 from core.select import configured_feeds, feed_order, select_all
 from core.store import feed_key
@@ -36,7 +36,7 @@ def render_all(
     rank among all papers of its day, which every feed's order keeps."""
     now = now.replace(microsecond=0)
     base = settings.site.base_url
-    languages = settings.summaries.languages if settings.summaries.enabled else [None]
+    languages = item_languages(settings)
     rendered: dict[str, RenderedFeed] = {}
     configured = configured_feeds(settings)
     chosen_for = select_all(papers, configured)

@@ -43,11 +43,17 @@ _RENDER_MODULES = (
 )
 
 
+def item_languages(settings: Settings) -> list[str | None]:
+    """The summary languages items are made in, the first as the feeds' own; with summaries
+    off, one pass whose items show whatever summary a paper has (None)."""
+    return list(settings.summaries.languages) if settings.summaries.enabled else [None]
+
+
 def render_state(settings: Settings, secret: str) -> str:
     """What every item is made from besides its paper and day, as a digest (the feedback
     secret is not kept, only mixed in)."""
-    languages = settings.summaries.languages if settings.summaries.enabled else [None]
     code = code_digest(_RENDER_MODULES, ("feedgen", "lxml"))
+    languages = item_languages(settings)
     state = json.dumps([ITEMS_FORMAT, code, settings.site.base_url, secret, languages])
     return hashlib.sha256(state.encode()).hexdigest()
 
