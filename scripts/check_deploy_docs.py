@@ -36,6 +36,7 @@ from scripts.check_vercel_build import (
     python312,
     sample_day,
     vercel_cli,
+    without_bytecode,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,12 +182,8 @@ class Guide:
             "print(json.dumps(handler(json.loads(sys.argv[1]), None)))"
         )
         task_root = self.workdir / "build"  # the zip's root, where Lambda runs the handler
-        uncompiled = [
-            source
-            for source in task_root.rglob("*.py")
-            if not list(source.parent.glob(f"__pycache__/{source.stem}.cpython-312*.pyc"))
-        ]
-        if uncompiled:
+        packaged = (str(path.relative_to(task_root)) for path in task_root.rglob("*"))
+        if uncompiled := without_bytecode(packaged):
             raise CheckFailed(f"{len(uncompiled)} packaged modules lack their bytecode")
         env = {**self.env, "PYTHONPATH": str(task_root)}
         out = run(f"{python} -c {_quote(driver)} {_quote(json.dumps(event))}", task_root, env)

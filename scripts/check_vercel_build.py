@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,7 @@ UNWANTED_PACKAGES = {
 UNWANTED_DIRS = ("tests/", "scripts/", "docs/", ".ci/", ".github/")
 BUNDLE_BUDGET_MB = 80.0
 """37 MB of sources and packages, as much again of their bytecode; Vercel allows 250 MB."""
+_BYTECODE = ".cpython-312.pyc"
 BUILD_ENV = {"VERCEL_PYTHON_COMPILEALL": "1"}
 """What docs/deploy.md has every deployment set: the builder precompiles every module."""
 CRON_SECRET = "check-secret-0123456789abcdef"
@@ -201,17 +203,18 @@ def check_output(
     return function, vc_config
 
 
-def without_bytecode(bundle: dict[str, str]) -> list[str]:
-    """The bundle's modules that it holds no bytecode for (`__pycache__/NAME.*.pyc` beside
-    them)."""
+def without_bytecode(files: Iterable[str]) -> list[str]:
+    """The modules among `files` (paths from a function's root) without their Python 3.12
+    bytecode beside them (`__pycache__/NAME.cpython-312.pyc`)."""
+    names = sorted(files)
     compiled = {
-        (name.rpartition("/__pycache__/")[0], name.rpartition("/")[2].split(".")[0])
-        for name in bundle
-        if name.endswith(".pyc")
+        (name.rpartition("/__pycache__/")[0], name.rpartition("/")[2].removesuffix(_BYTECODE))
+        for name in names
+        if name.endswith(_BYTECODE)
     }
     return [
         name
-        for name in sorted(bundle)
+        for name in names
         if name.endswith(".py")
         and (name.rpartition("/")[0], name[:-3].rpartition("/")[2]) not in compiled
     ]
