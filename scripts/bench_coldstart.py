@@ -16,8 +16,6 @@ compiles every module it imports on every cold start).
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -48,31 +46,15 @@ def _run(program: str) -> float:
     return time.perf_counter() - started
 
 
-def _built_functions(directory: Path) -> dict[str, tuple[Path, dict[str, str]]]:
+def _built_functions(directory: Path, python: Path) -> dict[str, tuple[Path, dict[str, str]]]:
     """The function as built with its bytecode and without: its directory and environment."""
-    from scripts import check_vercel_build as check
+    from scripts.check_vercel_build import built_function
 
-    uv = shutil.which("uv")
-    if uv is None:
-        raise SystemExit("uv is not on PATH (Vercel's builder installs with it)")
-    python = check.python312()
-    path_prefix = f"{python.parent}{os.pathsep}{Path(uv).parent}"
     functions = {}
     for label, bytecode in (("with bytecode", True), ("sources only", False)):
-        workdir = directory / f"repo-{bytecode}"
-        workdir.mkdir()
-        tracked = check.copy_repository(workdir)
-        output = check.build(workdir, {"framework": "fastapi"}, path_prefix, bytecode)
-        function, vc_config = check.check_output(output, workdir, tracked, bytecode)
-        target = directory / f"function-{bytecode}"
-        check.materialize(function, workdir, vc_config, target)
-        env = {
-            "PATH": os.environ["PATH"],
-            **vc_config.get("environment", {}),
-            "VERCEL": "1",
-            "STORE_URL": f"sqlite:///{directory}/cold.db",
-        }
-        functions[label] = (target, env)
+        (directory / label).mkdir()
+        built = built_function(directory / label, {"framework": "fastapi"}, python, bytecode)
+        functions[label] = (built.function, built.env(STORE_URL=f"sqlite:///{directory}/cold.db"))
     return functions
 
 
@@ -82,12 +64,13 @@ def _bundle(rounds: int) -> None:
     program = "import time; t = time.perf_counter(); import vc__handler__python; "
     program += "print(time.perf_counter() - t)"
     with tempfile.TemporaryDirectory() as scratch:
-        functions = _built_functions(Path(scratch))
+        python = python312()
+        functions = _built_functions(Path(scratch), python)
         samples: dict[str, list[float]] = {label: [] for label in functions}
         for _ in range(rounds):
             for label, (target, env) in functions.items():
                 done = subprocess.run(
-                    [str(python312()), "-c", program],
+                    [str(python), "-c", program],
                     cwd=target,
                     env=env,
                     check=True,

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_DIR = ROOT / "scripts" / "node"
@@ -310,33 +310,51 @@ def compare(mode: str, built: list[Answer], local: list[Answer]) -> None:
         raise CheckFailed(f"{mode}: statuses {statuses}")
 
 
-def check_mode(mode: str, settings: dict[str, Any], python: Path, store_url: str) -> float:
+class Built(NamedTuple):
+    function: Path
+    """The function laid out as Vercel deploys it."""
+    vc_config: dict[str, Any]
+    megabytes: float
+    """Its files' size, unzipped."""
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment the function runs in (its own, as Vercel sets it), with `extra`."""
+        own: dict[str, str] = self.vc_config.get("environment", {})
+        return {"PATH": os.environ["PATH"], **own, "VERCEL": "1", **extra}
+
+
+def built_function(
+    directory: Path, settings: dict[str, Any], python: Path, bytecode: bool = True
+) -> Built:
+    """The repository built in `directory` with the real Vercel CLI (`bytecode`: as
+    deployed), its output checked, and its function laid out as Vercel deploys it."""
     uv = shutil.which("uv")
     if uv is None:
         raise CheckFailed("uv is not on PATH (Vercel's builder installs with it)")
     path_prefix = f"{python.parent}{os.pathsep}{Path(uv).parent}"
+    workdir = directory / "repo"
+    workdir.mkdir()
+    tracked = copy_repository(workdir)
+    output = build(workdir, settings, path_prefix, bytecode)
+    function, vc_config = check_output(output, workdir, tracked, bytecode)
+    deployed = directory / "function"
+    materialize(function, workdir, vc_config, deployed)
+    return Built(deployed, vc_config, bundle_megabytes(workdir, vc_config))
+
+
+def check_mode(mode: str, settings: dict[str, Any], python: Path, store_url: str) -> float:
     with tempfile.TemporaryDirectory() as scratch:
-        workdir = Path(scratch) / "repo"
-        workdir.mkdir()
-        tracked = copy_repository(workdir)
-        output = build(workdir, settings, path_prefix)
-        function, vc_config = check_output(output, workdir, tracked)
-        size = bundle_megabytes(workdir, vc_config)
-        if size > BUNDLE_BUDGET_MB:
-            raise CheckFailed(f"{mode}: the bundle is {size:.1f} MB, over {BUNDLE_BUDGET_MB} MB")
-        deployed = Path(scratch) / "function"
-        materialize(function, workdir, vc_config, deployed)
-        env = {
-            "PATH": os.environ["PATH"],
-            **vc_config.get("environment", {}),
-            "VERCEL": "1",
-            "STORE_URL": store_url,
-            "CRON_SECRET": CRON_SECRET,
-            "BASE_URL": "https://check.example",
-        }
+        built = built_function(Path(scratch), settings, python)
+        if built.megabytes > BUNDLE_BUDGET_MB:
+            raise CheckFailed(
+                f"{mode}: the bundle is {built.megabytes:.1f} MB, over {BUNDLE_BUDGET_MB} MB"
+            )
+        env = built.env(
+            STORE_URL=store_url, CRON_SECRET=CRON_SECRET, BASE_URL="https://check.example"
+        )
         app_env = {k: v for k, v in env.items() if k not in ("PATH", "PYTHONPATH")}
-        compare(mode, through_handler(deployed, python, env), locally(app_env))
-    return size
+        compare(mode, through_handler(built.function, python, env), locally(app_env))
+    return built.megabytes
 
 
 def main() -> int:
