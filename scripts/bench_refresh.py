@@ -2,7 +2,7 @@
 per stage, against feedparser alone parsing the same file, interleaved in one run.
 
     uv run python scripts/bench_refresh.py [--rounds 7] [--fixture PATH] [--categories 50]
-                                           [--held-days 2]
+                                           [--held-days 2] [--gzip-levels]
 
 With --categories N, the N categories with the most items in the fixture are followed, with
 every announce type (the largest configuration `arxiv.categories` allows is 50).
@@ -13,6 +13,10 @@ earlier days (copies of the fixture's kept papers, re-dated and re-numbered), as
 refresh finds its store once the feeds' window (`feeds.days`, 3 by default) is full; each
 round twice: the held days with the feed items their refresh stored, and without (as a
 release before them left its store).
+
+With --gzip-levels, the configuration's feeds are rendered once and their bodies deflated
+whole at each of ISA-L's levels and by zlib at level 6 (what a stored feed's gzip copy costs
+and saves), fastest of --rounds.
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ import argparse
 import statistics
 import tempfile
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import feedparser
+from isal import isal_zlib
 
 from core.clock import SystemClock, utc_now
 from core.config import Settings, StoreConfig
@@ -77,6 +84,7 @@ def main() -> None:
     parser.add_argument("--fixture", type=Path, default=DEFAULT_FIXTURE)
     parser.add_argument("--categories", type=int, help="follow the N largest, all types")
     parser.add_argument("--held-days", type=int, help="time whole refreshes, N days held")
+    parser.add_argument("--gzip-levels", action="store_true", help="time the feeds' gzip")
     args = parser.parse_args()
     raw = args.fixture.read_bytes()
     settings = Settings()
@@ -84,6 +92,9 @@ def main() -> None:
         settings = _largest(settings, raw, args.categories)
     if args.held_days is not None:
         _whole_refreshes(settings, raw, args.held_days, args.rounds)
+        return
+    if args.gzip_levels:
+        _gzip_levels(settings, raw, args.rounds)
         return
     ranker = Ranker.from_config(settings.rank, _interests(settings))  # as a refresh ranks
     clock = SystemClock()
@@ -207,6 +218,31 @@ def _whole_refreshes(settings: Settings, raw: bytes, held_days: int, rounds: int
         f"  {'/ feedparser':<17} " + " ".join(f"{ratio:17.2f}x" for ratio in ratios),
         "(target <= 2x)",
     )
+
+
+def _each(deflate: Callable[[bytes], bytes], bodies: list[bytes]) -> list[bytes]:
+    return [deflate(body) for body in bodies]
+
+
+def _gzip_levels(settings: Settings, raw: bytes, rounds: int) -> None:
+    """The configuration's feeds of the recorded day deflated whole, each way: fastest time
+    of `rounds`, and how many times smaller."""
+    papers = parse_announcements(raw, settings.arxiv.categories, settings.arxiv.announce_types)
+    ranked = Ranker.from_config(settings.rank, _interests(settings)).rank(papers.papers)
+    feedback = FeedbackLinks(settings.site.base_url, "a-secret-of-the-deployment")
+    feeds = render_all(settings, ranked, utc_now(SystemClock()), feedback).feeds
+    bodies = [feed.body for feed in feeds.values()]
+    size = sum(map(len, bodies))
+    print(f"{len(bodies)} feeds, {size / 1e6:.1f} MB; fastest of {rounds}")
+    ways: dict[str, Callable[[bytes], bytes]] = {
+        f"ISA-L level {level}": partial(isal_zlib.compress, level=level) for level in range(4)
+    }
+    ways["zlib level 6"] = partial(zlib.compress, level=6)
+    for name, deflate in ways.items():
+        every = partial(_each, deflate, bodies)
+        seconds = min(_timed(every) for _ in range(rounds))
+        deflated = sum(map(len, every()))
+        print(f"  {name:<14} {seconds * 1000:7.1f} ms  {size / deflated:5.2f}x smaller")
 
 
 if __name__ == "__main__":

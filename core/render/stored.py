@@ -28,10 +28,11 @@ from isal import isal_zlib
 
 from core.models import RenderedFeed
 
-WHOLE_LEVEL = 3
-"""ISA-L's highest level, for a feed compressed whole: the 240 feeds of the recorded day at
-50 categories (57 MB) come out 5.0x smaller in 170 ms (zlib at level 3: 4.9x, 415 ms; ISA-L
-level 2: 4.8x, 81 ms)."""
+WHOLE_LEVEL = 2
+"""For a feed compressed whole, by every refresh for every feed: the 240 feeds of the recorded
+day at 50 categories (62 MB) come out 4.68x smaller in 67 ms, where ISA-L's highest level, 3,
+takes 122 ms for 4.87x (4% fewer bytes) and zlib at level 6 975 ms for 5.35x
+(`scripts/bench_refresh.py --gzip-levels`)."""
 PIECE_LEVEL = 1
 """For items deflated apart: 3.2x smaller than their text, as at levels 2 and 3 (pieces this
 small leave a higher level nothing to find), in 69 ms for 5,699 items (level 3: 86 ms)."""
