@@ -70,6 +70,19 @@ def test_plain_characters_that_are_tex_syntax_are_kept() -> None:
     assert tex_to_unicode(text) == "50% of ~10x speed & more, with é"
 
 
+@pytest.mark.parametrize(
+    ("tex", "expected"),
+    [
+        (r"costs \$5 to \$10 at $n^2$", "costs $5 to $10 at n²"),
+        (r"a \$$x$$ b", "a $x$ b"),
+    ],
+)
+def test_an_escaped_dollar_is_a_dollar_and_opens_no_math(tex: str, expected: str) -> None:
+    assert tex_to_unicode(tex) == expected
+    html = tex_to_html(tex)
+    assert html is not None and html.count("<math") == 1
+
+
 def test_malformed_tex_is_returned_unchanged() -> None:
     assert tex_to_unicode(r"broken \textbf{unclosed") == r"broken \textbf{unclosed"
 
