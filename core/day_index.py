@@ -19,10 +19,11 @@ from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from core.collector import collector_paused
 from core.config import listed_under
 from core.models import AnnounceType, Paper
 from core.rank import CompiledRule
-from core.words import Fields, TextField, collector_paused, fields_of, stemmer_release
+from core.words import Fields, TextField, fields_of, stemmer_release
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Literal
 
 from core.code import code_digest
+from core.collector import collector_paused
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
 from core.similarity import PRIOR_PAPERS, Example, Similarity, VectorSimilarity
@@ -32,7 +33,6 @@ from core.words import (
     Fields,
     TextField,
     Words,
-    collector_paused,
     fields_of,
     word_key,
 )

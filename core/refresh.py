@@ -21,6 +21,7 @@ from typing import NamedTuple
 import httpx
 
 from core.clock import Clock, SystemClock, utc_now
+from core.collector import collector_paused
 from core.config import Settings, covered
 from core.day_index import DayIndex, dumps, stored_key
 from core.embeddings import Embedder, EmbeddingError, live_embedder
@@ -453,7 +454,7 @@ def _locked(
             update={"status": "locked", "message": "another refresh is running; try later"}
         )
     try:
-        with LockHeartbeat(store, token, clock):
+        with LockHeartbeat(store, token, clock), collector_paused():
             return work(report)
     except StoreError:
         raise  # nothing can be recorded in a store that does not answer

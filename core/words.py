@@ -3,16 +3,14 @@ exact) and camelCase compounds read apart. Shared by keyword rules and likes."""
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import filterfalse
 from typing import TYPE_CHECKING, Any
 
 from core.code import release
+from core.collector import collector_paused
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -103,17 +101,3 @@ def fields_of(papers: Iterable[Paper]) -> Fields:
         return {
             paper.id: (TextField.of(paper.title), TextField.of(paper.abstract)) for paper in papers
         }
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector off for a batch that makes many objects and no cycles (words,
-    scores): it would traverse the whole heap again and again for nothing (about a fifth of
-    ranking a day). Left as it was found, so nested and concurrent batches keep it right."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
@@ -256,6 +258,25 @@ def test_a_crash_keeps_the_data_records_the_failure_and_frees_the_lock(
     assert report is not None and report.status == "failed"
     assert report.message == "refresh failed: RuntimeError: renderer bug"
     assert store.acquire_lock(LOCK_NAME, 600, clock.time()) is not None
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_refresh_runs_with_the_cycle_collector_paused_and_leaves_it_on(
+    tmp_path: Path, store: Store, clock: FakeClock, fails: bool
+) -> None:
+    seen = []
+
+    def fetch() -> bytes:
+        seen.append(gc.isenabled())
+        if fails:
+            raise RuntimeError("a bug")
+        return arxiv_rss(ITEMS)
+
+    assert gc.isenabled()
+    with contextlib.suppress(RuntimeError):
+        refresh(_settings(tmp_path), store, fetch, source="t", clock=clock)
+    assert seen == [False]
+    assert gc.isenabled()
 
 
 def test_validators_change_only_when_the_bytes_do(

@@ -1,10 +1,6 @@
 from __future__ import annotations
 
-import gc
-
-import pytest
-
-from core.words import TextField, Words, collector_paused
+from core.words import TextField, Words
 
 SENTENCE = "We use FlowMoE-based routing and (LLMs), x_i over a KVCache.\n\t~100%"
 
@@ -30,18 +26,3 @@ def test_compounds_are_read_apart_from_the_words_holding_them_only() -> None:
     assert field.split is not None
     assert field.split.words == ("Flow", "Mo", "E", "based", "|", "LLMs", "|", "KV", "Cache")
     assert TextField.of("a text in lower case, 2 numbers and Capitals").split is None
-
-
-@pytest.mark.parametrize("enabled", [True, False])
-def test_the_collector_is_paused_for_a_batch_and_left_as_found(enabled: bool) -> None:
-    was_enabled = gc.isenabled()
-    (gc.enable if enabled else gc.disable)()
-    try:
-        with collector_paused():
-            assert not gc.isenabled()
-            with collector_paused():
-                assert not gc.isenabled()
-            assert not gc.isenabled()
-        assert gc.isenabled() is enabled
-    finally:
-        (gc.enable if was_enabled else gc.disable)()
