@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 import redis
@@ -184,9 +184,9 @@ def items_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     made: list[str] = []
     xml_item, json_item = feeds._xml_item, feeds._json_item
 
-    def counted_xml(fmt: Format, paper: Paper, body: str, when: datetime) -> str:
+    def counted_xml(fmt: Format, paper: Paper, body: str, when: datetime, entry: Any = None) -> str:
         made.append(f"{fmt}:{paper.id}")
-        return xml_item(fmt, paper, body, when)
+        return xml_item(fmt, paper, body, when, entry)
 
     def counted_json(paper: Paper, body: str, when: datetime) -> str:
         made.append(f"json:{paper.id}")

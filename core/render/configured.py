@@ -10,7 +10,14 @@ from core.config import FORMATS, Settings
 from core.feedback import FeedbackLinks
 from core.models import Paper, RenderedFeed
 from core.render.day_items import DayItems, item_kind, item_languages, made_from
-from core.render.feeds import FeedMeta, ItemFragments, item_html, item_times, render_feed
+from core.render.feeds import (
+    FeedMeta,
+    ItemFragments,
+    XmlPairs,
+    item_html,
+    item_times,
+    render_feed,
+)
 from core.select import configured_feeds, feed_order, select_all
 from core.store import feed_key
 
@@ -48,10 +55,14 @@ def render_all(
     for position, language in enumerate(languages):
         extra_language = language if position > 0 else None
         query = f"?lang={language}" if extra_language else ""
-        body = _bodies(language, feedback)
+        body, pairs = _bodies(language, feedback), XmlPairs()
         fragments = {
             fmt: ItemFragments(
-                fmt, body, times, items.pieces.setdefault(item_kind(extra_language, fmt), {})
+                fmt,
+                body,
+                times,
+                items.pieces.setdefault(item_kind(extra_language, fmt), {}),
+                pairs=pairs,
             )
             for fmt in FORMATS
         }

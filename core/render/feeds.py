@@ -182,7 +182,8 @@ class ItemFragments:
     """Each paper's item, rendered once in one format and reused by every feed that lists
     it (a refresh renders each paper into four or five feeds on average). `key` names what
     an item depends on beyond the format, when `kept` outlives one set of papers; `pack`: also
-    compressed, for feeds whose gzip copy is spliced from their items (`core.render.stored`)."""
+    compressed, for feeds whose gzip copy is spliced from their items (`core.render.stored`);
+    `pairs`: RSS and Atom made together, for a caller that renders both (`XmlPairs`)."""
 
     def __init__(
         self,
@@ -192,9 +193,11 @@ class ItemFragments:
         kept: Kept | None = None,
         key: Callable[[Paper], Hashable] = lambda paper: paper.id,
         pack: bool = False,
+        pairs: XmlPairs | None = None,
     ) -> None:
         self.fmt, self.body, self.times, self.key, self.pack = fmt, body, times, key, pack
         self._kept: Kept = kept if kept is not None else {}
+        self._pairs = pairs
 
     def of(self, paper: Paper) -> Piece:
         """The paper's item, UTF-8 encoded (and compressed: `core.render.stored`)."""
@@ -205,7 +208,8 @@ class ItemFragments:
             if self.fmt == "json":
                 made = piece(_json_item(paper, body, when).encode(), self.pack)
             else:
-                made = piece(_xml_item(self.fmt, paper, body, when).encode(), self.pack)
+                make = self._pairs.item if self._pairs else _xml_item
+                made = piece(make(self.fmt, paper, body, when).encode(), self.pack)
             self._kept[key] = made
         return made
 
@@ -218,13 +222,8 @@ _RSS_NAMESPACES = {
 _REDECLARED = [f' xmlns:{prefix}="{uri}"' for prefix, uri in _RSS_NAMESPACES.items()]
 
 
-def _xml_item(fmt: Format, paper: Paper, body: str, when: datetime) -> str:
-    """One RSS `<item>` or Atom `<entry>`, made by feedgen. RSS and Atom differ in what
-    readers make of the same fields: an RSS description is HTML (so the abstract is escaped
-    into it), an Atom summary is text; Atom content is `type="html"` with one `alternate`
-    link (the abstract page), the PDF and HTML versions `related`; RSS has one `<link>`, the
-    abstract page, and the item HTML in content:encoded."""
-    atom = fmt == "atom"
+def _entry(paper: Paper, when: datetime) -> FeedEntry:
+    """A paper's feedgen entry with the fields its RSS item and Atom entry share."""
     entry = FeedEntry()
     # registered, not loaded by name: feedgen's load_extension first tries to import a module
     # that does not exist, for every entry
@@ -233,12 +232,6 @@ def _xml_item(fmt: Format, paper: Paper, body: str, when: datetime) -> str:
     entry.guid(paper.abs_url, permalink=True)
     entry.title(xml_safe(paper.title))
     entry.link(href=paper.abs_url, rel="alternate")
-    teaser = xml_safe(f"Score {paper.score.total:g}. {paper.abstract}")
-    if atom:
-        entry.summary(teaser)
-    else:
-        entry.description(escape(teaser))
-    entry.content(xml_safe(body), type="html" if atom else "CDATA")
     entry.published(when)
     entry.updated(when)
     authors = [xml_safe(name) for name in paper.authors] or ["arXiv"]
@@ -246,10 +239,28 @@ def _xml_item(fmt: Format, paper: Paper, body: str, when: datetime) -> str:
     entry.dc.dc_creator(", ".join(authors))
     for category in paper.categories:
         entry.category(term=category, scheme="https://arxiv.org/archive/")
-    if atom:
+    return entry
+
+
+def _xml_item(
+    fmt: Format, paper: Paper, body: str, when: datetime, entry: FeedEntry | None = None
+) -> str:
+    """One RSS `<item>` or Atom `<entry>`, made by feedgen (from `entry` when the shared
+    fields are set already: `XmlPairs`). RSS and Atom differ in what readers make of the
+    same fields: an RSS description is HTML (so the abstract is escaped into it), an Atom
+    summary is text; Atom content is `type="html"` with one `alternate` link (the abstract
+    page), the PDF and HTML versions `related`; RSS has one `<link>`, the abstract page, and
+    the item HTML in content:encoded."""
+    entry = entry or _entry(paper, when)
+    teaser = xml_safe(f"Score {paper.score.total:g}. {paper.abstract}")
+    if fmt == "atom":
+        entry.summary(teaser)
+        entry.content(xml_safe(body), type="html")
         element = entry.atom_entry()
         _atom_links(element, paper)
         return str(etree.tostring(element, encoding="unicode"))
+    entry.description(escape(teaser))
+    entry.content(xml_safe(body), type="CDATA")
     channel = etree.Element("rss", nsmap=_RSS_NAMESPACES)  # so the item uses these prefixes
     channel.append(entry.rss_entry())
     item = str(etree.tostring(channel[0], encoding="unicode"))
@@ -257,6 +268,24 @@ def _xml_item(fmt: Format, paper: Paper, body: str, when: datetime) -> str:
     for declaration in _REDECLARED:  # declared once on the document's root instead
         start = start.replace(declaration, "")
     return f"{start}>{rest}"
+
+
+class XmlPairs:
+    """Each paper's RSS item and Atom entry made together, from one feedgen entry (what they
+    share set once), for a caller that renders the same papers in both formats; each is
+    kept until asked for."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[tuple[Format, str], str] = {}
+
+    def item(self, fmt: Format, paper: Paper, body: str, when: datetime) -> str:
+        made = self._waiting.pop((fmt, paper.id), None)
+        if made is None:
+            entry = _entry(paper, when)
+            made = _xml_item(fmt, paper, body, when, entry)
+            other: Format = "xml" if fmt == "atom" else "atom"
+            self._waiting[(other, paper.id)] = _xml_item(other, paper, body, when, entry)
+        return made
 
 
 def _atom_links(entry: Any, paper: Paper) -> None:
