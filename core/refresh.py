@@ -33,7 +33,7 @@ from core.ingest.rss import Announcements, merge, parse_announcements
 from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed
 from core.rank import Examples, Ranker, scoring_code
 from core.render.configured import render_all
-from core.render.day_items import DayItems, items_key, merged, render_state
+from core.render.day_items import DayItems, items_keys, merged
 from core.similarity import Example
 from core.store import Store, StoreError
 from core.summarize.batch import Summarizer, live_summarizer
@@ -278,8 +278,7 @@ def _rendered(
     """Every feed, dated (`_validators`), made with the stored items of the days whose
     scores stand; and the items of each day whose stored items changed, to store."""
     secret = store.secret(SECRET_NAME)
-    state = render_state(settings, secret)
-    keys = {day: items_key(day, ids, ranked.ranking, state) for day, ids in days.items()}
+    keys = items_keys(settings, secret, days, ranked.ranking)
     stored = _stored_under(store.day_items_bytes, {day: keys[day] for day in ranked.kept})
     held = {day: DayItems.loads(data) for day, data in stored.items()}
     feedback = FeedbackLinks(settings.site.base_url, secret)

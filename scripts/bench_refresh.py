@@ -42,7 +42,7 @@ from core.models import AnnounceType, Paper, Publication
 from core.rank import Examples, Ranker
 from core.refresh import day_indexes, opinions, ranking_fingerprint, refresh
 from core.render.configured import render_all
-from core.render.day_items import items_key, render_state
+from core.render.day_items import items_keys
 from core.similarity import Example
 from core.store import Store, open_store, papers_of_days
 from core.words import fields_of
@@ -168,11 +168,8 @@ def _store_held_items(settings: Settings, store: Store, ranking: str) -> None:
     papers = papers_of_days(store, list(held))
     feedback = FeedbackLinks(settings.site.base_url, secret)
     made = render_all(settings, papers, utc_now(SystemClock()), feedback).items
-    state = render_state(settings, secret)
-    items = {
-        day: (items_key(day, ids, ranking, state), made.of_papers(ids).dumps())
-        for day, ids in held.items()
-    }
+    keys = items_keys(settings, secret, held, ranking)
+    items = {day: (keys[day], made.of_papers(ids).dumps()) for day, ids in held.items()}
     report = store.last_report()
     assert report is not None
     store.publish(Publication(items=items, report=report))

@@ -20,7 +20,7 @@ from core.ingest import ArxivError
 from core.models import Paper, Publication
 from core.rank import Ranker
 from core.refresh import LOCK_NAME, refresh
-from core.render.day_items import items_key, render_state
+from core.render.day_items import items_keys
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
 from core.words import Fields, fields_of
@@ -458,9 +458,9 @@ def test_the_items_of_a_day_that_left_the_feeds_window_are_dropped(
     settings = _settings(tmp_path, "[feeds]\ndays = 1\n")
     refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
     (first_day,) = store.day_index()
-    state = render_state(settings, store.secret(SECRET_NAME))
     ranking = store.last_report().ranking  # type: ignore[union-attr]
-    key = items_key(first_day, store.day_index()[first_day], ranking, state)
+    keys = items_keys(settings, store.secret(SECRET_NAME), store.day_index(), ranking)
+    key = keys[first_day]
     assert store.day_items_bytes(first_day, key) is not None
     day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
     assert refresh(settings, store, day2, source="t", clock=clock).status == "published"

@@ -64,6 +64,14 @@ def items_key(day: date, ids: list[str], ranking: str, state: str) -> str:
     return hashlib.sha256(parts.encode()).hexdigest()
 
 
+def items_keys(
+    settings: Settings, secret: str, days: Mapping[date, list[str]], ranking: str
+) -> dict[date, str]:
+    """What each day's items are kept under (day -> its papers' ids, in order)."""
+    state = render_state(settings, secret)
+    return {day: items_key(day, ids, ranking, state) for day, ids in days.items()}
+
+
 def made_from(paper: Paper, when: datetime) -> str:
     """What a paper's items depend on that a refresh may change without scoring it again."""
     if not paper.summaries:
