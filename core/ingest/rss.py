@@ -25,9 +25,6 @@ from core.config import covered
 from core.ingest.normalize import clean_abstract, clean_text, split_authors, split_id
 from core.models import AnnounceType, Paper
 
-_ANY = "{*}"
-"""arXiv's and Dublin Core's elements are found by name in whatever namespace the response
-declares for them (arXiv moved its own once), as feedparser found them by prefix."""
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 """No entity, DTD or network access: the response is data."""
 
@@ -62,18 +59,43 @@ def _text(element: Any, path: str) -> str:
     return "" if found is None or found.text is None else str(found.text).strip()
 
 
+_PLAIN = ("guid", "link", "title", "description")
+"""RSS's own elements, found only without a namespace."""
+_ANY_NAMESPACE = ("announce_type", "rights", "DOI", "journal_reference")
+"""arXiv's and Dublin Core's elements, found by name in whatever namespace the response
+declares for them (arXiv moved its own once), as feedparser found them by prefix."""
+
+
 def read_item(item: Any) -> Item:
+    """The item's fields, each from the first child of its name (one pass over the children:
+    a search per field was most of reading a response)."""
+    texts: dict[str, str] = {}
+    categories: list[str] = []
+    creators: list[str] = []
+    for child in item:
+        if not isinstance(child.tag, str):  # a comment or processing instruction
+            continue
+        namespace, _, name = child.tag.rpartition("}")
+        text = child.text
+        if name == "category" and not namespace:
+            if text and text.strip():
+                categories.append(text.strip())
+        elif name == "creator":
+            if text:
+                creators.append(text.strip())
+        elif (name in _ANY_NAMESPACE or (name in _PLAIN and not namespace)) and name not in texts:
+            texts[name] = "" if text is None else str(text).strip()
     return Item(
-        guid=_text(item, "guid"),
-        link=_text(item, "link"),
-        title=_text(item, "title"),
-        description=_text(item, "description"),
-        categories=[c.text.strip() for c in item.iterfind("category") if c.text and c.text.strip()],
-        announce_type=_text(item, f"{_ANY}announce_type") or "new",
-        creators=", ".join(c.text.strip() for c in item.iterfind(f"{_ANY}creator") if c.text),
-        rights=_text(item, f"{_ANY}rights"),
-        doi=_text(item, f"{_ANY}DOI"),
-        journal_ref=_text(item, f"{_ANY}journal_reference"),
+        guid=texts.get("guid", ""),
+        link=texts.get("link", ""),
+        title=texts.get("title", ""),
+        description=texts.get("description", ""),
+        categories=categories,
+        announce_type=texts.get("announce_type") or "new",
+        creators=", ".join(creators),
+        rights=texts.get("rights", ""),
+        doi=texts.get("DOI", ""),
+        journal_ref=texts.get("journal_reference", ""),
     )
 
 
