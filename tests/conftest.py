@@ -188,7 +188,7 @@ def items_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         made.append(f"{fmt}:{paper.id}")
         return xml_item(fmt, paper, body, when, entry)
 
-    def counted_json(paper: Paper, body: str, when: datetime) -> str:
+    def counted_json(paper: Paper, body: str, when: datetime) -> bytes:
         made.append(f"json:{paper.id}")
         return json_item(paper, body, when)
 
