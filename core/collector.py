@@ -20,3 +20,16 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def collector_resumed() -> Iterator[None]:
+    """The cycle collector on for a part of a paused batch that waits (on the network, for
+    seconds or minutes) rather than computes; left as it was found."""
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        if not was_enabled:
+            gc.disable()

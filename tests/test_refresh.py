@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -261,21 +262,34 @@ def test_a_crash_keeps_the_data_records_the_failure_and_frees_the_lock(
 
 
 @pytest.mark.parametrize("fails", [False, True])
-def test_a_refresh_runs_with_the_cycle_collector_paused_and_leaves_it_on(
-    tmp_path: Path, store: Store, clock: FakeClock, fails: bool
+def test_a_refresh_computes_with_the_cycle_collector_paused_and_leaves_it_on(
+    tmp_path: Path,
+    store: Store,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    fails: bool,
 ) -> None:
-    seen = []
+    """Paused while it ranks and renders, not while it waits on arXiv, and on again after,
+    whether the refresh succeeds or fails."""
+    import core.refresh
+    from core.render.configured import render_all
+
+    seen: dict[str, bool] = {}
 
     def fetch() -> bytes:
-        seen.append(gc.isenabled())
-        if fails:
-            raise RuntimeError("a bug")
+        seen["fetch"] = gc.isenabled()
         return arxiv_rss(ITEMS)
 
-    assert gc.isenabled()
+    def rendering(*args: Any, **kwargs: Any) -> Any:
+        seen["render"] = gc.isenabled()
+        if fails:
+            raise RuntimeError("a bug")
+        return render_all(*args, **kwargs)
+
+    monkeypatch.setattr(core.refresh, "render_all", rendering)
     with contextlib.suppress(RuntimeError):
         refresh(_settings(tmp_path), store, fetch, source="t", clock=clock)
-    assert seen == [False]
+    assert seen == {"fetch": True, "render": False}
     assert gc.isenabled()
 
 
