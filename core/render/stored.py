@@ -30,9 +30,9 @@ from core.models import RenderedFeed
 
 WHOLE_LEVEL = 2
 """For a feed compressed whole, by every refresh for every feed: the 240 feeds of the recorded
-day at 50 categories (62 MB) come out 4.68x smaller in 67 ms, where ISA-L's highest level, 3,
-takes 122 ms for 4.87x (4% fewer bytes) and zlib at level 6 975 ms for 5.35x
-(`scripts/bench_refresh.py --gzip-levels`)."""
+day at 50 categories (62 MB) come out 4.68x smaller in 74 ms, where ISA-L's highest level, 3,
+takes 129 ms for 4.87x (4% fewer bytes) and zlib at level 6 982 ms for 5.35x
+(`scripts/bench_refresh.py --categories 50 --gzip-levels`, 2026-11-24)."""
 PIECE_LEVEL = 1
 """For items deflated apart: 3.2x smaller than their text, as at levels 2 and 3 (pieces this
 small leave a higher level nothing to find), in 69 ms for 5,699 items (level 3: 86 ms)."""
