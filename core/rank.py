@@ -252,6 +252,13 @@ class Ranker:
         return self._score(paper, TextField.of(paper.title), TextField.of(paper.abstract))
 
     def _score(self, paper: Paper, title: TextField, abstract: TextField) -> Score:
+        hits, vetoed_by = self._hits(paper, title, abstract)
+        return Score(total=_total(hits), hits=hits, vetoed_by=vetoed_by)
+
+    def _hits(
+        self, paper: Paper, title: TextField, abstract: TextField
+    ) -> tuple[list[Hit], str | None]:
+        """The paper's rule hits before they are weighed, and the exclude rule vetoing it."""
         keyword_places: list[_Place] = [
             ("title", title, self.title_weight),
             ("abstract", abstract, self.abstract_weight),
@@ -279,7 +286,7 @@ class Ranker:
                         points=self.category_weights[category],
                     )
                 )
-        return Score(total=_total(hits), hits=hits, vetoed_by=vetoed_by)
+        return hits, vetoed_by
 
     def _author_hits(self, authors: Sequence[str]) -> list[Hit]:
         if not self.authors:
@@ -314,39 +321,45 @@ class Ranker:
     ) -> list[Score]:
         known = read if read is not None else fields_of(papers)
         fields = [known[paper.id] for paper in papers]
-        scores = [self._score(paper, *field) for paper, field in zip(papers, fields, strict=True)]
+        found = [self._hits(paper, *field) for paper, field in zip(papers, fields, strict=True)]
         days: dict[date, list[int]] = defaultdict(list)
         for index, paper in enumerate(papers):
             days[paper.day].append(index)
+        weighed: dict[int, list[Hit]] = {}
         for indices in days.values():
             day = [papers[i] for i in indices]
             keys = {
                 papers[i].id: fields[i][0].plain.keys + fields[i][1].plain.keys for i in indices
             }
             size = (day_sizes or {}).get(day[0].day, len(day))
-            weighed = self._weigh_day(day, [scores[i] for i in indices], keys, size)
-            for index, score in zip(indices, weighed, strict=True):
-                scores[index] = score
-        return scores
+            hits = self._weigh_day(day, [found[i][0] for i in indices], keys, size)
+            weighed.update(zip(indices, hits, strict=True))
+        return [
+            Score(total=_total(weighed[index]), hits=weighed[index], vetoed_by=vetoed_by)
+            for index, (_, vetoed_by) in enumerate(found)
+        ]
 
     def _weigh_day(
         self,
         papers: list[Paper],
-        scores: list[Score],
+        hits: list[list[Hit]],
         keys: dict[str, tuple[str, ...]],
         size: int,
-    ) -> list[Score]:
+    ) -> list[list[Hit]]:
+        """Each paper's hits of one day: keywords weighed by their specificity among the
+        day's `size` papers, and the nearest examples' hits added."""
         if self.specificity:
             keywords = {rule.name for rule in self.keywords.rules}
             counts = Counter(
                 rule
-                for score in scores
-                for rule in {h.rule for h in score.hits if _is_keyword_hit(h, keywords)}
+                for paper_hits in hits
+                for rule in {h.rule for h in paper_hits if _is_keyword_hit(h, keywords)}
             )
-            scores = [_weighed(score, keywords, counts, size) for score in scores]
+            hits = [_weighed(paper_hits, keywords, counts, size) for paper_hits in hits]
         if self.examples.liked or self.examples.disliked:
-            scores = self.examples.add_hits(papers, scores, keys)
-        return scores
+            nearest = self.examples.nearest_hits(papers, keys)
+            hits = [[*mine, *added] for mine, added in zip(hits, nearest, strict=True)]
+        return hits
 
     def rank(self, papers: Iterable[Paper], read: Fields | None = None) -> list[Paper]:
         """Papers with their scores set, best first, vetoed last (ties keep arXiv's order)."""
@@ -376,11 +389,11 @@ class Examples:
     """Embeddings of the papers and the examples by id: with them, similarity is their cosine
     instead of term statistics."""
 
-    def add_hits(
-        self, papers: list[Paper], scores: list[Score], keys: dict[str, tuple[str, ...]]
-    ) -> list[Score]:
-        """`scores` of one day's `papers` (`keys`: their words' keys), with a hit for the
-        nearest liked and the nearest disliked example."""
+    def nearest_hits(
+        self, papers: list[Paper], keys: dict[str, tuple[str, ...]]
+    ) -> list[list[Hit]]:
+        """For each of one day's `papers` (`keys`: their words' keys), a hit for the nearest
+        liked and the nearest disliked example, where near enough to count."""
         sides = {"like": self.liked, "dislike": self.disliked}
         similarity = (
             VectorSimilarity(sides, self.vectors) if self.vectors else Similarity(sides, keys)
@@ -390,8 +403,8 @@ class Examples:
             "dislike": -self.weight,
         }
         added = []
-        for paper, score in zip(papers, scores, strict=True):
-            hits = list(score.hits)
+        for paper in papers:
+            hits = []
             found = similarity.nearest(paper.id)
             for side, sign in signs.items():
                 nearest = found.get(side)
@@ -408,7 +421,7 @@ class Examples:
                             similarity=nearest.similarity,
                         )
                     )
-            added.append(score.model_copy(update={"hits": hits, "total": _total(hits)}))
+            added.append(hits)
         return added
 
 
@@ -423,8 +436,8 @@ def _is_keyword_hit(hit: Hit, keywords: set[str]) -> bool:
     return hit.field in ("title", "abstract") and hit.rule in keywords
 
 
-def _weighed(score: Score, keywords: set[str], counts: Counter[str], papers: int) -> Score:
-    hits = [
+def _weighed(hits: list[Hit], keywords: set[str], counts: Counter[str], papers: int) -> list[Hit]:
+    return [
         hit.model_copy(
             update={
                 "points": round(hit.points * specificity(counts[hit.rule], papers), 2),
@@ -433,15 +446,13 @@ def _weighed(score: Score, keywords: set[str], counts: Counter[str], papers: int
         )
         if hit.points > 0 and _is_keyword_hit(hit, keywords)
         else hit
-        for hit in score.hits
+        for hit in hits
     ]
-    return score.model_copy(update={"hits": hits, "total": _total(hits)})
 
 
 def _total(hits: Iterable[Hit]) -> float:
-    """The hits' points summed, to the hundredth; a float even with no hits (`model_copy`
-    does not validate, and an int would write `0` in feeds where the stored score, read
-    back, writes `0.0`)."""
+    """The hits' points summed, to the hundredth; a float even with no hits (an int would
+    write `0` in feeds where the stored score, read back, writes `0.0`)."""
     return round(sum((hit.points for hit in hits), 0.0), 2)
 
 
