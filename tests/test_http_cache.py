@@ -104,9 +104,9 @@ def _feed_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     reads: list[str] = []
     feed = store.feed
 
-    def counted(key: str, gzip: bool = False) -> RenderedFeed | None:
+    def counted(key: str, gzip: bool = False, head: FeedHead | None = None) -> RenderedFeed | None:
         reads.append(key)
-        return feed(key, gzip)
+        return feed(key, gzip, head)
 
     monkeypatch.setattr(store, "feed", counted)
     return reads

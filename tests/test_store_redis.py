@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
 
-from core.config import load_settings
+from core.config import Settings, load_settings
 from core.models import Publication, RefreshReport, RenderedFeed
 from core.refresh import refresh
 from core.store import StoreError
@@ -299,6 +300,51 @@ def test_a_reader_keeps_the_version_it_resolved_until_the_next_publication(
     assert redis_store.client.get(old_part) is not None
     redis_store.publish(second)
     assert redis_store.client.get(old_part) is None
+
+
+def test_a_feed_is_read_from_the_publication_its_head_was_read_from(
+    redis_store: RedisStore,
+) -> None:
+    """Its bytes agree with the validators a poll compared, even when a refresh published
+    in between."""
+    first, second = two_publications()
+    redis_store.publish(first)
+    head = redis_store.feed_head("a.xml")
+    redis_store.publish(second)
+    assert head is not None
+    assert redis_store.feed("a.xml", head=head) == first.feeds["a.xml"].model_copy(
+        update={"gzip": b"", "base_url": ""}
+    )
+    assert redis_store.feed("a.xml") == second.feeds["a.xml"].model_copy(
+        update={"gzip": b"", "base_url": ""}
+    )
+
+
+def test_a_cold_poll_of_a_changed_feed_sends_the_commands_of_a_plain_request(
+    redis_store: RedisStore, redis_url: str
+) -> None:
+    """A reader's first poll after a refresh (its ETag an older copy's) reads the feed's
+    validators, then its bytes from the same version: the current version is looked up once."""
+    redis_store.publish(
+        Publication(feeds={"cs.LG.xml": rendered_feed(b"<rss/>")}, report=published_report())
+    )
+    plain = _commands_of_a_cold_request(redis_url, redis_store.prefix, {})
+    poll = _commands_of_a_cold_request(
+        redis_url, redis_store.prefix, {"if-none-match": '"an-older-copy"'}
+    )
+    assert poll == plain
+
+
+def _commands_of_a_cold_request(url: str, prefix: str, headers: dict[str, str]) -> list[str]:
+    """The commands a new app sends to get the stored cs.LG feed (gzip) with `headers`."""
+    from core.web.app import create_app
+
+    log = CommandLog()
+    store = measured_redis_store(url, prefix, log)
+    cold = TestClient(create_app(Settings(), lambda: store))
+    answer = cold.get("/feeds/cs.LG.xml", headers={"accept-encoding": "gzip", **headers})
+    assert answer.status_code == 200
+    return [name for name, _ in log.commands]
 
 
 def test_a_store_written_by_the_earlier_release_is_read_then_moved(

@@ -22,6 +22,9 @@ class FeedHead(NamedTuple):
     base_url: str
     compressed: bool
     """Whether it has a gzip copy."""
+    version: str = ""
+    """The publication it was read from, where a store keeps several (Redis): the feed's
+    bytes are read from the same one without looking the current one up again."""
 
 
 def kept_text(feed: RenderedFeed) -> bytes:
@@ -56,10 +59,13 @@ class Store(Protocol):
         summaries while arXiv failed publishes them, but is not this)."""
         ...
 
-    def feed(self, key: str, gzip: bool = False) -> RenderedFeed | None:
+    def feed(
+        self, key: str, gzip: bool = False, head: FeedHead | None = None
+    ) -> RenderedFeed | None:
         """A stored feed with only the bytes one response needs: with `gzip`, the compressed
         copy in `.gzip` and an empty `.body` (unless there is no compressed copy); else the
-        bytes in `.body` and an empty `.gzip`."""
+        bytes in `.body` and an empty `.gzip`. `head`: its `feed_head`, just read (a reader's
+        poll of a changed feed reads both)."""
         ...
 
     def feed_head(self, key: str) -> FeedHead | None:

@@ -353,11 +353,13 @@ class RedisStore:
     def last_published(self) -> RefreshReport | None:
         return self._get_report("published")
 
-    def feed(self, key: str, gzip: bool = False) -> RenderedFeed | None:
-        return self._call(lambda: self._read_feed(key, gzip))
+    def feed(
+        self, key: str, gzip: bool = False, head: FeedHead | None = None
+    ) -> RenderedFeed | None:
+        return self._call(lambda: self._read_feed(key, gzip, head.version if head else ""))
 
-    def _read_feed(self, key: str, gzip: bool) -> RenderedFeed | None:
-        version = self._current()
+    def _read_feed(self, key: str, gzip: bool, head_version: str) -> RenderedFeed | None:
+        version = head_version or self._current()
         if version is None:
             legacy = self.client.hget(self._key("feeds"), key)
             return _one_copy(_unpack(legacy), gzip) if legacy else None
@@ -386,14 +388,17 @@ class RedisStore:
 
     def _read_head(self, key: str) -> FeedHead | None:
         version = self._current()
-        header = self._feed_headers(version).get(key) if version is not None else None
-        if header is None:  # or an earlier release's layout: read with the feed
+        if version is None:  # an earlier release's layout: read with the feed
+            return None
+        header = self._feed_headers(version).get(key)
+        if header is None:
             return None
         return FeedHead(
             header["etag"],
             datetime.fromisoformat(header["last_modified"]),
             header.get("base_url", ""),
             bool(header["gzip_parts"]),
+            version,
         )
 
     def _feed_headers(self, version: str) -> dict[str, dict[str, Any]]:

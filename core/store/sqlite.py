@@ -186,7 +186,9 @@ class SQLiteStore:
     def last_published(self) -> RefreshReport | None:
         return self._get_report("published")
 
-    def feed(self, key: str, gzip: bool = False) -> RenderedFeed | None:
+    def feed(
+        self, key: str, gzip: bool = False, head: FeedHead | None = None
+    ) -> RenderedFeed | None:
         row = (
             self._connection()
             .execute(

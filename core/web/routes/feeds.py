@@ -81,6 +81,7 @@ async def _serve_configured(filename: str, prefix: str, request: Request) -> Res
     key, compressed = feed_key(name, fmt, language), accepts_gzip(request)
     base = public_base(request, ctx.settings)
     served = ctx.cached_feeds.get(key, compressed, base)
+    head = None
     if served is None and _conditional(request):
         head = await run_in_threadpool(ctx.store().feed_head, key)
         if head is not None and not moves_links(head.base_url, base):
@@ -88,7 +89,7 @@ async def _serve_configured(filename: str, prefix: str, request: Request) -> Res
             if answer is not None:
                 return answer
     if served is None:
-        stored = await run_in_threadpool(ctx.store().feed, key, compressed)
+        stored = await run_in_threadpool(ctx.store().feed, key, compressed, head)
         if stored is None:  # nothing refreshed yet, or the config changed since
             from core.web.live_render import render_papers  # feedgen only when live
 
