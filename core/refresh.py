@@ -369,11 +369,7 @@ def publish_days(
         report = report.model_copy(
             update={"message": report.message + ranked.notes, "ranking": ranking}
         )
-        position = {paper.id: n for n, paper in enumerate(papers)}
-        ordered_days = {  # every day ranked, new or held: re-scoring may reorder held days
-            day: sorted(ids, key=lambda i: position.get(i, len(position)))
-            for day, ids in window.items()
-        }
+        ordered_days = _in_ranked_order(window, papers)
     with stages.stage("index"):
         stored = _kept_indexes(store, {day: ordered_days[day] for day in ranked.kept}, ranking)
         indexes = _built_indexes(ordered_days, stored, papers, ranking, ranked.read)
@@ -407,13 +403,29 @@ def publish_days(
                 feeds=feeds,
                 remove_days=remove_days,
                 remove_papers=remove_papers,
-                indexes={day: found for day, found in indexes.items() if day not in remove_days},
-                items={day: found for day, found in items.items() if day not in remove_days},
+                indexes=_kept_days(indexes, remove_days),
+                items=_kept_days(items, remove_days),
                 drop_items=[day for day in index if day not in window and day not in remove_days],
                 report=report,
             )
         )
     return report.model_copy(update={"stage_seconds": stages.seconds})
+
+
+def _in_ranked_order(window: dict[date, list[str]], papers: list[Paper]) -> dict[date, list[str]]:
+    """Each day's ids in the order of `papers` (best first), whether the day is new or
+    held: re-scoring may reorder held days."""
+    position = {paper.id: n for n, paper in enumerate(papers)}
+    return {
+        day: sorted(ids, key=lambda i: position.get(i, len(position)))
+        for day, ids in window.items()
+    }
+
+
+def _kept_days(
+    records: dict[date, tuple[str, bytes]], removed: list[date]
+) -> dict[date, tuple[str, bytes]]:
+    return {day: record for day, record in records.items() if day not in removed}
 
 
 class LockHeartbeat:
@@ -546,6 +558,34 @@ def _old_batch(store: Store, day: date, fresh: list[Paper]) -> str | None:
     return None
 
 
+def _parsed(settings: Settings, responses: list[bytes]) -> list[Announcements]:
+    """Each response's announcements of the followed categories and types."""
+    return [
+        parse_announcements(response, settings.arxiv.categories, settings.arxiv.announce_types)
+        for response in responses
+    ]
+
+
+def _unpublishable(
+    settings: Settings, store: Store, announcements: Announcements
+) -> tuple[str, str] | None:
+    """Why these announcements are not published as a new day (the report's status and
+    message), or None when they are."""
+    if announcements.status == "error":
+        return "upstream-error", announcements.message
+    if announcements.announced is None or not announcements.papers:
+        if announcements.status == "empty":
+            return "no-announcement", announcements.message
+        message = (
+            f"none of the {announcements.total} announcements is in "
+            f"{', '.join(settings.arxiv.categories)} with type "
+            f"{', '.join(settings.arxiv.announce_types)}"
+        )
+        return "no-announcement", message
+    stale = _old_batch(store, announcements.announced.date(), announcements.papers)
+    return ("no-announcement", stale) if stale else None
+
+
 def refresh(
     settings: Settings,
     store: Store,
@@ -572,43 +612,14 @@ def refresh(
                     settings, store, report, "upstream-error", str(error), stages, summarizer
                 )
         with stages.stage("ingest"):
-            parts = [
-                parse_announcements(
-                    response, settings.arxiv.categories, settings.arxiv.announce_types
-                )
-                for response in ([raw] if isinstance(raw, bytes) else raw)
-            ]
+            parts = _parsed(settings, [raw] if isinstance(raw, bytes) else raw)
             announcements = merge(parts)  # each paper once, of the followed categories and types
             fresh = announcements.papers
-        if announcements.status == "error":
-            return _not_published(
-                settings,
-                store,
-                report,
-                "upstream-error",
-                announcements.message,
-                stages,
-                summarizer,
-            )
-        if announcements.announced is None or not fresh:
-            message = (
-                announcements.message
-                if announcements.status == "empty"
-                else (
-                    f"none of the {announcements.total} announcements is in "
-                    f"{', '.join(settings.arxiv.categories)} with type "
-                    f"{', '.join(settings.arxiv.announce_types)}"
-                )
-            )
-            return _not_published(
-                settings, store, report, "no-announcement", message, stages, summarizer
-            )
+        refused = _unpublishable(settings, store, announcements)
+        if refused is not None:
+            return _not_published(settings, store, report, *refused, stages, summarizer)
+        assert announcements.announced is not None  # else unpublishable
         day = announcements.announced.date()
-        stale = _old_batch(store, day, fresh)
-        if stale:
-            return _not_published(
-                settings, store, report, "no-announcement", stale, stages, summarizer
-            )
         report = report.model_copy(
             update={
                 "day": day,
@@ -623,6 +634,39 @@ def refresh(
         return publish_days(settings, store, fresh, ids, report, stages, summarizer)
 
     return _locked(store, clock, source, work)
+
+
+def _submitted_since(client: ArxivClient, categories: list[str], since: datetime) -> list[Paper]:
+    """The export API's papers of `categories` announced since `since`, newest submissions
+    first, page by page (at most MAX_BACKFILL_PAGES)."""
+    found: list[Paper] = []
+    for page_number in range(MAX_BACKFILL_PAGES):
+        raw = client.query(
+            {
+                "search_query": category_query(categories),
+                "sortBy": "submittedDate",
+                "sortOrder": "descending",
+                "start": page_number * PAGE_SIZE,
+                "max_results": PAGE_SIZE,
+            }
+        )
+        page = parse_query(raw, categories)
+        recent = [paper for paper in page.papers if paper.announced >= since]
+        found.extend(recent)
+        if len(recent) < len(page.papers) or not page.papers:
+            break
+    return found
+
+
+def _added_to_days(index: dict[date, list[str]], papers: list[Paper]) -> dict[date, list[str]]:
+    """The stored days `papers` fall on (day -> ids), each with those of them it lacks
+    added after the ids it holds."""
+    by_day: dict[date, list[str]] = {}
+    for paper in papers:
+        by_day.setdefault(paper.day, list(index.get(paper.day, [])))
+        if paper.id not in by_day[paper.day]:
+            by_day[paper.day].append(paper.id)
+    return by_day
 
 
 def backfill(
@@ -643,38 +687,18 @@ def backfill(
     categories = settings.arxiv.categories
 
     def work(report: RefreshReport) -> RefreshReport:
-        fresh: list[Paper] = []
         with stages.stage("fetch"):
             try:
-                for page_number in range(MAX_BACKFILL_PAGES):
-                    raw = client.query(
-                        {
-                            "search_query": category_query(categories),
-                            "sortBy": "submittedDate",
-                            "sortOrder": "descending",
-                            "start": page_number * PAGE_SIZE,
-                            "max_results": PAGE_SIZE,
-                        }
-                    )
-                    page = parse_query(raw, categories)
-                    recent = [paper for paper in page.papers if paper.announced >= since]
-                    fresh.extend(recent)
-                    if len(recent) < len(page.papers) or not page.papers:
-                        break
+                submitted = _submitted_since(client, categories, since)
             except ArxivError as error:
                 return _not_published(
                     settings, store, report, "upstream-error", str(error), stages, None
                 )
-        fresh = keep(fresh, settings)
+        fresh = keep(submitted, settings)
         if not fresh:
             empty = f"no papers in the last {days} days"
             return _not_published(settings, store, report, "no-announcement", empty, stages, None)
-        index = store.day_index()
-        by_day: dict[date, list[str]] = {}
-        for paper in fresh:
-            by_day.setdefault(paper.day, list(index.get(paper.day, [])))
-            if paper.id not in by_day[paper.day]:
-                by_day[paper.day].append(paper.id)
+        by_day = _added_to_days(store.day_index(), fresh)
         report = report.model_copy(
             update={
                 "fetched": len(fresh),
