@@ -6,13 +6,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
-from core.config import FORMATS, Settings
+from core.config import FORMATS, Format, Settings
 from core.feedback import FeedbackLinks
 from core.models import Paper, RenderedFeed
 from core.render.day_items import DayItems, item_kind, item_languages, made_from
 from core.render.feeds import (
     FeedMeta,
     ItemFragments,
+    ItemTimes,
     XmlPairs,
     item_html,
     item_times,
@@ -55,17 +56,7 @@ def render_all(
     for position, language in enumerate(languages):
         extra_language = language if position > 0 else None
         query = f"?lang={language}" if extra_language else ""
-        body, pairs = _bodies(language, feedback), XmlPairs()
-        fragments = {
-            fmt: ItemFragments(
-                fmt,
-                body,
-                times,
-                items.pieces.setdefault(item_kind(extra_language, fmt), {}),
-                pairs=pairs,
-            )
-            for fmt in FORMATS
-        }
+        fragments = _fragments(_bodies(language, feedback), times, items, extra_language)
         for name, (spec, chosen) in specs.items():
             # the content's own time, so that the same papers render to the same bytes
             updated = max((paper.announced for paper in chosen), default=newest)
@@ -83,6 +74,27 @@ def render_all(
                 )
     items.made_from = {i: tags[i] for kind in items.pieces.values() for i in kind}
     return Rendered(rendered, items)
+
+
+def _fragments(
+    body: Callable[[Paper], str],
+    times: ItemTimes,
+    items: DayItems,
+    extra_language: str | None,
+) -> dict[Format, ItemFragments]:
+    """Each format's items in one language, kept among `items` (those held included); RSS
+    and Atom made together."""
+    pairs = XmlPairs()
+    return {
+        fmt: ItemFragments(
+            fmt,
+            body,
+            times,
+            items.pieces.setdefault(item_kind(extra_language, fmt), {}),
+            pairs=pairs,
+        )
+        for fmt in FORMATS
+    }
 
 
 def _bodies(language: str | None, feedback: FeedbackLinks | None) -> Callable[[Paper], str]:
