@@ -19,7 +19,6 @@ from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from core.collector import collector_paused
 from core.config import listed_under
 from core.models import AnnounceType, Paper
 from core.rank import CompiledRule
@@ -99,29 +98,28 @@ class DayIndex:
     def build(cls, day: date, papers: list[Paper], read: Fields | None = None) -> DayIndex:
         """The index of `day`'s `papers` in stored order (`read`: their texts already read
         into words, by paper id)."""
-        with collector_paused():  # many small objects, no cycles: see collector_paused
-            known = read if read is not None else fields_of(papers)
-            rules: dict[str, array[int]] = {}
-            postings: dict[str, list[int]] = {}
-            category_sets: dict[frozenset[str], frozenset[str]] = {}
-            for position, paper in enumerate(papers):
-                for rule in paper.score.rules:
-                    rules.setdefault(rule, array("i")).append(position)
-                for key in _keys(*known[paper.id]):
-                    postings.setdefault(key, []).append(position)
-            return cls(
-                day=day,
-                ids=tuple(paper.id for paper in papers),
-                categories=tuple(
-                    category_sets.setdefault(found, found)  # one object per distinct set
-                    for found in (frozenset(paper.categories) for paper in papers)
-                ),
-                types=tuple(paper.announce_type for paper in papers),
-                totals=array("d", (paper.score.total for paper in papers)),
-                vetoed=frozenset(n for n, p in enumerate(papers) if p.score.vetoed_by is not None),
-                rules=rules,
-                postings=Postings.of(postings),
-            )
+        known = read if read is not None else fields_of(papers)
+        rules: dict[str, array[int]] = {}
+        postings: dict[str, list[int]] = {}
+        category_sets: dict[frozenset[str], frozenset[str]] = {}
+        for position, paper in enumerate(papers):
+            for rule in paper.score.rules:
+                rules.setdefault(rule, array("i")).append(position)
+            for key in _keys(*known[paper.id]):
+                postings.setdefault(key, []).append(position)
+        return cls(
+            day=day,
+            ids=tuple(paper.id for paper in papers),
+            categories=tuple(
+                category_sets.setdefault(found, found)  # one object per distinct set
+                for found in (frozenset(paper.categories) for paper in papers)
+            ),
+            types=tuple(paper.announce_type for paper in papers),
+            totals=array("d", (paper.score.total for paper in papers)),
+            vetoed=frozenset(n for n, p in enumerate(papers) if p.score.vetoed_by is not None),
+            rules=rules,
+            postings=Postings.of(postings),
+        )
 
     @cached_property
     def _listings(self) -> dict[str, array[int]]:

@@ -23,7 +23,6 @@ from datetime import date
 from typing import Literal
 
 from core.code import code_digest
-from core.collector import collector_paused
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
 from core.similarity import PRIOR_PAPERS, Example, Similarity, VectorSimilarity
@@ -313,12 +312,6 @@ class Ranker:
         bytes. `day_sizes`: how many papers each day has, when `papers` holds only those of
         them that can match (the others match no keyword, so the counts stay exact). `read`:
         the papers' texts already read into words."""
-        with collector_paused():
-            return self._scores(papers, day_sizes, read)
-
-    def _scores(
-        self, papers: Sequence[Paper], day_sizes: Mapping[date, int] | None, read: Fields | None
-    ) -> list[Score]:
         known = read if read is not None else fields_of(papers)
         fields = [known[paper.id] for paper in papers]
         found = [self._hits(paper, *field) for paper, field in zip(papers, fields, strict=True)]

@@ -12,7 +12,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,6 @@ from typing import NamedTuple
 import httpx
 
 from core.clock import Clock, SystemClock, utc_now
-from core.collector import collector_paused, collector_resumed
 from core.config import Settings, covered
 from core.day_index import DayIndex, dumps, stored_key
 from core.embeddings import Embedder, EmbeddingError, live_embedder
@@ -67,16 +66,10 @@ class _Stages:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Times a stage. A refresh runs with the cycle collector paused (`_locked`); a stage
-        that waits on the network (`_WAITING`) has it back on meanwhile."""
+        """Times a stage."""
         started = self.clock.time()
-        with collector_resumed() if name in _WAITING else nullcontext():
-            yield
+        yield
         self.seconds[name] = round(self.seconds.get(name, 0.0) + self.clock.time() - started, 4)
-
-
-_WAITING = frozenset({"fetch", "summarize"})
-"""Stages that wait on arXiv or an LLM provider, for up to the refresh's time budget."""
 
 
 def keep(papers: list[Paper], settings: Settings) -> list[Paper]:
@@ -472,10 +465,7 @@ def _locked(
             update={"status": "locked", "message": "another refresh is running; try later"}
         )
     try:
-        # a refresh makes hundreds of thousands of objects and no cycles: the collector
-        # would traverse them again and again (paused per stage instead, it traversed
-        # every live one at each stage's end)
-        with LockHeartbeat(store, token, clock), collector_paused():
+        with LockHeartbeat(store, token, clock):
             return work(report)
     except StoreError:
         raise  # nothing can be recorded in a store that does not answer

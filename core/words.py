@@ -10,7 +10,6 @@ from itertools import filterfalse
 from typing import TYPE_CHECKING, Any
 
 from core.code import release
-from core.collector import collector_paused
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -97,7 +96,4 @@ Fields = dict[str, tuple[TextField, TextField]]
 
 
 def fields_of(papers: Iterable[Paper]) -> Fields:
-    with collector_paused():
-        return {
-            paper.id: (TextField.of(paper.title), TextField.of(paper.abstract)) for paper in papers
-        }
+    return {paper.id: (TextField.of(paper.title), TextField.of(paper.abstract)) for paper in papers}

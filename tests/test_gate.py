@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 from typing import Any
 
@@ -61,10 +60,3 @@ def test_a_query_waits_for_a_slot_and_is_dropped_if_its_client_left_meanwhile() 
 
     asyncio.run(scenario())
     assert ran == [], "no work for a client that has gone"
-
-
-def test_a_query_runs_with_the_cycle_collector_paused_and_leaves_it_on() -> None:
-    assert gc.isenabled()
-    seen = asyncio.run(QueryGate().run(_connected(), lambda gone: gc.isenabled()))
-    assert seen is False
-    assert gc.isenabled()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import gc
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
@@ -24,6 +25,7 @@ from core.refresh import LOCK_NAME, refresh
 from core.render.day_items import items_keys
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
+from core.web.gate import QueryGate
 from core.words import Fields, fields_of
 from tests.conftest import FakeClock, items_made
 from tests.factories import RssItem, arxiv_rss
@@ -261,36 +263,60 @@ def test_a_crash_keeps_the_data_records_the_failure_and_frees_the_lock(
     assert store.acquire_lock(LOCK_NAME, 600, clock.time()) is not None
 
 
-@pytest.mark.parametrize("fails", [False, True])
-def test_a_refresh_computes_with_the_cycle_collector_paused_and_leaves_it_on(
-    tmp_path: Path,
-    store: Store,
-    clock: FakeClock,
-    monkeypatch: pytest.MonkeyPatch,
-    fails: bool,
+def test_the_cycle_collector_stays_on_when_a_query_and_a_refresh_overlap(
+    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Paused while it ranks and renders, not while it waits on arXiv, and on again after,
-    whether the refresh succeeds or fails."""
+    """Nothing switches process-wide state: a query in a worker thread that begins before a
+    refresh and ends while the refresh waits on arXiv leaves the collector on, throughout
+    and after."""
     import core.refresh
     from core.render.configured import render_all
 
     seen: dict[str, bool] = {}
+    query_started, query_may_end = threading.Event(), threading.Event()
+    fetching, fetch_may_end = threading.Event(), threading.Event()
+
+    def query(gone: Any) -> None:
+        seen["query"] = gc.isenabled()
+        query_started.set()
+        assert query_may_end.wait(timeout=30)
 
     def fetch() -> bytes:
         seen["fetch"] = gc.isenabled()
+        fetching.set()
+        assert fetch_may_end.wait(timeout=30)
         return arxiv_rss(ITEMS)
 
     def rendering(*args: Any, **kwargs: Any) -> Any:
         seen["render"] = gc.isenabled()
-        if fails:
-            raise RuntimeError("a bug")
         return render_all(*args, **kwargs)
 
     monkeypatch.setattr(core.refresh, "render_all", rendering)
-    with contextlib.suppress(RuntimeError):
-        refresh(_settings(tmp_path), store, fetch, source="t", clock=clock)
-    assert seen == {"fetch": True, "render": False}
+    querying = threading.Thread(target=lambda: asyncio.run(QueryGate().run(_Connected(), query)))
+    refreshing = threading.Thread(
+        target=refresh,
+        args=(_settings(tmp_path), store, fetch),
+        kwargs={"source": "t", "clock": clock},
+    )
+    querying.start()
+    assert query_started.wait(timeout=30)
+    refreshing.start()
+    assert fetching.wait(timeout=30)
+    query_may_end.set()
+    querying.join(timeout=30)
+    fetch_may_end.set()
+    refreshing.join(timeout=30)
+    assert seen == {"query": True, "fetch": True, "render": True}
     assert gc.isenabled()
+    assert store.day_index(), "the refresh published"
+
+
+class _Connected:
+    """A client that stays connected: the one thing the query gate asks of a request."""
+
+    async def receive(self) -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
 
 
 def test_validators_change_only_when_the_bytes_do(
