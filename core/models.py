@@ -248,6 +248,9 @@ class RefreshReport(BaseModel):
     fetched: int = 0
     kept: int = 0
     by_type: dict[str, int] = Field(default_factory=dict)
+    repaired_characters: int = Field(
+        default=0, description="XML-invalid characters removed from arXiv's answer"
+    )
     feeds_rendered: int = 0
     papers_stored: int = 0
     pruned: int = 0

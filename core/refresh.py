@@ -518,6 +518,12 @@ def _not_published(
     return report
 
 
+def _repaired_note(repaired: int) -> str:
+    if not repaired:
+        return ""
+    return f"; removed {repaired} XML-invalid character(s) from arXiv's answer"
+
+
 def _requests_note(parts: list[Announcements]) -> str:
     """What the report says of split requests, and of an answer arXiv may have cut."""
     capped = sum(part.total >= RSS_ITEM_CAP for part in parts)
@@ -616,8 +622,11 @@ def refresh(
                 "fetched": announcements.total,
                 "kept": len(fresh),
                 "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
+                "repaired_characters": announcements.repaired,
                 "status": "published",
-                "message": f"published {len(fresh)} papers announced {day}" + _requests_note(parts),
+                "message": f"published {len(fresh)} papers announced {day}"
+                + _requests_note(parts)
+                + _repaired_note(announcements.repaired),
             }
         )
         ids = {day: [p.id for p in fresh]}

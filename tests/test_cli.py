@@ -179,6 +179,25 @@ def test_a_response_that_is_not_a_whole_feed_never_replaces_the_day(
     store.close()
 
 
+def test_one_xml_invalid_character_in_arxivs_answer_keeps_the_day(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A U+0001 in one abstract of the recorded 1,504-item day: the day is published whole,
+    and the refresh says what it removed."""
+    recorded = shared_fixture("arxiv-rss/all-archives-2024-11-28.rss.xml").read_bytes()
+    damaged = tmp_path / "damaged.xml"
+    damaged.write_bytes(recorded.replace(b"Abstract: ", b"Abstract: \x01", 1))
+
+    assert main(["--config", str(config), "refresh", "--from-file", str(damaged)]) == 0
+    assert "removed 1 XML-invalid character(s) from arXiv's answer" in capsys.readouterr().out
+    store = open_store(load_settings(config, env={}).store)
+    report = store.last_report()
+    assert report is not None and report.status == "published"
+    assert report.repaired_characters == 1
+    assert report.fetched == recorded.count(b"<item>")
+    store.close()
+
+
 def test_a_closed_pipe_stops_the_digest_quietly(config: Path, tmp_path: Path) -> None:
     """`arxiv-feeds digest | head -1`, with a real pipe whose reader leaves early."""
     day = tmp_path / "day.xml"

@@ -299,3 +299,36 @@ def test_arxivs_elements_are_read_in_whatever_namespace_it_declares() -> None:
     (paper,) = parse_announcements(moved).papers
     assert paper.announce_type == AnnounceType.CROSS
     assert paper.authors == ["Ada Lovelace", "Alan Turing"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"\x01", b"\x1f", b"\x0b", b"\xef\xbf\xbe", b"&#1;", b"&#x1F;", b"&#0011;", b"&#65535;"],
+)
+def test_xml_invalid_characters_are_removed_and_counted_not_fatal(bad: bytes) -> None:
+    raw = arxiv_rss(
+        [
+            RssItem("2411.00001", title="Caf\u00e9 \u03c9 kernels", abstract="Before after."),
+            RssItem("2411.00002"),
+        ]
+    ).replace(b"Before", b"Be" + bad + b"fore")
+    result = parse_announcements(raw)
+    assert result.status == "ok" and result.repaired == 1
+    assert [paper.id for paper in result.papers] == ["2411.00001", "2411.00002"]
+    assert result.papers[0].abstract == "Before after."
+    assert result.papers[0].title == "Caf\u00e9 \u03c9 kernels"
+
+
+def test_allowed_characters_and_references_are_kept() -> None:
+    raw = arxiv_rss([RssItem("2411.00001", abstract="tab\there")]).replace(
+        b"tab", b"&#9;&#xA;&#13;&#x20;&amp;#1;"
+    )
+    result = parse_announcements(raw)
+    assert result.repaired == 0
+    assert result.papers[0].abstract == "&#1; here"
+
+
+def test_a_response_cut_short_is_still_refused_after_repair() -> None:
+    raw = arxiv_rss([RssItem("2411.00001"), RssItem("2411.00002")])
+    result = parse_announcements(raw[: raw.index(b"</item>") + 7] + b"\x01")
+    assert result.status == "error" and "cut short" in result.message

@@ -13,6 +13,7 @@ recorded responses.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -37,6 +38,8 @@ class Announcements(BaseModel):
     announced: datetime | None = None
     total: int = 0
     papers: list[Paper] = []
+    repaired: int = 0
+    """XML-invalid characters removed from the response before it was read."""
 
 
 class Item(NamedTuple):
@@ -146,8 +149,24 @@ def _wanted(
 _NOT_RSS = "arXiv's response is not its RSS feed (a maintenance page, or a wrong rss_url?)"
 
 
+_XML_INVALID = re.compile(
+    rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]"
+    rb"|&#(?:x0*(?:[0-8bcef]|1[0-9a-f]|fff[ef])|0*(?:[0-8]|1[1-2]|1[4-9]|2[0-9]|3[01]|6553[45]));",
+    re.IGNORECASE,
+)
+"""What XML 1.0 cannot carry, as UTF-8 bytes or as a character reference: C0 controls but
+tab, line feed and carriage return, and U+FFFE / U+FFFF. None of these bytes occurs inside
+another UTF-8 character, so removing them leaves the rest of the text as it was."""
+
+
+def without_invalid_characters(raw: bytes) -> tuple[bytes, int]:
+    """`raw` without the characters XML 1.0 forbids, and how many there were. arXiv has sent
+    such characters in abstracts; one of them makes a strict parser refuse a whole day."""
+    return _XML_INVALID.subn(b"", raw)
+
+
 def rss_channel(raw: bytes) -> Any:
-    """The `<channel>` of an RSS 2.0 document.
+    """The `<channel>` of an RSS 2.0 document (free of XML-invalid characters).
 
     Raises:
         ValueError: saying why the response cannot be taken as a day's announcements. Such a
@@ -186,8 +205,14 @@ def merge(parts: list[Announcements]) -> Announcements:
     announced = max(part.announced for part in parts if part.announced)
     total = sum(part.total for part in parts)
     message = f"{total} announcements for {announced.date()} in {len(parts)} requests"
+    repaired = sum(part.repaired for part in parts)
     return Announcements(
-        status="ok", message=message, announced=announced, total=total, papers=papers
+        status="ok",
+        message=message,
+        announced=announced,
+        total=total,
+        papers=papers,
+        repaired=repaired,
     )
 
 
@@ -198,10 +223,11 @@ def parse_announcements(
 ) -> Announcements:
     """Read one rss.arxiv.org response, keeping the items in `categories` with an announce type
     in `types` (all when None). Items that cannot be read are skipped and counted."""
+    raw, repaired = without_invalid_characters(raw)
     try:
         channel = rss_channel(raw)
     except ValueError as problem:
-        return Announcements(status="error", message=str(problem))
+        return Announcements(status="error", message=str(problem), repaired=repaired)
     title = _text(channel, "title")
     if title.startswith("Feed error"):
         said = _text(channel, "description") or title
@@ -213,6 +239,7 @@ def parse_announcements(
             status="empty",
             message="no announcement today (arXiv publishes none on weekends and holidays)",
             announced=announced,
+            repaired=repaired,
         )
     announced = announced or _parse_date(_text(channel.find("item"), "pubDate"))
     if announced is None:
@@ -233,4 +260,5 @@ def parse_announcements(
         announced=announced,
         total=len(items),
         papers=papers,
+        repaired=repaired,
     )
