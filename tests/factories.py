@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html import escape
+from typing import Any
 
 import httpx
 
@@ -267,3 +269,24 @@ class Drip(httpx.SyncByteStream):
             self.advance(1.0)
             self.sent += 1
             yield bytes([byte])
+
+
+class ServerMessages:
+    """The one thing the query gate asks of a request: the server's ASGI messages."""
+
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        self._messages = messages
+
+    @classmethod
+    def connected(cls) -> Any:
+        return cls([{"type": "http.request", "body": b"", "more_body": False}])
+
+    @classmethod
+    def gone(cls) -> Any:
+        return cls([{"type": "http.disconnect"}])
+
+    async def receive(self) -> dict[str, Any]:
+        if self._messages:
+            return self._messages.pop(0)
+        await asyncio.Event().wait()  # connected: no message until the test ends
+        raise AssertionError("unreachable")

@@ -10,27 +10,7 @@ import pytest
 
 from core.search import ClientGone
 from core.web.gate import QueryGate
-
-
-class _Request:
-    """The one thing the gate asks of a request: the server's messages."""
-
-    def __init__(self, messages: list[dict[str, Any]]) -> None:
-        self._messages = messages
-
-    async def receive(self) -> dict[str, Any]:
-        if self._messages:
-            return self._messages.pop(0)
-        await asyncio.Event().wait()  # connected: no message until the test ends
-        raise AssertionError("unreachable")
-
-
-def _connected() -> Any:
-    return _Request([{"type": "http.request", "body": b"", "more_body": False}])
-
-
-def _gone() -> Any:
-    return _Request([{"type": "http.disconnect"}])
+from tests.factories import ServerMessages
 
 
 def test_a_query_waits_for_a_slot_and_is_dropped_if_its_client_left_meanwhile() -> None:
@@ -48,9 +28,9 @@ def test_a_query_waits_for_a_slot_and_is_dropped_if_its_client_left_meanwhile() 
 
     async def scenario() -> None:
         gate = QueryGate(slots=1)
-        first = asyncio.create_task(gate.run(_connected(), holds_the_slot))
+        first = asyncio.create_task(gate.run(ServerMessages.connected(), holds_the_slot))
         await asyncio.to_thread(started.wait, 30)
-        second = asyncio.create_task(gate.run(_gone(), second_work))
+        second = asyncio.create_task(gate.run(ServerMessages.gone(), second_work))
         for _ in range(3):  # let the second block on the slot and its watcher hear the news
             await asyncio.sleep(0)
         release.set()

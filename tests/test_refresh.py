@@ -28,7 +28,7 @@ from core.store.sqlite import SQLiteStore
 from core.web.gate import QueryGate
 from core.words import Fields, fields_of
 from tests.conftest import FakeClock, items_made
-from tests.factories import RssItem, arxiv_rss
+from tests.factories import RssItem, ServerMessages, arxiv_rss
 
 ITEMS = [
     RssItem(
@@ -292,7 +292,9 @@ def test_the_cycle_collector_stays_on_when_a_query_and_a_refresh_overlap(
         return render_all(*args, **kwargs)
 
     monkeypatch.setattr(core.refresh, "render_all", rendering)
-    querying = threading.Thread(target=lambda: asyncio.run(QueryGate().run(_Connected(), query)))
+    querying = threading.Thread(
+        target=lambda: asyncio.run(QueryGate().run(ServerMessages.connected(), query))
+    )
     refreshing = threading.Thread(
         target=refresh,
         args=(_settings(tmp_path), store, fetch),
@@ -309,14 +311,6 @@ def test_the_cycle_collector_stays_on_when_a_query_and_a_refresh_overlap(
     assert seen == {"query": True, "fetch": True, "render": True}
     assert gc.isenabled()
     assert store.day_index(), "the refresh published"
-
-
-class _Connected:
-    """A client that stays connected: the one thing the query gate asks of a request."""
-
-    async def receive(self) -> dict[str, Any]:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
 
 
 def test_validators_change_only_when_the_bytes_do(
