@@ -115,7 +115,7 @@ def test_landing_page_builds_a_working_feed_url(site: str) -> None:
         page.screenshot(path=str(ARTIFACTS / "landing.png"), full_page=True)
         browser.close()
 
-    assert errors == []
+    assert errors == [], "a script or style the page's policy refuses is a console error"
     feed = feedparser.parse(httpx.get(url, timeout=10).content)
     assert not feed.bozo
     assert [entry.id[-10:] for entry in feed.entries] == ["2411.00002"]
@@ -140,7 +140,9 @@ def test_landing_page_has_no_axe_violations_and_fits_a_phone(
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 390, "height": 844}, color_scheme=scheme)
+        page = browser.new_page(  # axe is the test's script, which the page's policy refuses
+            viewport={"width": 390, "height": 844}, color_scheme=scheme, bypass_csp=True
+        )
         page.goto(f"{site}/", wait_until="networkidle")
         page.add_script_tag(path=str(axe))
         violations = page.evaluate(

@@ -139,19 +139,24 @@ def test_refresh_endpoint_requires_the_secret(tmp_path: Path, store: Store) -> N
     assert client.get("/api/refresh").status_code == 401
     assert client.get("/api/refresh", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/api/refresh", headers={"Authorization": SECRET}).status_code == 401
+    refused = client.get("/api/refresh", headers={"Authorization": f"Basic {SECRET}"})
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Bearer realm=")
     assert runs == []
     ok = client.get("/api/refresh", headers={"Authorization": f"Bearer {SECRET}"})
     assert ok.status_code == 200 and ok.json()["status"] == "published"
+    lowercase = client.get("/api/refresh", headers={"Authorization": f"bearer {SECRET}"})
+    assert lowercase.status_code == 200, "the scheme is case-insensitive (RFC 9110, 11.1)"
     assert (
         client.post("/api/refresh", headers={"Authorization": f"Bearer {SECRET}"}).status_code
         == 200
     )
-    assert runs == [1, 1]
+    assert runs == [1, 1, 1]
     unset = _client(settings, store, runner, secret="").get(
         "/api/refresh", headers={"Authorization": "Bearer "}
     )
     assert unset.status_code == 503 and "set CRON_SECRET" in unset.json()["error"]
-    assert runs == [1, 1]
+    assert runs == [1, 1, 1]
 
 
 def test_refresh_endpoint_stops_at_the_deadline_and_resumes(tmp_path: Path, store: Store) -> None:

@@ -68,6 +68,12 @@ def test_every_item_carries_signed_more_and_less_links(
         assert client.get(href).status_code == 200
 
 
+def _confirm_form(client: TestClient, href: str) -> dict[str, str]:
+    """The fields of the form the link's page asks to confirm (its cookie kept by `client`)."""
+    form = lxml.html.fromstring(client.get(href).content).forms[0]
+    return {name: str(value) for name, value in form.fields.items()}
+
+
 def test_following_a_link_changes_nothing_confirming_records(
     served: tuple[TestClient, Store, Settings],
 ) -> None:
@@ -76,6 +82,8 @@ def test_following_a_link_changes_nothing_confirming_records(
     page = client.get(href)
     assert page.status_code == 200 and store.likes() == {}, "a prefetch must not record"
     assert page.headers["cache-control"] == "no-store"
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert page.headers["referrer-policy"] == "no-referrer"
     assert "Paged attention memory for serving" in page.text
     form = lxml.html.fromstring(page.content).forms[0]
@@ -90,8 +98,7 @@ def test_the_next_refresh_ranks_with_the_recorded_opinion(
 ) -> None:
     client, store, settings = served
     href = _links(client, "/feeds/cs.LG.xml")[("2411.00001", "More like this")]
-    query = parse_qs(urlsplit(href).query)
-    client.post("/feedback", data={name: values[0] for name, values in query.items()})
+    assert client.post("/feedback", data=_confirm_form(client, href)).status_code == 200
     refresh(settings, store, lambda: arxiv_rss([]), source="t", clock=clock)
     clock.now += TTL_SECONDS + 1  # the process serves a feed from memory that long
     item = next(
@@ -122,8 +129,56 @@ def test_a_tampered_link_is_refused_and_records_nothing(
     fields = {name: values[0] for name, values in parse_qs(urlsplit(href).query).items()}
     fields.update(change)
     assert client.get("/feedback", params=fields).status_code == status
-    assert client.post("/feedback", data=fields).status_code == status
+    posted = {**_confirm_form(client, href), **change}
+    assert client.post("/feedback", data=posted).status_code == status
     assert store.likes() == {}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "null"},
+    ],
+)
+def test_a_post_from_another_site_is_refused_even_with_the_token(
+    served: tuple[TestClient, Store, Settings], headers: dict[str, str]
+) -> None:
+    client, store, _ = served
+    href = _links(client, "/feeds/cs.LG.xml")[("2411.00001", "More like this")]
+    response = client.post("/feedback", data=_confirm_form(client, href), headers=headers)
+    assert response.status_code == 403 and "from this site only" in response.text
+    assert store.likes() == {}
+
+
+@pytest.mark.parametrize("token", ["missing", "forged", "no cookie"])
+def test_a_post_without_the_pages_token_is_refused(
+    served: tuple[TestClient, Store, Settings], token: str
+) -> None:
+    """A signed link is all a page elsewhere could hold: it is not enough to record."""
+    client, store, _ = served
+    href = _links(client, "/feeds/cs.LG.xml")[("2411.00001", "More like this")]
+    fields = _confirm_form(client, href)
+    if token == "missing":
+        del fields["token"]
+    elif token == "forged":
+        fields["token"] = "x" * 32
+    else:
+        client.cookies.clear()
+    response = client.post("/feedback", data=fields)
+    assert response.status_code == 403 and "open the link again" in response.text
+    assert store.likes() == {}
+
+
+def test_the_confirm_forms_cookie_is_same_site_only_and_unreadable_by_scripts(
+    served: tuple[TestClient, Store, Settings],
+) -> None:
+    client, _, _ = served
+    href = _links(client, "/feeds/cs.LG.xml")[("2411.00001", "More like this")]
+    cookie = client.get(href).headers["set-cookie"].lower()
+    assert "samesite=strict" in cookie and "httponly" in cookie and "path=/feedback" in cookie
 
 
 def test_an_oversized_form_is_refused(served: tuple[TestClient, Store, Settings]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import feedparser
 import httpx
+import lxml.html
 import pytest
 from fastapi.testclient import TestClient
 
@@ -473,3 +476,54 @@ def test_an_ad_hoc_query_sees_a_day_published_again_with_other_content(
     clock.now += 3600  # the second cron
     refresh(settings, store, lambda: arxiv_rss(revised), source="t", clock=clock)
     assert client.get("/api/count", params={"q": "hypergraphs"}).json() == {"count": 1}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/feeds/cs.LG.xml", "/feed.json?q=moe", "/api/papers", "/health", "/opml", "/", "/nope"],
+)
+def test_every_answer_forbids_sniffing_and_keeps_its_url_to_itself(
+    client: TestClient, path: str
+) -> None:
+    headers = client.get(path).headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
+def test_the_landing_page_runs_only_its_own_script_and_style_and_is_never_framed(
+    client: TestClient,
+) -> None:
+    """The policy's hashes are checked against the page as served (the browser test runs
+    the page under it in Chromium)."""
+    response = client.get("/")
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in response.headers["content-security-policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+    page = lxml.html.fromstring(response.content)
+    for kind in ("script", "style"):
+        blocks = [element.text for element in page.iter(kind)]
+        assert blocks
+        assert policy[f"{kind}-src"].split() == [f"'sha256-{_digest(text)}'" for text in blocks]
+    assert not page.xpath("//@style | //@*[starts-with(name(), 'on')]"), "no inline attribute"
+
+
+def _digest(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/feeds/cs.LG.xml", "GET, HEAD"),
+        ("DELETE", "/api/papers", "GET"),
+        ("PUT", "/api/refresh", "GET, POST"),
+    ],
+)
+def test_a_method_not_allowed_says_which_are(
+    client: TestClient, method: str, path: str, allowed: str
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert sorted(response.headers["allow"].split(", ")) == sorted(allowed.split(", "))

@@ -16,7 +16,6 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.clock import Clock, SystemClock
 from core.config import Settings
@@ -28,7 +27,7 @@ from core.web.context import Context, LazyStore, RefreshRunner
 from core.web.feed_cache import FeedCache
 from core.web.fragment_cache import fragment_cache
 from core.web.gate import QueryGate
-from core.web.responses import ERROR_HANDLERS
+from core.web.responses import ERROR_HANDLERS, ResponseHeaders
 from core.web.routes import api, feedback, feeds, home
 
 GET_HEAD = ["GET", "HEAD"]
@@ -51,31 +50,6 @@ ROUTES: list[tuple[str, Callable[..., Any], list[str], dict[str, Any]]] = [
     ("/feedback", feedback.record_feedback, ["POST"], {"response_class": HTMLResponse}),
     ("/", home.home, GET_HEAD, {"response_class": HTMLResponse}),
 ]
-
-
-class VaryOnce:
-    """Merges the `Vary` headers of a response into one list without repeats: Starlette's
-    gzip middleware appends `Accept-Encoding` to the one feed responses already carry."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_merged(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message["headers"] if k.lower() != b"vary"]
-                tokens = [
-                    token.strip()
-                    for k, v in message["headers"]
-                    if k.lower() == b"vary"
-                    for token in v.split(b",")
-                ]
-                if tokens:
-                    headers.append((b"vary", b", ".join(dict.fromkeys(tokens))))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_merged)
 
 
 def _default_runner(settings: Settings) -> RefreshRunner:
@@ -102,7 +76,7 @@ def create_app(
         title="arxiv-feeds", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json"
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(VaryOnce)
+    app.add_middleware(ResponseHeaders)
     clock = clock or SystemClock()
     app.state.context = Context(
         settings=settings,

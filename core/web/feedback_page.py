@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from core.config import ArxivIdList
 from core.feedback import LABELS, SIGNATURE_LENGTH
@@ -28,6 +28,8 @@ class Feedback(BaseModel):
     id: str
     opinion: Opinion
     sig: str
+    token: str = Field(default="", max_length=64)
+    """The confirm form's token (posted forms only)."""
 
     @field_validator("id")
     @classmethod
@@ -57,15 +59,15 @@ def problem(error: ValidationError) -> str:
     )
 
 
-def feedback_page(
-    feedback: Feedback, title: str, base: str, site_title: str, *, recorded: bool
-) -> str:
+def feedback_page(feedback: Feedback, title: str, base: str, site_title: str, *, token: str) -> str:
+    """The question, with a form bound to `token`; without a token, the opinion recorded."""
     question, done = QUESTIONS[feedback.opinion]
     return (
         environment()
         .get_template("feedback.html")
         .render(
-            recorded=recorded,
+            recorded=not token,
+            token=token,
             label=LABELS[feedback.opinion],
             question=question,
             done=done,

@@ -18,6 +18,7 @@ from core.web.responses import error_response
 from core.web.routes.feeds import answer_query
 
 STALE_AFTER = timedelta(days=4)
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="arxiv-feeds refresh"'}
 
 
 async def api_papers(request: Request) -> Response:
@@ -58,14 +59,22 @@ def api_refresh(request: Request) -> Response:
     if not ctx.cron_secret:
         message = "refresh is disabled: set CRON_SECRET on this deployment to enable it"
         return error_response(request, 503, message)
-    given = request.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {ctx.cron_secret}".encode()):
-        return error_response(request, 401, "missing or wrong Authorization: Bearer <CRON_SECRET>")
+    if not _bearer_matches(request.headers.get("authorization", ""), ctx.cron_secret):
+        message = "missing or wrong Authorization: Bearer <CRON_SECRET>"
+        return error_response(request, 401, message, headers=BEARER_CHALLENGE)
     report = ctx.runner(ctx.store())
     status = 200 if report.status in ("published", "no-announcement") else 503
     if report.status == "locked":
         status = 409
     return JSONResponse(report.model_dump(mode="json"), status_code=status)
+
+
+def _bearer_matches(authorization: str, secret: str) -> bool:
+    """`Bearer <secret>`, the scheme in any case (RFC 9110, 11.1), compared in constant time."""
+    scheme, _, token = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip().encode(), secret.encode()
+    )
 
 
 def health(request: Request) -> JSONResponse:

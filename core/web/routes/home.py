@@ -14,7 +14,7 @@ from core.web.query import FeedQuery
 
 
 def home(request: Request) -> HTMLResponse:
-    from core.web.pages import Builder, landing_page  # Jinja2 only for this page
+    from core.web.pages import Builder, landing_page, page_policy  # Jinja2 only here
 
     ctx = context(request)
     current = ctx.store()
@@ -32,4 +32,5 @@ def home(request: Request) -> HTMLResponse:
     page = landing_page(
         ctx.settings, base, ctx.feeds, current.last_report(), latest, builder, count
     )
-    return HTMLResponse(page, headers={"Cache-Control": QUERY_CACHE})
+    headers = {"Cache-Control": QUERY_CACHE, "Content-Security-Policy": page_policy("index.html")}
+    return HTMLResponse(page, headers=headers)
