@@ -38,20 +38,12 @@ def _explain(message: str) -> FastAPI:
     return broken
 
 
-def _public(error: ConfigError) -> str:
-    """The configuration problems as anyone may read them: never the store's address."""
-    return "\n".join(
-        line.split(" (got ", 1)[0] if line.startswith("store.url") else line
-        for line in str(error).splitlines()
-    )
-
-
 def build(env: dict[str, str] | None = None) -> FastAPI:
     env = dict(os.environ) if env is None else env
     try:
         settings: Settings = load_settings(env=env)
     except ConfigError as error:
-        return _explain(f"arxiv-feeds cannot start: invalid configuration.\n{_public(error)}\n")
+        return _explain(f"arxiv-feeds cannot start: invalid configuration.\n{error}\n")
     if env.get("VERCEL") and settings.store.url.startswith("sqlite:"):
         return _explain(NO_STORE)
     return create_app(

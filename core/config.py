@@ -10,7 +10,6 @@ import csv
 import os
 import re
 import tomllib
-from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,8 +25,9 @@ from pydantic import (
     model_validator,
 )
 
+from core.arxiv import check_arxiv_id, check_category
 from core.models import AnnounceType
-from core.text import ARXIV_ID, has_control_characters, redact
+from core.text import has_control_characters, redact
 
 DEFAULT_CONFIG_PATH = Path("arxiv-feeds.toml")
 DEFAULT_STORE_URL = "sqlite:///./data/arxiv-feeds.db"
@@ -35,7 +35,6 @@ RESERVED_FEED_NAMES = frozenset({"all", "keyword", "k"})
 Format = Literal["xml", "atom", "json"]
 FORMATS: tuple[Format, ...] = ("xml", "atom", "json")
 
-CATEGORY_PATTERN = re.compile(r"^[a-z]+(-[a-z]+)?(\.[A-Za-z]+(-[a-z]+)?)?$")
 FEED_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -43,39 +42,11 @@ class ConfigError(Exception):
     """A configuration problem, worded for the person who has to fix it."""
 
 
-def _check_category(value: str) -> str:
-    if not CATEGORY_PATTERN.fullmatch(value):
-        raise ValueError("expected an arXiv category such as 'cs.LG' or 'hep-ph'")
-    return value
-
-
-Category = Annotated[str, AfterValidator(_check_category)]
+Category = Annotated[str, AfterValidator(check_category)]
 """A category (`cs.LG`) or a whole archive (`cs`, `math`, `astro-ph`, `hep-th`)."""
 
 
-def listed_under(categories: Iterable[str]) -> frozenset[str]:
-    """Every name a paper listed in `categories` is found under: each category and its
-    archive (`cs.LG` and `cs`)."""
-    return frozenset(name for c in categories for name in (c, c.split(".", 1)[0]))
-
-
-def covered(categories: Iterable[str], followed: Collection[str]) -> bool:
-    """Whether a paper listed in `categories` is in one of `followed` (categories or archives:
-    `cs` covers `cs.LG`)."""
-    return not listed_under(categories).isdisjoint(followed)
-
-
-_ARXIV_ID_WITH_VERSION = re.compile(rf"({ARXIV_ID})(?:v\d+)?")
-
-
-def _check_arxiv_id(value: str) -> str:
-    match = _ARXIV_ID_WITH_VERSION.fullmatch(value.strip())
-    if match is None:
-        raise ValueError("expected an arXiv id such as '2411.17700' or 'hep-ph/0101001'")
-    return match.group(1)
-
-
-ArxivId = Annotated[str, AfterValidator(_check_arxiv_id)]
+ArxivId = Annotated[str, AfterValidator(check_arxiv_id)]
 """An arXiv id as given (a version is accepted and dropped)."""
 ArxivIdList = TypeAdapter(list[ArxivId])
 
@@ -455,26 +426,40 @@ def _clean_environment(env: dict[str, str]) -> dict[str, str]:
     return cleaned
 
 
-def _environment_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """Apply deployment overrides; the store URL comes from STORE_URL, REDIS_URL, then KV_URL."""
+def _environment_overrides(
+    data: dict[str, Any], env: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Apply deployment overrides; the store URL comes from STORE_URL, REDIS_URL, then KV_URL.
+    Also returns which variable set each overridden key (`store.url` -> `STORE_URL`)."""
     sections = {key: dict(value) for key, value in data.items() if isinstance(value, dict)}
     merged: dict[str, Any] = {**data, **sections}
-    store_url = env.get("STORE_URL") or env.get("REDIS_URL") or env.get("KV_URL")
-    if store_url:
-        merged.setdefault("store", {})["url"] = store_url
+    from_env: dict[str, str] = {}
+
+    def override(section: str, key: str, variable: str, value: Any) -> None:
+        merged.setdefault(section, {})[key] = value
+        from_env[f"{section}.{key}"] = variable
+
+    if store_variable := next((n for n in ("STORE_URL", "REDIS_URL", "KV_URL") if env.get(n)), ""):
+        override("store", "url", store_variable, env[store_variable])
     if env.get("ARXIV_FEEDS_CATEGORIES"):
-        merged.setdefault("arxiv", {})["categories"] = split_list(env["ARXIV_FEEDS_CATEGORIES"])
+        categories = split_list(env["ARXIV_FEEDS_CATEGORIES"])
+        override("arxiv", "categories", "ARXIV_FEEDS_CATEGORIES", categories)
     if env.get("ARXIV_FEEDS_KEYWORDS"):
-        merged.setdefault("rank", {})["keywords"] = split_list(env["ARXIV_FEEDS_KEYWORDS"])
-    base_url = env.get("BASE_URL") or (
-        f"https://{env['VERCEL_PROJECT_PRODUCTION_URL']}"
-        if env.get("VERCEL_PROJECT_PRODUCTION_URL")
-        else None
-    )
-    if base_url:
-        merged.setdefault("site", {})["base_url"] = base_url.rstrip("/")
+        keywords = split_list(env["ARXIV_FEEDS_KEYWORDS"])
+        override("rank", "keywords", "ARXIV_FEEDS_KEYWORDS", keywords)
+    if env.get("BASE_URL"):
+        override("site", "base_url", "BASE_URL", env["BASE_URL"].rstrip("/"))
+    elif env.get("VERCEL_PROJECT_PRODUCTION_URL"):
+        address = f"https://{env['VERCEL_PROJECT_PRODUCTION_URL']}"
+        override("site", "base_url", "VERCEL_PROJECT_PRODUCTION_URL", address.rstrip("/"))
     merged["summaries"] = _llm_provider(merged.get("summaries", {}), env)
-    return merged
+    from_env.update(
+        {f"summaries.{key}": name for key, name in _LLM_VARIABLES.items() if env.get(name)}
+    )
+    return merged, from_env
+
+
+_LLM_VARIABLES = {"base_url": "LLM_BASE_URL", "model": "LLM_MODEL"}
 
 
 def _llm_provider(section: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
@@ -495,8 +480,11 @@ def _llm_provider(section: dict[str, Any], env: dict[str, str]) -> dict[str, Any
     }
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """One line per problem: the key, the value given, and what is expected."""
+def describe_validation_error(
+    error: ValidationError, from_env: dict[str, str] | None = None, source: str = ""
+) -> str:
+    """One line per problem: where the value came from (`source`'s key, or the environment
+    variable in `from_env` that set it), the value given, and what is expected."""
     lines = []
     for problem in error.errors():
         location = [str(part) for part in problem["loc"]]
@@ -505,9 +493,15 @@ def describe_validation_error(error: ValidationError) -> str:
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against the README)"
+        key = ".".join(location)
         shown = problem.get("input")
-        given = "" if isinstance(shown, dict | list) else f" (got {shown!r})"
-        lines.append(f"{'.'.join(location)}: {message}{given}" if location else message)
+        private = key == "store.url"  # its address and credentials are never shown
+        given = "" if private or isinstance(shown, dict | list) else f" (got {shown!r})"
+        variable = next(
+            (v for k, v in (from_env or {}).items() if f"{key}.".startswith(f"{k}.")), ""
+        )
+        where = f"{variable} (sets {key})" if variable else f"{source}: {key}" if source else key
+        lines.append(f"{where}: {message}{given}" if location else message)
     return redact("\n".join(lines))
 
 
@@ -530,7 +524,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     elif explicit is not None:
         raise ConfigError(f"{chosen}: no such config file (set by ARXIV_FEEDS_CONFIG or --config)")
     source = str(chosen) if chosen.is_file() else "built-in defaults"
+    merged, from_env = _environment_overrides(data, env)
     try:
-        return Settings.model_validate({**_environment_overrides(data, env), "source": source})
+        return Settings.model_validate({**merged, "source": source})
     except ValidationError as error:
-        raise ConfigError(f"{source}:\n{describe_validation_error(error)}") from error
+        raise ConfigError(describe_validation_error(error, from_env, source)) from error

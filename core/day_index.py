@@ -19,7 +19,7 @@ from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from core.config import listed_under
+from core.arxiv import listed_under
 from core.models import AnnounceType, Paper
 from core.rank import CompiledRule
 from core.words import Fields, TextField, fields_of, stemmer_release
@@ -132,7 +132,7 @@ class DayIndex:
 
     def listed_in(self, wanted: Iterable[str]) -> list[int]:
         """Positions, in order, of the papers listed in one of `wanted` (categories or
-        archives: `cs` holds `cs.LG`), as `core.config.covered` decides."""
+        archives: `cs` holds `cs.LG`), as `core.arxiv.covered` decides."""
         listings = self._listings
         return sorted(set().union(*(listings.get(name, ()) for name in wanted)))
 

@@ -20,8 +20,9 @@ from typing import NamedTuple
 
 import httpx
 
+from core.arxiv import covered
 from core.clock import Clock, SystemClock, utc_now
-from core.config import Settings, covered
+from core.config import Settings
 from core.day_index import DayIndex, dumps, stored_key
 from core.embeddings import Embedder, EmbeddingError, live_embedder
 from core.feedback import SECRET_NAME, FeedbackLinks

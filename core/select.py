@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import NamedTuple
 
-from core.config import Settings, listed_under
+from core.arxiv import listed_under
+from core.config import Settings
 from core.models import FeedSpec, Paper
 from core.rank import sort_key
 

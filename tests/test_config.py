@@ -83,7 +83,14 @@ def _invalid(tmp_path: Path, text: str) -> str:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[arxiv]\ncategories = ["cs LG"]\n', "arxiv.categories.0: expected an arXiv category"),
+        ('[arxiv]\ncategories = ["cs LG"]\n', "arxiv.categories.0: not an arXiv category"),
+        ('[arxiv]\ncategories = ["cs.XX"]\n', "arxiv.categories.0: not an arXiv category"),
+        ('[arxiv]\ncategories = ["cs.ai"]\n', "arxiv.categories.0: arXiv spells it 'cs.AI'"),
+        ('[arxiv]\ncategories = ["cs.LGG"]\n', "did you mean 'cs.LG'?"),
+        ('[feeds.mine]\ncategories = ["hep_ph"]\n', "feeds.mine.categories.0: not an arXiv"),
+        ('[rank]\ncategory_weights = { "CS.DC" = 1 }\n', "arXiv spells it 'cs.DC'"),
+        ('[rank]\nlike = ["9999.99999"]\n', "rank.like.0: no arXiv id has the year and month 9999"),
+        ('[rank]\nlike = ["2411.1770"]\n', "has 5 digits since 2015 after the dot"),
         ("[arxiv]\ncolour = 1\n", "arxiv.colour: unknown key"),
         ('[rank]\ntitle_weight = "heavy"\n', "rank.title_weight: Input should be a valid number"),
         ('[rank]\nkeywords = [{ term = "x", weight = 1000 }]\n', "rank.keywords.0.weight"),
@@ -108,6 +115,30 @@ def test_named_feed_table(tmp_path: Path) -> None:
     settings = load_settings(path, env={})
     assert settings.feeds.named["systems"].categories == ["cs.DC"]
     assert tomllib.loads(path.read_text())["feeds"]["systems"]["title"] == "Systems"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"ARXIV_FEEDS_CATEGORIES": "cs.LG,cs.XX"},
+            "ARXIV_FEEDS_CATEGORIES (sets arxiv.categories.1)",
+        ),
+        ({"ARXIV_FEEDS_CATEGORIES": "cs.ai"}, "arXiv spells it 'cs.AI'"),
+        ({"STORE_URL": "mysql://u:pw@db/x"}, "STORE_URL (sets store.url): expected sqlite"),
+        ({"REDIS_URL": "mysql://db/x"}, "REDIS_URL (sets store.url)"),
+        ({"BASE_URL": "ftp://x"}, "BASE_URL (sets site.base_url)"),
+    ],
+)
+def test_a_bad_value_from_the_environment_names_its_variable_not_the_file(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    path = tmp_path / "arxiv-feeds.toml"
+    path.write_text("")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, env=env)
+    assert expected in str(error.value)
+    assert str(path) not in str(error.value) and "pw@" not in str(error.value)
 
 
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:

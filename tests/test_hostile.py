@@ -148,13 +148,13 @@ def test_the_digest_cannot_be_steered(hostile: tuple[TestClient, Store]) -> None
 
 
 @pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b"])
-def test_a_control_character_xml_forbids_is_an_upstream_error(
+def test_a_control_character_xml_forbids_is_removed_and_the_day_kept(
     tmp_path: Path, store: Store, clock: FakeClock, control: str
 ) -> None:
     settings = Settings()
-    refresh(settings, store, lambda: arxiv_rss(ITEMS[1:]), source="t", clock=clock)
-    good = store.day_index()
-    broken = arxiv_rss([RssItem("2411.00003", title=f"Bell {control} here")])
-    report = refresh(settings, store, lambda: broken, source="t", clock=clock)
-    assert report.status == "upstream-error"
-    assert store.day_index() == good
+    damaged = arxiv_rss(
+        [RssItem("2411.00003", title=f"Bell {control} here", categories=("cs.LG",))]
+    )
+    report = refresh(settings, store, lambda: damaged, source="t", clock=clock)
+    assert report.status == "published" and report.repaired_characters == 1
+    assert [paper.title for paper in store.papers(["2411.00003"])] == ["Bell here"]

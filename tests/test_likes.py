@@ -113,10 +113,10 @@ def test_a_liked_paper_the_store_lacks_comes_from_the_export_api(
 def test_a_liked_paper_found_nowhere_is_reported(
     tmp_path: Path, store: Store, clock: FakeClock
 ) -> None:
-    settings = _settings(tmp_path, 'like = ["2499.99999"]\n')
+    settings = _settings(tmp_path, 'like = ["2412.99999"]\n')
     report = refresh(settings, store, lambda: arxiv_rss([KNOTS]), source="t", clock=clock)
     assert report.status == "published"
-    assert "liked or disliked papers not found: 2499.99999" in report.message
+    assert "liked or disliked papers not found: 2412.99999" in report.message
 
 
 def test_new_feedback_rescores_the_held_days_at_the_next_refresh_even_without_news(

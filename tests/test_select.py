@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from core.config import listed_under
+from core.arxiv import listed_under
 from core.models import AnnounceType, FeedSpec, Hit, Paper, Score
 from core.select import feed_order, select_all
 from tests.factories import make_paper

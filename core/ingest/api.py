@@ -14,7 +14,7 @@ from typing import Any
 import feedparser
 from pydantic import BaseModel
 
-from core.config import covered
+from core.arxiv import covered
 from core.ingest import ArxivError
 from core.ingest.normalize import clean_abstract, clean_text, split_id
 from core.models import AnnounceType, Paper

@@ -22,7 +22,7 @@ from typing import Any, Literal, NamedTuple
 from lxml import etree
 from pydantic import BaseModel
 
-from core.config import covered
+from core.arxiv import covered
 from core.ingest.normalize import clean_abstract, clean_text, split_authors, split_id
 from core.models import AnnounceType, Paper
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.config import Settings, covered, slugify
+from core.arxiv import covered
+from core.config import Settings, slugify
 from core.config import split_list as _split
 from core.models import AnnounceType
 from core.search import Query
