@@ -8,11 +8,14 @@ holds the lock.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from core.clock import SystemClock
 from core.config import ConfigError, Settings, load_settings
@@ -32,15 +35,40 @@ class CommandError(Exception):
         self.code = code
 
 
+class _Parser(argparse.ArgumentParser):
+    """A mistake in the command line is one line saying what to fix (argparse would print
+    the whole usage first), then exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 1 to 65535, got {text!r}")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="arxiv-feeds", description="Ranked arXiv announcements as RSS / Atom / JSON feeds."
     )
     parser.add_argument("--config", type=Path, help="config file (default: ./arxiv-feeds.toml)")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the feeds over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every "
+        "network interface)",
+    )
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="the TCP port to listen on (default 8000)"
+    )
     refresh = commands.add_parser("refresh", help="fetch today's announcements and publish them")
     refresh.add_argument("--from-file", type=Path, help="ingest a saved rss.arxiv.org response")
     backfill = commands.add_parser("backfill", help="fill earlier days from the export API")
@@ -145,6 +173,13 @@ def _backfill(settings: Settings, store: Store, days: int) -> int:
     deadline = clock.time() + settings.refresh.time_budget_seconds
     client = ArxivClient(settings.arxiv, store, clock=clock, deadline=deadline)
     embedder = live_embedder(settings, store, clock, deadline)
+    categories = ", ".join(settings.arxiv.categories)
+    print(
+        f"asking arXiv's export API for {days} days of {categories} (one request every "
+        f"{settings.arxiv.min_interval_seconds:g} s; retrying for up to "
+        f"{settings.arxiv.retry_seconds:g} s when arXiv does not answer)...",
+        flush=True,
+    )
     try:
         return _report_exit(backfill(settings, store, client, days, embedder=embedder))
     finally:
@@ -192,7 +227,8 @@ def _likes(settings: Settings, store: Store) -> int:
     from core.refresh import opinions
 
     wanted = opinions(settings, store)
-    titles = {paper.id: paper.title for paper in store.examples(list(wanted))}
+    known = store.examples(list(wanted)) + store.papers(list(wanted))
+    titles = {paper.id: paper.title for paper in known}
     stored = store.likes()
     for paper_id, opinion in wanted.items():
         where = "feedback" if paper_id in stored else f"rank.{opinion}"
@@ -219,6 +255,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
     from core.web.app import create_app
 
+    listening = _listening_socket(host, port)
     store = open_store(settings.store)
     if not store.day_index():
         print(
@@ -226,8 +263,32 @@ def _serve(settings: Settings, host: str, port: int) -> int:
             "`uv run arxiv-feeds refresh`."
         )
     print(f"Serving on http://{host}:{port}/ (store: {redact(settings.store.url)})")
-    uvicorn.run(create_app(settings, lambda: store), host=host, port=port, log_level="info")
+    config = uvicorn.Config(create_app(settings, lambda: store), log_level="info")
+    uvicorn.Server(config).run(sockets=[listening])
     return 0
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything says it serves: a port in use or an
+    address this machine does not have is one line naming it."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise CommandError(f"--host: cannot listen on {host!r}: {error}") from error
+    listening = socket.socket(family, kind, protocol)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(address)
+    except OSError as error:
+        listening.close()
+        reason = "is in use (another server?)" if error.errno == errno.EADDRINUSE else "is refused"
+        raise CommandError(
+            f"--port: {host}:{port} {reason}: {error.strerror}; choose another with --port"
+        ) from error
+    listening.listen(2048)
+    return listening
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -519,6 +519,10 @@ def _not_published(
     return report
 
 
+def _papers(count: int) -> str:
+    return f"{count:,} paper" + ("" if count == 1 else "s")
+
+
 def _repaired_note(repaired: int) -> str:
     if not repaired:
         return ""
@@ -625,7 +629,7 @@ def refresh(
                 "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
                 "repaired_characters": announcements.repaired,
                 "status": "published",
-                "message": f"published {len(fresh)} papers announced {day}"
+                "message": f"{_papers(len(fresh))} announced {day}"
                 + _requests_note(parts)
                 + _repaired_note(announcements.repaired),
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_refresh_reports_outcomes_with_exit_codes(
     assert main(["--config", str(config), "refresh", "--from-file", str(good)]) == 0
     assert main(["--config", str(config), "refresh", "--from-file", str(empty)]) == 0
     out = capsys.readouterr().out
-    assert "published: published 1 papers announced 2024-11-28" in out
+    assert "published: 1 paper announced 2024-11-28" in out
     assert "no-announcement: no announcement today" in out
 
     garbage = tmp_path / "garbage.xml"
@@ -254,3 +255,81 @@ def test_like_and_likes_from_the_command_line(
     ]
     assert main(["--config", str(config), "like", "2411.00001", "nope"]) == EXIT_USAGE
     assert "ID 'nope': expected an arXiv id" in capsys.readouterr().err
+
+
+def test_liking_a_paper_already_in_the_store_shows_its_title_at_once(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "day.xml"
+    feed.write_bytes(arxiv_rss([RssItem("2411.00001", title="Paged attention for serving")]))
+    assert main(["--config", str(config), "refresh", "--from-file", str(feed)]) == 0
+    assert main(["--config", str(config), "like", "2411.00001"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "likes"]) == 0
+    assert capsys.readouterr().out == "like\t2411.00001\tfeedback\tPaged attention for serving\n"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("9999.99999", "ID '9999.99999': no arXiv id has the year and month 9999"),
+        ("0705.00001", "has 4 digits before 2015"),
+    ],
+)
+def test_an_id_arxiv_cannot_have_is_refused_and_nothing_recorded(
+    config: Path, capsys: pytest.CaptureFixture[str], given: str, expected: str
+) -> None:
+    assert main(["--config", str(config), "like", "2411.00001", given]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1
+    store = open_store(load_settings(config, env={}).store)
+    assert store.likes() == {}
+    store.close()
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "http"])
+def test_serve_on_an_impossible_port_is_one_line(
+    config: Path, capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_code:
+        main(["--config", str(config), "serve", "--port", port])
+    assert exit_code.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"argument --port: expected a TCP port from 1 to 65535, got {port!r}" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_serve_on_a_port_in_use_names_it_and_says_nothing_of_serving(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["--config", str(config), "serve", "--port", str(port)]) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert err.startswith(f"arxiv-feeds: --port: 127.0.0.1:{port} is in use")
+    assert "choose another with --port" in err and err.count("\n") == 1
+    assert "Serving on" not in out
+
+
+def test_serve_help_says_what_host_and_port_do(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--host HOST the address to listen on" in help_text
+    assert "--port PORT the TCP port to listen on (default 8000)" in help_text
+
+
+def test_backfill_says_what_it_waits_for_before_it_asks_arxiv(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.refresh
+    from core.ingest import ArxivError
+
+    def unreachable(*args: object, **kwargs: object) -> object:
+        assert "asking arXiv's export API" in capsys.readouterr().out, "said before asking"
+        raise ArxivError("arXiv did not answer")
+
+    monkeypatch.setattr(core.refresh, "backfill", unreachable)
+    assert main(["--config", str(config), "backfill", "--days", "2"]) == EXIT_UPSTREAM

@@ -69,7 +69,7 @@ def test_recorded_day_is_served_complete(
     config.write_text(f"[store]\n{store_config}\n")
 
     assert main(["--config", str(config), "refresh", "--from-file", str(fixture)]) == 0
-    assert "published 237 papers announced 2024-11-28" in capsys.readouterr().out
+    assert "published: 237 papers announced 2024-11-28" in capsys.readouterr().out
 
     settings = load_settings(config, env={})
     store: Store = open_store(settings.store)
