@@ -12,14 +12,25 @@ from core.models import Paper
 ABSTRACT_LIMIT = 1200
 
 
-_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_INLINE_MARKUP = re.compile(r"([\\`*_\[\]<~]|&(?=#?[0-9A-Za-z]+;))")
+"""What can start markup inside a line: escapes, code, emphasis, links and images, HTML and
+autolinks, strikethrough (GFM), character references. Other punctuation stays as written."""
+_BLOCK_START = re.compile(r"([#>+=-]|\d+(?=[.)]))")
+"""What makes a line a heading, quote, list or rule when the text opens it."""
 
 
 def _escape(text: str) -> str:
-    """Text from arXiv or an LLM as one line of Markdown that is only text: every ASCII
-    punctuation character backslash-escaped (CommonMark allows it for all of them), line
-    breaks folded, so no link, heading, list or HTML can come out of it."""
-    return _PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
+    """Text from arXiv or an LLM as one line of Markdown that is only text, readable as it
+    is in a terminal: line breaks folded, and only the characters that could make a link,
+    emphasis, code, HTML or (at the start) a heading, quote or list escaped."""
+    line = _INLINE_MARKUP.sub(r"\\\1", " ".join(text.split()))
+    opening = _BLOCK_START.match(line)
+    if opening is None:
+        return line
+    if opening.group(1).isdigit():  # `1. ` or `1) `: the mark after the number
+        end = opening.end()
+        return f"{line[:end]}\\{line[end:]}"
+    return "\\" + line
 
 
 def _escape_html(text: str) -> str:
