@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -284,17 +284,38 @@ def test_unreachable_store_is_503_not_a_traceback(tmp_path: Path) -> None:
         assert "Connection refused" not in response.text, "details go to the logs, not the web"
 
 
-def test_opml_lists_every_configured_feed(client: TestClient) -> None:
+@pytest.mark.parametrize(("query", "keyword_feeds"), [("", 0), ("?keywords=1", 29)])
+def test_opml_lists_the_configured_feeds_and_keyword_feeds_on_request(
+    client: TestClient, query: str, keyword_feeds: int
+) -> None:
     from lxml import etree
 
-    response = client.get("/opml")
+    response = client.get(f"/opml{query}")
     assert response.headers["content-type"].startswith("text/x-opml")
     root = etree.fromstring(response.content)
     urls = {o.get("xmlUrl") for o in root.iter("outline") if o.get("type") == "rss"}
     base = "http://testserver/feeds/"  # the address the request reached
     assert {f"{base}cs.DC.xml", f"{base}cs.LG.xml", f"{base}all.xml", f"{base}systems.xml"} <= urls
-    assert f"{base}keyword/kv-cache.xml" in urls
-    assert len(urls) == 2 + 1 + 1 + 29
+    assert (f"{base}keyword/kv-cache.xml" in urls) is bool(keyword_feeds)
+    assert len(urls) == 2 + 1 + 1 + keyword_feeds
+
+
+def test_opml_keeps_the_rules_the_w3c_validator_checks(client: TestClient) -> None:
+    """OPML 2.0 as feedvalidator.org reads it: an outline with more than a text attribute
+    has a type; an rss outline has xmlUrl; dateCreated is an RFC 822 date."""
+    from email.utils import parsedate_to_datetime
+
+    from lxml import etree
+
+    root = etree.fromstring(client.get("/opml?keywords=1").content)
+    assert root.get("version") == "2.0"
+    assert parsedate_to_datetime(root.findtext("head/dateCreated")).tzinfo is not None
+    outlines = list(root.iter("outline"))
+    assert outlines and all(o.get("text") for o in outlines)
+    for outline in outlines:
+        if set(outline.attrib) != {"text"}:
+            assert outline.get("type") == "rss" and outline.get("xmlUrl"), outline.attrib
+    assert client.get("/opml?keywords=yes").status_code == 422
 
 
 def test_errors_are_json_for_the_api_and_plain_elsewhere(client: TestClient) -> None:
@@ -527,3 +548,11 @@ def test_a_method_not_allowed_says_which_are(
     response = client.request(method, path)
     assert response.status_code == 405
     assert sorted(response.headers["allow"].split(", ")) == sorted(allowed.split(", "))
+
+
+def test_a_feeds_description_dates_its_update_as_its_build_date_does(client: TestClient) -> None:
+    """arXiv's day starts at midnight US Eastern: 05:00 UTC, said so in both places."""
+    channel = feedparser.parse(client.get("/feeds/cs.LG.xml").content).feed
+    built = parsedate_to_datetime(channel.updated).astimezone(UTC)
+    assert f"Updated {built:%Y-%m-%d %H:%M} UTC;" in channel.description
+    assert built.hour == 5

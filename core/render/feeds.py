@@ -145,7 +145,8 @@ def _description(meta: FeedMeta, days: list[date]) -> str:
         return f"{meta.description} {meta.empty_hint}"
     named = sorted({day.isoformat() for day in days}, reverse=True)
     return (
-        f"{meta.description} Updated {meta.updated:%Y-%m-%d %H:%M} UTC; {len(days)} papers "
+        f"{meta.description} Updated {meta.updated.astimezone(UTC):%Y-%m-%d %H:%M} UTC; "
+        f"{len(days)} papers "
         f"announced {', '.join(named)}."
     )
 

@@ -182,8 +182,13 @@ def opml(request: Request) -> Response:
     from core.render.opml import render_opml
 
     ctx = context(request)
+    asked = request.query_params.get("keywords", "0")
+    if asked not in ("0", "1"):
+        return error_response(request, 422, f"keywords: expected 0 or 1, got {asked[:20]!r}")
     base = public_base(request, ctx.settings)
-    body = render_opml(ctx.settings.site.title, base, ctx.feeds, ctx.last_updated())
+    body = render_opml(
+        ctx.settings.site.title, base, ctx.feeds, ctx.last_updated(), keywords=asked == "1"
+    )
     return Response(
         body,
         media_type="text/x-opml; charset=utf-8",
