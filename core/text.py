@@ -9,6 +9,20 @@ ARXIV_ID = r"(?:[a-z-]+(?:\.[A-Z]{2})?/\d{7})|(?:\d{4}\.\d{4,5})"
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+_INVISIBLE = re.compile(
+    "[\x80-\x9f\xad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+"""C1 controls and invisible format characters: bidirectional overrides and isolates (which
+can make `exe.png` of `gnp.exe`), zero-width spaces, word joiners, soft hyphens. Joiners
+that scripts need inside words (U+200C, U+200D) are kept."""
+
+
+def visible_text(text: str) -> str:
+    """`text` without what XML cannot carry and without invisible controls: what a reader
+    sees is what the text says."""
+    return _INVISIBLE.sub("", xml_safe(text))
+
+
 def has_control_characters(text: str) -> bool:
     """Line breaks, tabs, NUL and the like: never meant in a parameter or a setting."""
     return any(ord(char) < 32 or ord(char) == 127 for char in text)

@@ -332,3 +332,21 @@ def test_a_response_cut_short_is_still_refused_after_repair() -> None:
     raw = arxiv_rss([RssItem("2411.00001"), RssItem("2411.00002")])
     result = parse_announcements(raw[: raw.index(b"</item>") + 7] + b"\x01")
     assert result.status == "error" and "cut short" in result.message
+
+
+def test_invisible_controls_are_removed_from_titles_authors_and_abstracts() -> None:
+    """A right-to-left override makes "KV cache \u202egnp.exe" read "KV cache exe.png"."""
+    raw = arxiv_rss(
+        [
+            RssItem(
+                "2411.00001",
+                title="KV cache \u202egnp.exe\u202c",
+                creators="Ada\u200b Lovelace, Alan \u009bTuring\u2066",
+                abstract="Zero\u200bwidth and \u00adsoft, but Persian \u0645\u200c\u06cc kept.",
+            )
+        ]
+    )
+    paper = parse_announcements(raw).papers[0]
+    assert paper.title == "KV cache gnp.exe"
+    assert paper.authors == ["Ada Lovelace", "Alan Turing"]
+    assert paper.abstract == "Zerowidth and soft, but Persian \u0645\u200c\u06cc kept."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from core.ingest.tex import tex_to_html, tex_to_unicode
-from core.text import ARXIV_ID, xml_safe
+from core.text import ARXIV_ID, visible_text
 
 _ID_WITH_VERSION = re.compile(rf"(?P<id>{ARXIV_ID})(?:v(?P<version>\d+))?")
 _LEADING_AND = re.compile(r"^\s*and\s+")
@@ -20,11 +20,12 @@ def split_id(text: str) -> tuple[str, int]:
 
 
 def _collapsed(text: str) -> str:
-    return xml_safe(" ".join(text.split())).strip()
+    return " ".join(visible_text(text).split())
 
 
 def clean_text(text: str) -> str:
-    """Collapse whitespace, drop characters XML cannot carry, convert TeX to Unicode."""
+    """Collapse whitespace, drop characters XML cannot carry and invisible controls (a
+    right-to-left override in a title), convert TeX to Unicode."""
     return tex_to_unicode(_collapsed(text))
 
 
