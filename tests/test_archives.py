@@ -46,7 +46,7 @@ def test_an_archive_follows_every_category_in_it(
     refused = client.get("/api/count", params={"cat": "math.AG"})
     assert (
         refused.status_code == 422
-        and "no paper of the last 1 days is in math.AG" in (refused.json()["error"])
+        and "no paper of the last 3 days is in math.AG" in (refused.json()["error"])
     )
 
 

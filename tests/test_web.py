@@ -222,7 +222,7 @@ def test_a_query_that_would_score_too_many_papers_is_a_422_saying_how_to_narrow_
         ({"limit": "0"}, "limit"),
         ({"days": "999"}, "days"),
         ({"type": "bogus"}, "unknown announce type 'bogus'"),
-        ({"cat": "cs.XX"}, "no paper of the last 1 days is in cs.XX; followed here: cs.DC, cs.LG"),
+        ({"cat": "cs.XX"}, "no paper of the last 3 days is in cs.XX; followed here: cs.DC, cs.LG"),
         ({"q": ",".join(f"t{n}" for n in range(30))}, "at most 20 terms"),
         ({"q": "x" * 2000}, "q"),
         ({"colour": "red"}, "colour"),
@@ -361,7 +361,7 @@ def test_landing_page_shows_todays_ranked_papers_and_builds_feeds(client: TestCl
     built = client.get("/", params=[("cat", "cs.DC"), ("kw", "MoE"), ("fmt", "atom")]).text
     url = "http://testserver/feed.atom?cat=cs.DC&amp;q=MoE"
     assert f'<a href="{url}">' in built
-    assert 'Today it would hold:</b> <output id="feed-count">1 paper<' in built
+    assert 'It would hold now:</b> <output id="feed-count">1 paper<' in built
     feed = client.get("/feed.atom", params={"cat": "cs.DC", "q": "MoE"})
     assert [e.id[-10:] for e in feedparser.parse(feed.content).entries] == ["2411.00002"]
 
@@ -556,3 +556,39 @@ def test_a_feeds_description_dates_its_update_as_its_build_date_does(client: Tes
     built = parsedate_to_datetime(channel.updated).astimezone(UTC)
     assert f"Updated {built:%Y-%m-%d %H:%M} UTC;" in channel.description
     assert built.hour == 5
+
+
+def _built(html: str) -> tuple[str, int]:
+    """The builder's URL and the count it says that feed holds, as the page shows them."""
+    page = lxml.html.fromstring(html)
+    url = page.get_element_by_id("feed-url").text_content().strip()
+    count = page.get_element_by_id("feed-count").text_content().split()[0]
+    return url, int(count)
+
+
+def test_the_builder_counts_what_the_feed_it_builds_holds(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    """Vetoed papers, the default days and the limit included: every count on the page is the
+    number of items its feed holds."""
+    settings = _settings(tmp_path)
+    items = [*ITEMS, RssItem("2411.00004", title="A survey of MoE", categories=("cs.LG",))]
+    refresh(settings, store, lambda: arxiv_rss(items), source="test", clock=clock)
+    client = TestClient(create_app(settings, lambda: store, clock=clock))
+    page = client.get("/").text
+    assert "Papers found:</b> 4 (announced 2024-11-28); 1 excluded by your rules" in page
+    assert "cs.DC (2), cs.LG (2)" in page, "the vetoed survey is in no ad-hoc feed"
+    for params in ([], [("cat", "cs.LG")], [("limit", "1")], [("kw", "MoE"), ("days", "1")]):
+        url, count = _built(client.get("/", params=params).text)
+        entries = feedparser.parse(client.get(url.removeprefix("http://testserver")).content)
+        assert len(entries.entries) == count, (params, url)
+    lg_url, lg_count = _built(client.get("/", params=[("cat", "cs.LG")]).text)
+    assert lg_count == 2 and "days=" not in lg_url and "limit=" not in lg_url
+
+
+def test_the_builder_offers_only_the_announce_types_this_deployment_keeps(
+    client: TestClient,
+) -> None:
+    page = lxml.html.fromstring(client.get("/").content)
+    offered = [box.get("value") for box in page.xpath("//input[@name='type']")]
+    assert offered == ["new", "cross"]

@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import QueryParams
 
 from core.config import FORMATS, Settings
-from core.models import AnnounceType, FeedSpec, Paper, RefreshReport
+from core.models import FeedSpec, Paper, RefreshReport
+from core.web.query import DEFAULT_LIMIT
 
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 
@@ -63,6 +64,9 @@ class Builder(BaseModel):
     extra: str = ""
     min_score: str = ""
     types: list[str] = Field(default_factory=list)
+    days: int
+    default_days: int
+    limit: int = DEFAULT_LIMIT
     fmt: str = "xml"
 
     @classmethod
@@ -73,12 +77,16 @@ class Builder(BaseModel):
             min_score = f"{max(0.0, min(1000.0, float(min_score))):g}" if min_score else ""
         except ValueError:
             min_score = ""
+        kept_types = {t.value for t in settings.arxiv.announce_types}
         return cls(
             categories=[c for c in params.getlist("cat") if c in settings.arxiv.categories],
             keywords=[k for k in params.getlist("kw") if k in terms],
             extra=params.get("q", "")[:300],
             min_score=min_score,
-            types=[t for t in params.getlist("type") if t in {a.value for a in AnnounceType}],
+            types=[t for t in params.getlist("type") if t in kept_types],
+            days=_bounded(params.get("days"), 1, 30, settings.feeds.days),
+            default_days=settings.feeds.days,
+            limit=_bounded(params.get("limit"), 1, 2000, DEFAULT_LIMIT),
             fmt=params.get("fmt", "xml") if params.get("fmt") in FORMATS else "xml",
         )
 
@@ -92,12 +100,21 @@ class Builder(BaseModel):
             "q": ",".join(terms),
             "min_score": self.min_score,
             "type": ",".join(self.types),
+            "days": "" if self.days == self.default_days else str(self.days),
+            "limit": "" if self.limit == DEFAULT_LIMIT else str(self.limit),
         }
         return {key: value for key, value in params.items() if value}
 
     def url(self, base: str) -> str:
         query = urlencode(self.query())
         return f"{base}/feed.{self.fmt}" + (f"?{query}" if query else "")
+
+
+def _bounded(given: str | None, low: int, high: int, default: int) -> int:
+    try:
+        return max(low, min(high, int(given))) if given else default
+    except ValueError:
+        return default
 
 
 def landing_page(
@@ -110,10 +127,9 @@ def landing_page(
     builder_count: int | None,
 ) -> str:
     """`papers`: the latest day's papers, ranked."""
-    shown = [
-        p for p in papers if p.score.vetoed_by is None and p.score.total >= settings.rank.min_score
-    ]
-    by_category = Counter(c for p in papers for c in p.categories if c in settings.arxiv.categories)
+    kept = [p for p in papers if p.score.vetoed_by is None]
+    shown = [p for p in kept if p.score.total >= settings.rank.min_score]
+    by_category = Counter(c for p in kept for c in p.categories if c in settings.arxiv.categories)
     template = environment().get_template("index.html")
     return template.render(
         settings=settings,
@@ -124,13 +140,15 @@ def landing_page(
         report=report,
         day=papers[0].day if papers else None,
         total=len(papers),
+        vetoed=len(papers) - len(kept),
         by_category=by_category,
         shown=shown,
         hidden=len(papers) - len(shown),
         builder=builder,
         builder_url=builder.url(base),
         builder_count=builder_count,
+        default_limit=DEFAULT_LIMIT,
         formats=FORMATS,
-        types=[t.value for t in AnnounceType],
+        types=[t.value for t in settings.arxiv.announce_types],
         language=settings.summaries.languages[0],
     )

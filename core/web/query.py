@@ -14,6 +14,7 @@ from core.search import Query
 from core.text import has_control_characters
 
 MAX_TERMS = 20
+DEFAULT_LIMIT = 200
 
 
 class FeedQuery(BaseModel):
@@ -25,8 +26,9 @@ class FeedQuery(BaseModel):
     q: Annotated[str, Field(max_length=1000)] = ""
     min_score: Annotated[float | None, Field(ge=0, le=1000)] = None
     type: Annotated[str, Field(max_length=100)] = ""
-    days: Annotated[int, Field(ge=1, le=30)] = 1
-    limit: Annotated[int, Field(ge=1, le=2000)] = 200
+    days: Annotated[int | None, Field(ge=1, le=30)] = None
+    """None: as many days as the ready-made feeds hold (`feeds.days`)."""
+    limit: Annotated[int, Field(ge=1, le=2000)] = DEFAULT_LIMIT
 
     @field_validator("cat", "q", "type")
     @classmethod
@@ -89,12 +91,15 @@ class FeedQuery(BaseModel):
         ]
         return ", ".join(parts) or "everything"
 
-    def search(self) -> Query:
+    def days_in(self, settings: Settings) -> int:
+        return self.days or settings.feeds.days
+
+    def search(self, settings: Settings) -> Query:
         return Query(
             categories=self.categories,
             terms=self.terms,
             types=self.types,
             min_score=self.min_score,
-            days=self.days,
+            days=self.days_in(settings),
             limit=self.limit,
         )

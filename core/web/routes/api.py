@@ -26,7 +26,7 @@ async def api_papers(request: Request) -> Response:
 
 
 def _papers(ctx: Context, query: FeedQuery, gone: Callable[[], bool]) -> Response:
-    papers = search(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
+    papers = search(query.search(ctx.settings), ctx.settings, ctx.store(), ctx.indexes, gone)
     body = {
         "count": len(papers),
         "papers": [
@@ -49,7 +49,9 @@ async def api_count(request: Request) -> Response:
 
 
 def _count(ctx: Context, query: FeedQuery, gone: Callable[[], bool]) -> Response:
-    count = len(find(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone).matches)
+    count = len(
+        find(query.search(ctx.settings), ctx.settings, ctx.store(), ctx.indexes, gone).matches
+    )
     return JSONResponse({"count": count}, headers={"Cache-Control": QUERY_CACHE})
 
 

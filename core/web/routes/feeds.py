@@ -124,13 +124,14 @@ def parse_query(request: Request, ctx: Context) -> FeedQuery | Response:
     except ValidationError as error:
         return error_response(request, 422, describe_validation_error(error).replace("\n", "; "))
     unknown = query.unknown_categories(ctx.settings, set())
+    days = query.days_in(ctx.settings)
     if unknown:  # not followed: still fine if a paper of those days is listed there
-        present = present_categories(ctx.store(), ctx.indexes, query.days)
+        present = present_categories(ctx.store(), ctx.indexes, days)
         unknown = query.unknown_categories(ctx.settings, present)
     if unknown:
         valid = ", ".join(ctx.settings.arxiv.categories)
         message = (
-            f"cat: no paper of the last {query.days} days is in {', '.join(unknown)}; "
+            f"cat: no paper of the last {days} days is in {', '.join(unknown)}; "
             f"followed here: {valid} (and the categories their papers are cross-listed in)"
         )
         return error_response(request, 422, message)
@@ -171,7 +172,7 @@ def _query_feed(
         return language
     from core.web.live_render import render_found  # feedgen only when live
 
-    found = find(query.search(), ctx.settings, ctx.store(), ctx.indexes, gone)
+    found = find(query.search(ctx.settings), ctx.settings, ctx.store(), ctx.indexes, gone)
     spec = FeedSpec(name="query", title=f"arXiv: {query.describe()}")
     gzip = accepts_gzip(request)
     rendered = render_found(ctx, spec, fmt, found, request, language, gzip)

@@ -23,8 +23,10 @@ def home(request: Request) -> HTMLResponse:
     builder = Builder.from_params(request.query_params, ctx.settings)
     count = None
     try:
-        query = FeedQuery.model_validate({**builder.query(), "days": 1})
-        found = find(query.search(), ctx.settings, current, ctx.indexes) if index else None
+        query = FeedQuery.model_validate(builder.query())
+        found = (
+            find(query.search(ctx.settings), ctx.settings, current, ctx.indexes) if index else None
+        )
         count = len(found.matches) if found else None
     except (ValidationError, QueryTooBroad):
         pass  # the page still shows the URL; the feed itself will say what is wrong
