@@ -592,3 +592,29 @@ def test_the_builder_offers_only_the_announce_types_this_deployment_keeps(
     page = lxml.html.fromstring(client.get("/").content)
     offered = [box.get("value") for box in page.xpath("//input[@name='type']")]
     assert offered == ["new", "cross"]
+
+
+def test_the_openapi_schema_is_valid_and_states_every_parameter_and_answer(
+    client: TestClient,
+) -> None:
+    """Read by an independent validator (openapi-spec-validator), then checked for what
+    generated clients and fuzzers need: each ad-hoc parameter with its bounds, and the
+    answers other than 200."""
+    from openapi_spec_validator import validate
+
+    schema = client.get("/api/openapi.json").json()
+    validate(schema)
+    paths = schema["paths"]
+    for path in ("/feed.{fmt}", "/api/papers", "/api/count"):
+        parameters = {p["name"]: p for p in paths[path]["get"]["parameters"]}
+        assert {"cat", "q", "min_score", "type", "days", "limit"} <= set(parameters), path
+        assert parameters["limit"]["schema"] == {
+            "default": 200,
+            "maximum": 2000,
+            "minimum": 1,
+            "type": "integer",
+        }
+        assert {"422", "503"} <= set(paths[path]["get"]["responses"]), path
+    for path in ("/feed.{fmt}", "/feeds/{filename}", "/feeds/k/{filename}"):
+        assert {"200", "304", "404", "422", "503"} <= set(paths[path]["get"]["responses"]), path
+    assert {"401", "409", "503"} <= set(paths["/api/refresh"]["get"]["responses"])

@@ -10,6 +10,7 @@ Errors are JSON under /api/ and /health, plain text elsewhere, never a traceback
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -96,4 +97,20 @@ def create_app(
         app.add_route(path, feed_handler, methods=GET_HEAD)
     for path, endpoint, methods, options in ROUTES:
         app.add_api_route(path, endpoint, methods=methods, **options)
+    app.openapi = lambda: _documented(app)  # type: ignore[method-assign]
     return app
+
+
+def _documented(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI schema, made on the first request for it, with what `core.web.openapi`
+    says of the routes that read their own parameters."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        from core.web.openapi import complete
+
+        with warnings.catch_warnings():  # ids shared by a route's methods: made unique next
+            warnings.simplefilter("ignore", UserWarning)
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        app.openapi_schema = complete(schema)
+    return app.openapi_schema
