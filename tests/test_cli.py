@@ -333,3 +333,23 @@ def test_backfill_says_what_it_waits_for_before_it_asks_arxiv(
 
     monkeypatch.setattr(core.refresh, "backfill", unreachable)
     assert main(["--config", str(config), "backfill", "--days", "2"]) == EXIT_UPSTREAM
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("cs.XX", "ARXIV_FEEDS_CATEGORIES (sets arxiv.categories.0): not an arXiv category"),
+        ("cs.ai", "ARXIV_FEEDS_CATEGORIES (sets arxiv.categories.0): arXiv spells it 'cs.AI'"),
+    ],
+)
+def test_check_config_refuses_a_category_arxiv_does_not_have(
+    config: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    expected: str,
+) -> None:
+    monkeypatch.setenv("ARXIV_FEEDS_CATEGORIES", value)
+    assert main(["--config", str(config), "check-config"]) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert "config OK" not in out and expected in err and err.count("\n") == 1
