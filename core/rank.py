@@ -186,11 +186,15 @@ OTHER_FORM_WEIGHT = 0.5
 evidence than the word as written; it counts this much."""
 
 
-def _first_hit(rule: CompiledRule, places: Sequence[_Place]) -> Hit | None:
+def _first_hit(
+    rule: CompiledRule, places: Sequence[_Place], *, as_written: bool = False
+) -> Hit | None:
     """The rule's hit in the first place it matches (title before abstract), worth
-    `rule.weight` times that place's weight (times OTHER_FORM_WEIGHT if not as written)."""
+    `rule.weight` times that place's weight (times OTHER_FORM_WEIGHT if not as written).
+    `as_written`: only the word as written (or its plural) counts, not another form of its
+    stem: an exclude rule `survey` vetoes "A survey of" and "Surveys", not "Surveying"."""
     for place, text, weight in places:
-        if found := rule.find(text):
+        if (found := rule.find(text)) and (found.exact or not as_written):
             points = rule.weight * weight * (1.0 if found.exact else OTHER_FORM_WEIGHT)
             return Hit(rule=rule.name, field=place, matched=found.text, points=points)
     return None
@@ -270,7 +274,7 @@ class Ranker:
         vetoes = [
             hit
             for rule in self.exclude.candidates((title,))
-            if (hit := _first_hit(rule, [("title", title, self.exclude_weight)]))
+            if (hit := _first_hit(rule, [("title", title, self.exclude_weight)], as_written=True))
         ]
         vetoed_by = vetoes[0].rule if vetoes and self.exclude_weight == 0 else None
         hits.extend(vetoes)

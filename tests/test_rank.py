@@ -149,6 +149,20 @@ def test_weights_and_exclusion_veto() -> None:
     assert in_abstract.vetoed_by is None, "the README: excludes match titles only"
 
 
+@pytest.mark.parametrize(
+    ("title", "vetoed"),
+    [
+        ("Surveys of LLM systems", True),
+        ("LLM systems: A SURVEY", True),
+        ("Surveying the space of descriptions of a composite system", False),
+        ("A surveyed LLM cohort", False),
+    ],
+)
+def test_an_exclusion_matches_the_word_as_written_not_its_stem(title: str, vetoed: bool) -> None:
+    ranker = Ranker.from_config(RankConfig(keywords=["LLM"], exclude=["survey"]))  # type: ignore[list-item]
+    assert (ranker.score(make_paper(title=title)).vetoed_by == "survey") is vetoed
+
+
 def test_negative_exclude_weight_subtracts_instead_of_vetoing() -> None:
     config = RankConfig(keywords=["LLM"], exclude=["survey"], exclude_weight=-2.0)  # type: ignore[list-item]
     score = Ranker.from_config(config).score(make_paper(title="A survey of LLM systems"))
