@@ -215,7 +215,13 @@ class RankConfig(_Strict):
         default="", max_length=2000, description="a few sentences on what you want to read"
     )
     like_weight: float = Field(
-        default=10.0, ge=0, le=100, description="points for a paper as like a liked one as can be"
+        default=20.0, ge=0, le=100, description="points for a paper as like a liked one as can be"
+    )
+    interests_weight: float = Field(
+        default=10.0,
+        ge=0,
+        le=100,
+        description="points for a paper as like your interests as can be",
     )
     embeddings: bool = Field(
         default=False,

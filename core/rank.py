@@ -353,7 +353,7 @@ class Ranker:
                 for rule in {h.rule for h in paper_hits if _is_keyword_hit(h, keywords)}
             )
             hits = [_weighed(paper_hits, keywords, counts, size) for paper_hits in hits]
-        if self.examples.liked or self.examples.disliked:
+        if self.examples.all():
             nearest = self.examples.nearest_hits(papers, keys)
             hits = [[*mine, *added] for mine, added in zip(hits, nearest, strict=True)]
         return hits
@@ -376,8 +376,11 @@ interests, 69 keep one; NDCG unchanged)."""
 
 @dataclass(frozen=True)
 class Examples:
-    """Papers the reader liked and disliked: each ranked paper gains `weight` times its
-    similarity to the nearest liked one, and loses as much for the nearest disliked one."""
+    """What the reader told: liked and disliked papers, and their interests in plain words.
+    Each ranked paper gains `weight` times its similarity to the nearest liked paper, loses
+    as much for the nearest disliked one, and gains `interests_weight` times its similarity
+    to the interests. Interests and likes add up rather than compete for "nearest": a liked
+    paper adds to what the interests say instead of standing in for them."""
 
     liked: Sequence[Example] = ()
     disliked: Sequence[Example] = ()
@@ -385,25 +388,31 @@ class Examples:
     vectors: Mapping[str, Sequence[float]] = field(default_factory=dict)
     """Embeddings of the papers and the examples by id: with them, similarity is their cosine
     instead of term statistics."""
+    interests: Sequence[Example] = ()
+    interests_weight: float = 0.0
+
+    def all(self) -> list[Example]:
+        return [*self.interests, *self.liked, *self.disliked]
 
     def nearest_hits(
         self, papers: list[Paper], keys: dict[str, tuple[str, ...]]
     ) -> list[list[Hit]]:
         """For each of one day's `papers` (`keys`: their words' keys), a hit for the nearest
-        liked and the nearest disliked example, where near enough to count."""
-        sides = {"like": self.liked, "dislike": self.disliked}
+        interests, liked and disliked example, where near enough to count."""
+        sides = {"interests": self.interests, "like": self.liked, "dislike": self.disliked}
         similarity = (
             VectorSimilarity(sides, self.vectors) if self.vectors else Similarity(sides, keys)
         )
-        signs: dict[Literal["like", "dislike"], float] = {
-            "like": self.weight,
-            "dislike": -self.weight,
+        signs: dict[str, tuple[Literal["like", "dislike"], float]] = {
+            "interests": ("like", self.interests_weight),
+            "like": ("like", self.weight),
+            "dislike": ("dislike", -self.weight),
         }
         added = []
         for paper in papers:
             hits = []
             found = similarity.nearest(paper.id)
-            for side, sign in signs.items():
+            for side, (opinion, sign) in signs.items():
                 nearest = found.get(side)
                 if nearest is None or nearest.similarity < MIN_SIMILARITY:
                     continue
@@ -411,8 +420,8 @@ class Examples:
                 if points != 0:
                     hits.append(
                         Hit(
-                            rule=side,
-                            field=side,
+                            rule=opinion,
+                            field=opinion,
                             matched=nearest.example.title,
                             points=points,
                             similarity=nearest.similarity,

@@ -107,6 +107,12 @@ class Resolved(NamedTuple):
     """Ids of liked or disliked papers the store kept for the first time."""
 
 
+def interests_examples(settings: Settings) -> list[Example]:
+    """The reader's interests as an example, when they wrote any."""
+    text = settings.rank.interests
+    return [Example.interests(text)] if text.strip() else []
+
+
 def resolve_examples(
     settings: Settings,
     store: Store,
@@ -129,10 +135,14 @@ def resolve_examples(
         store.put_examples(new)
     papers = {**in_window, **found, **known}
     liked = [Example.of(papers[i]) for i, o in wanted.items() if o == "like" and i in papers]
-    if settings.rank.interests.strip():
-        liked.append(Example.interests(settings.rank.interests))
     disliked = [Example.of(papers[i]) for i, o in wanted.items() if o == "dislike" and i in papers]
-    examples = Examples(liked, disliked, settings.rank.like_weight)
+    examples = Examples(
+        liked,
+        disliked,
+        settings.rank.like_weight,
+        interests=interests_examples(settings),
+        interests_weight=settings.rank.interests_weight,
+    )
     return Resolved(examples, [i for i in wanted if i not in papers], [p.id for p in new])
 
 
@@ -143,13 +153,12 @@ def embedded(
     embedder is set and there is something to compare with; else as they are. The second
     value is the report's note when embeddings are on but unused (likes then fall back to
     term similarity)."""
-    if not settings.rank.embeddings or not (examples.liked or examples.disliked):
+    if not settings.rank.embeddings or not examples.all():
         return examples, ""
     if embedder is None:
         return examples, "; embeddings off (no LLM key here), likes by term similarity"
     texts = {paper.id: Example.of(paper).text for paper in papers}
-    texts.update({example.id: example.text for example in examples.liked})
-    texts.update({example.id: example.text for example in examples.disliked})
+    texts.update({example.id: example.text for example in examples.all()})
     try:
         vectors = embedder.vectors(texts)
     except EmbeddingError as error:

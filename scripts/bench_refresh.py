@@ -40,10 +40,15 @@ from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest.rss import parse_announcements
 from core.models import AnnounceType, Paper, Publication
 from core.rank import Examples, Ranker
-from core.refresh import day_indexes, opinions, ranking_fingerprint, refresh
+from core.refresh import (
+    day_indexes,
+    interests_examples,
+    opinions,
+    ranking_fingerprint,
+    refresh,
+)
 from core.render.configured import render_all
 from core.render.day_items import items_keys
-from core.similarity import Example
 from core.store import Store, open_store, papers_of_days
 from core.words import fields_of
 from scripts.bench_adhoc import fill
@@ -62,7 +67,13 @@ def _timed(work: Callable[[], object]) -> float:
 
 def _interests(settings: Settings) -> Examples:
     """The examples a refresh ranks with when nobody liked anything: the interests text."""
-    return Examples([Example.interests(settings.rank.interests)], (), settings.rank.like_weight)
+    return Examples(
+        (),
+        (),
+        settings.rank.like_weight,
+        interests=interests_examples(settings),
+        interests_weight=settings.rank.interests_weight,
+    )
 
 
 def _largest(settings: Settings, raw: bytes, count: int) -> Settings:

@@ -1,35 +1,34 @@
-"""How well the ranking puts what a researcher wants first, on hand-graded days.
+"""How well the ranking puts what a reader wants first, on hand-graded days, the way readers
+live: likes from an earlier day, measured on a later one.
 
-Reads `../shared/relevance/labels-*.json` (graded 0-3 for the default profile; see its
-README) and the recorded arXiv day each grades, ranks that day's papers several ways, and
-prints NDCG@15, NDCG@30, P@15 (rel >= 2), R@30 (rel = 3) and rel-0 papers in the top 15,
-computed by the labels' own evaluator (`relevance_eval.py`, beside them):
+Reads `../shared/relevance/` (see its README): `labels-<reader>-<day>.json` grade every paper
+a reader of that day's feed sees, 0-3; reader A is this project's default configuration,
+reader B `profiles/B.toml`. Each (reader, day) is ranked several ways and scored by the
+labels' own evaluator (`relevance_eval.py`): NDCG@15, NDCG@30, P@15 (rel >= 2), R@30 (rel = 3).
 
-- substring: the tool this service replaced (+1 per keyword found anywhere, +0.5 more in
-  the title, plain case-insensitive substrings);
-- rules: the keyword rules of `arxiv-feeds.toml` (stemmed words), every keyword at its weight;
+- substring: the tool this service replaced (+1 per keyword found anywhere, +0.5 more in the
+  title, plain case-insensitive substrings), with the reader's keywords;
+- rules: the reader's keyword rules (stemmed words), every keyword at its weight;
 - rules+specificity: the same, each keyword weighed by how rare it is that day;
-- default: rules+specificity plus similarity to the default profile's `rank.interests`;
-- k=N, without / with likes: N papers drawn from the day's own rel-3 papers are taken out
-  of ranking and labels; the rest is ranked by the default alone, then with those N liked
-  too (`rank.like_weight`); mean of 20 draws.
+- served: what the feeds serve, rules+specificity and similarity to `rank.interests`;
+- likes from D: served, with the rel-3 papers of an earlier graded day D of the same reader
+  liked (never the measured day's own papers).
 
-It also times ranking every paper of the recorded day (all categories) by the default, and
-with 50 liked papers more, and feedparser parsing the same day, interleaved, median of 5
-runs (the ratios compare across machines of other speeds).
+It also times ranking every paper of the recorded 2024-11-28 day (all categories), without
+and with 50 liked papers, beside feedparser parsing the same day (interleaved, median of 5).
 
-    uv run python scripts/bench_relevance.py   (needs ../shared)
+    uv run python scripts/bench_relevance.py [--no-timing]   (needs ../shared)
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
-import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -37,19 +36,95 @@ from typing import NamedTuple
 
 import feedparser
 
-from core.config import DEFAULT_KEYWORDS, Settings
+from core.config import Settings, load_settings
 from core.ingest.rss import parse_announcements
 from core.models import Paper
 from core.rank import Examples, Ranker
+from core.refresh import interests_examples
 from core.similarity import Example
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 RELEVANCE = SHARED / "relevance"
-FIXTURES = SHARED / "fixtures" / "arxiv-rss"
+RECORDED_DAY = SHARED / "fixtures" / "arxiv-rss" / "all-archives-2024-11-28.rss.xml"
+METRICS = ("NDCG@15", "NDCG@30", "P@15(rel>=2)", "R@30(rel=3)")
 
 Ranking = Callable[[list[Paper]], list[str]]
-LIKE_DRAWS = 20
+
+
+class GradedDay(NamedTuple):
+    reader: str
+    day: str
+    labels: dict[str, dict[str, object]]
+    papers: list[Paper]
+    """The graded papers as the service ingests them, in arXiv's order."""
+
+
+def reader_settings(reader: str) -> Settings:
+    """Reader A is the default configuration; any other reads `profiles/<reader>.toml`."""
+    if reader == "A":
+        return load_settings(ROOT / "arxiv-feeds.toml", env={})
+    return load_settings(RELEVANCE / "profiles" / f"{reader}.toml", env={})
+
+
+def _day_response(day: str) -> bytes:
+    recorded = RELEVANCE / "days" / f"{day}.rss.xml"
+    return recorded.read_bytes() if recorded.is_file() else RECORDED_DAY.read_bytes()
+
+
+def graded_days() -> list[GradedDay]:
+    days = []
+    for labels_file in sorted(RELEVANCE.glob("labels-*-*.json")):
+        reader, day = labels_file.stem.removeprefix("labels-").split("-", 1)
+        settings = reader_settings(reader)
+        labels = json.loads(labels_file.read_text())
+        read = parse_announcements(
+            _day_response(day), settings.arxiv.categories, settings.arxiv.announce_types
+        )
+        papers = [paper for paper in read.papers if paper.id in labels]
+        days.append(GradedDay(reader, day, labels, papers))
+    return days
+
+
+def substring(settings: Settings) -> Ranking:
+    keywords = [rule.term.casefold() for rule in settings.rank.keywords]
+
+    def score(paper: Paper) -> float:
+        title, text = paper.title.casefold(), f"{paper.title} {paper.abstract}".casefold()
+        return sum(1.0 + (0.5 if word in title else 0.0) for word in keywords if word in text)
+
+    return lambda papers: [p.id for p in sorted(papers, key=lambda paper: -score(paper))]
+
+
+def ranked(
+    settings: Settings, *, specificity: bool, interests: bool, liked: Sequence[Paper] = ()
+) -> Ranking:
+    """The service's ranking with these parts (served: both, and whatever is liked)."""
+    config = settings.rank.model_copy(update={"specificity": specificity})
+    examples = Examples(
+        [Example.of(paper) for paper in liked],
+        (),
+        settings.rank.like_weight,
+        interests=interests_examples(settings) if interests else [],
+        interests_weight=settings.rank.interests_weight,
+    )
+    ranker = Ranker.from_config(config, examples)
+    return lambda papers: [paper.id for paper in ranker.rank(papers)]
+
+
+def rankings(day: GradedDay, earlier: list[GradedDay]) -> dict[str, Ranking]:
+    settings = reader_settings(day.reader)
+    found = {
+        "substring": substring(settings),
+        "rules": ranked(settings, specificity=False, interests=False),
+        "rules+specificity": ranked(settings, specificity=True, interests=False),
+        "served": ranked(settings, specificity=True, interests=True),
+    }
+    for before in earlier:
+        liked = [paper for paper in before.papers if before.labels[paper.id]["rel"] == 3]
+        name = f"likes from {before.day} ({len(liked)})"
+        found[name] = ranked(settings, specificity=True, interests=True, liked=liked)
+    return found
 
 
 def _evaluator() -> ModuleType:
@@ -60,45 +135,11 @@ def _evaluator() -> ModuleType:
     return module
 
 
-def day_papers(labels_file: Path, settings: Settings) -> list[Paper]:
-    """The graded day's papers in arXiv's order, as the service ingests them."""
-    day = labels_file.stem.removeprefix("labels-")
-    raw = (FIXTURES / f"all-archives-{day}.rss.xml").read_bytes()
-    announcements = parse_announcements(
-        raw, settings.arxiv.categories, settings.arxiv.announce_types
-    )
-    return announcements.papers
-
-
-def substring_scores(papers: list[Paper]) -> list[str]:
-    def score(paper: Paper) -> float:
-        title, text = paper.title.casefold(), f"{paper.title} {paper.abstract}".casefold()
-        points = 0.0
-        for keyword in DEFAULT_KEYWORDS:
-            word = keyword.casefold()
-            if word in text:
-                points += 1.0 + (0.5 if word in title else 0.0)
-        return points
-
-    return _ordered(papers, score)
-
-
-def rules_scores(settings: Settings, specificity: bool, interests: bool) -> Ranking:
-    config = settings.rank.model_copy(update={"specificity": specificity})
-
-    def rank(papers: list[Paper]) -> list[str]:
-        examples = _examples(settings, [], with_interests=interests)
-        return [paper.id for paper in Ranker.from_config(config, examples).rank(papers)]
-
-    return rank
-
-
-def _examples(settings: Settings, liked: list[Paper], *, with_interests: bool = True) -> Examples:
-    """Liked papers and (as the refresh does) the configured interests."""
-    examples = [Example.of(paper) for paper in liked]
-    if with_interests and settings.rank.interests:
-        examples.append(Example.interests(settings.rank.interests))
-    return Examples(examples, (), settings.rank.like_weight)
+def measure(evaluator: ModuleType, day: GradedDay, ids: list[str]) -> dict[str, float]:
+    scores = {paper_id: float(len(ids) - n) for n, paper_id in enumerate(ids)}
+    ranking, _, _ = evaluator.rank_ids(day.labels, scores)
+    found: dict[str, float] = evaluator.metrics(day.labels, ranking)
+    return {name: found[name] for name in METRICS}
 
 
 class RankingTimes(NamedTuple):
@@ -107,22 +148,16 @@ class RankingTimes(NamedTuple):
     liked: float
     """Median milliseconds to rank every paper, by default and with 50 liked papers more."""
     feedparser: float
-    """Median milliseconds of feedparser parsing the same day: the yardstick the refresh
-    benchmark uses, so that runs on machines of other speeds compare."""
+    """Median milliseconds of feedparser parsing the same day: the yardstick that makes runs
+    on machines of other speeds compare."""
 
 
 def ranking_milliseconds(settings: Settings) -> RankingTimes:
-    """Papers of the whole recorded day, and the median times to rank them all without and
-    with 50 liked papers, and to parse the day with feedparser (runs interleaved, so all
-    three see the same machine)."""
-    raw = (FIXTURES / "all-archives-2024-11-28.rss.xml").read_bytes()
+    raw = RECORDED_DAY.read_bytes()
     papers = parse_announcements(raw, None, None).papers
-    liked = _examples(settings, papers[::30][:50])
-    rankers = [
-        Ranker.from_config(settings.rank, _examples(settings, [])),
-        Ranker.from_config(settings.rank, liked),
-    ]
-    work = [partial(ranker.rank, papers) for ranker in rankers] + [partial(feedparser.parse, raw)]
+    served = ranked(settings, specificity=True, interests=True)
+    liked = ranked(settings, specificity=True, interests=True, liked=papers[::30][:50])
+    work = [partial(served, papers), partial(liked, papers), partial(feedparser.parse, raw)]
     times: list[list[float]] = [[] for _ in work]
     for _ in range(5):
         for step, spent in zip(work, times, strict=True):
@@ -132,74 +167,42 @@ def ranking_milliseconds(settings: Settings) -> RankingTimes:
     return RankingTimes(len(papers), *(statistics.median(spent) for spent in times))
 
 
-def likes_metrics(
-    evaluator: ModuleType,
-    labels: dict[str, dict[str, object]],
-    papers: list[Paper],
-    settings: Settings,
-    liked_count: int,
-    with_likes: bool,
-) -> str:
-    core = [paper for paper in papers if labels[paper.id]["rel"] == 3]
-    draws = random.Random(0)
-    results: list[dict[str, float]] = []
-    for _ in range(LIKE_DRAWS):
-        liked = draws.sample(core, liked_count)
-        taken = {paper.id for paper in liked}
-        rest = [paper for paper in papers if paper.id not in taken]
-        kept = {i: label for i, label in labels.items() if i not in taken}
-        examples = _examples(settings, liked if with_likes else [])
-        ranked = Ranker.from_config(settings.rank, examples).rank(rest)
-        scores = {paper.id: float(len(ranked) - n) for n, paper in enumerate(ranked)}
-        ranking, _, _ = evaluator.rank_ids(kept, scores)
-        results.append(evaluator.metrics(kept, ranking))
-    means = {name: statistics.mean(r[name] for r in results) for name in results[0]}
-    return "  ".join(f"{name} {value:5.3f}" for name, value in means.items())
+def _report(evaluator: ModuleType, days: list[GradedDay]) -> None:
+    per_reader: dict[tuple[str, str], list[float]] = {}
+    for day in days:
+        earlier = [d for d in days if d.reader == day.reader and d.day < day.day]
+        print(f"reader {day.reader}, {day.day}: {len(day.papers)} graded papers")
+        print(f"  {'':32}" + "".join(f"{name:>14}" for name in METRICS))
+        served = 0.0
+        for name, ranking in rankings(day, earlier).items():
+            found = measure(evaluator, day, ranking(day.papers))
+            print(f"  {name:32}" + "".join(f"{found[m]:14.3f}" for m in METRICS))
+            served = found["NDCG@15"] if name == "served" else served
+            if name.startswith("likes"):  # beside what the same day serves without them
+                per_reader.setdefault((day.reader, "served, those days"), []).append(served)
+                name = "likes from an earlier day"
+            per_reader.setdefault((day.reader, name), []).append(found["NDCG@15"])
+    print("\nmean NDCG@15 per reader (likes: each earlier day's likes on each later day)")
+    for (reader, kind), values in sorted(per_reader.items()):
+        print(f"  {reader}  {kind:28} {statistics.mean(values):.3f}  (n={len(values)})")
 
 
-def _ordered(papers: list[Paper], score: Callable[[Paper], float]) -> list[str]:
-    """Best first; ties keep arXiv's order (Python's sort is stable)."""
-    return [paper.id for paper in sorted(papers, key=lambda paper: -score(paper))]
-
-
-def evaluate(evaluator: ModuleType, labels: dict[str, dict[str, object]], ids: list[str]) -> str:
-    scores = {paper_id: float(len(ids) - n) for n, paper_id in enumerate(ids)}
-    ranking, _, _ = evaluator.rank_ids(labels, scores)
-    found = evaluator.metrics(labels, ranking)
-    return "  ".join(f"{name} {value:5.3f}" for name, value in found.items())
-
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-timing", action="store_true", help="skip the ranking timings")
+    args = parser.parse_args(argv)
     if not RELEVANCE.is_dir():
         print(f"no graded days: {RELEVANCE} is missing", file=sys.stderr)
         return 2
-    evaluator = _evaluator()
-    settings = Settings()
-    rankings: dict[str, Ranking] = {
-        "substring": substring_scores,
-        "rules": rules_scores(settings, specificity=False, interests=False),
-        "rules+specificity": rules_scores(settings, specificity=True, interests=False),
-        "default (+ interests)": rules_scores(settings, specificity=True, interests=True),
-    }
-    for labels_file in sorted(RELEVANCE.glob("labels-*.json")):
-        labels = json.loads(labels_file.read_text())
-        papers = [paper for paper in day_papers(labels_file, settings) if paper.id in labels]
-        print(f"{labels_file.name}: {len(papers)} of {len(labels)} graded papers ingested")
-        for name, ranking in rankings.items():
-            print(f"  {name:<22} {evaluate(evaluator, labels, ranking(papers))}")
-        for liked_count in (3, 5):
-            for name, with_likes in (("without", False), ("with", True)):
-                metrics = likes_metrics(
-                    evaluator, labels, papers, settings, liked_count, with_likes
-                )
-                print(f"  {f'k={liked_count}, {name} likes':<22} {metrics}")
-    timed = ranking_milliseconds(settings)
-    print(
-        f"ranking all {timed.papers} papers of the recorded day by default (median of 5): "
-        f"{timed.default:.0f} ms, with 50 liked papers {timed.liked:.0f} ms; feedparser alone "
-        f"parsing the day {timed.feedparser:.0f} ms (ratios {timed.default / timed.feedparser:.2f}x"
-        f" and {timed.liked / timed.feedparser:.2f}x)"
-    )
+    _report(_evaluator(), graded_days())
+    if not args.no_timing:
+        timed = ranking_milliseconds(reader_settings("A"))
+        print(
+            f"\nranking all {timed.papers} papers of the recorded day (median of 5): "
+            f"{timed.default:.0f} ms, with 50 liked papers {timed.liked:.0f} ms; feedparser "
+            f"parsing the day {timed.feedparser:.0f} ms (ratios "
+            f"{timed.default / timed.feedparser:.2f}x and {timed.liked / timed.feedparser:.2f}x)"
+        )
     return 0
 
 

@@ -149,3 +149,46 @@ def test_a_similarity_below_the_floor_adds_nothing_and_no_line_to_the_explanatio
     ranked = {p.id: p.score for p in Ranker([], examples=liked).rank(papers)}
     assert ranked["2411.00001"].explain() == "5: like: Liked (0.50, +5)"
     assert MIN_SIMILARITY > 0.02 and ranked["2411.00002"].hits == []
+
+
+def test_a_liked_paper_adds_to_the_interests_instead_of_standing_in_for_them() -> None:
+    """A paper near both the interests and a liked paper gains from each: likes build on what
+    the interests say (measured on the graded days: likes from an earlier day had lowered
+    the next days' ranking while they competed with the interests for "nearest")."""
+    papers = [make_paper(i.arxiv_id, i.title, i.abstract) for i in (SERVING, SIMILAR, KNOTS)]
+    interests = [Example.interests("paged attention serving systems that batch requests")]
+    liked = [Example.of(papers[0])]
+    both = Examples(liked, (), 20.0, interests=interests, interests_weight=10.0)
+    scores = Ranker.from_config(Settings().rank.model_copy(update={"keywords": []}), both).scores(
+        papers
+    )
+    matched = [hit.matched for hit in scores[1].hits if hit.field == "like"]
+    assert matched == ["your interests", SERVING.title]
+    alone = Examples((), (), 20.0, interests=interests, interests_weight=10.0)
+    without_likes = Ranker.from_config(Settings().rank.model_copy(update={"keywords": []}), alone)
+    assert scores[1].total > without_likes.scores(papers)[1].total
+
+
+def test_a_like_recorded_today_lifts_similar_papers_of_a_later_day(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path, "")
+    refresh(settings, store, lambda: arxiv_rss([SERVING, KNOTS]), source="t", clock=clock)
+    later = [
+        RssItem("2411.00011", title="Topology of surfaces", abstract="Surface topology."),
+        RssItem(
+            "2411.00012",
+            title="Batching requests with paged memory",
+            abstract="A serving system that pages attention memory to batch requests.",
+        ),
+    ]
+    before = refresh(
+        settings, store, lambda: arxiv_rss(later, day="Fri, 29 Nov 2024"), source="t", clock=clock
+    )
+    assert before.status == "published"
+    order_before = store.day_index()[max(store.day_index())]
+    store.set_like(SERVING.arxiv_id, "like")
+    refresh(settings, store, lambda: arxiv_rss([]), source="t", clock=clock)
+    order_after = store.day_index()[max(store.day_index())]
+    assert order_before == ["2411.00011", "2411.00012"], "the keyword ranks first without likes"
+    assert order_after == ["2411.00012", "2411.00011"], "the like lifts the similar paper"
