@@ -46,6 +46,27 @@ class Hit(BaseModel):
         return f"{self.rule} ({self.field} {self.points:+g}{among})"
 
 
+WHY_LENGTH = 120
+INTERESTS_TITLE = "your interests"
+"""What the reader's interests are called where a liked paper's title would stand."""
+
+
+def _short(title: str, length: int = 36) -> str:
+    return title if len(title) <= length else title[: length - 1].rstrip() + "…"
+
+
+def _fitted(names: list[str], room: int) -> str:
+    """As many of `names` as fit in `room` characters, the rest counted."""
+    shown: list[str] = []
+    for number, name in enumerate(names):
+        more = len(names) - number - 1
+        line = ", ".join([*shown, name]) + (f" +{more} more" if more else "")
+        if len(line) > room and shown:
+            return ", ".join(shown) + f" +{len(names) - number} more"
+        shown.append(name)
+    return ", ".join(shown)
+
+
 class Score(BaseModel):
     """A paper's score with its explanation; `vetoed_by` names an exclude rule that vetoed it."""
 
@@ -65,8 +86,28 @@ class Score(BaseModel):
             )
         )
 
+    def why(self) -> str:
+        """Why the paper is here, read at a glance (at most WHY_LENGTH characters): what it
+        matched, strongest first, then the liked paper it is like and the interests.
+        `Why: KV cache, LLM inference · like "MiniKV: 2-bit KV cache" · your interests`."""
+        if self.vetoed_by:
+            return f"Why last: excluded by your rule '{self.vetoed_by}'"
+        ranked = sorted((h for h in self.hits if h.points > 0), key=lambda h: -h.points)
+        rules = list(dict.fromkeys(h.rule for h in ranked if h.field not in ("like", "dislike")))
+        examples = [
+            "your interests" if h.matched == INTERESTS_TITLE else f'like "{_short(h.matched)}"'
+            for h in ranked
+            if h.field == "like"
+        ]
+        if not rules and not examples:
+            return "Why: in a category you follow; nothing else matched"
+        tail = "".join(f" · {example}" for example in examples)
+        line = "Why: " + _fitted(rules, WHY_LENGTH - len("Why: ") - len(tail)) + tail
+        return line if len(line) <= WHY_LENGTH else line[: WHY_LENGTH - 1] + "…"
+
     def explain(self) -> str:
-        """One line for a feed item: `4.5: MoE (title), KV cache (abstract)`."""
+        """The full breakdown, every hit with its points:
+        `4.5: MoE (title +1.5), KV cache (abstract +3)`."""
         if self.vetoed_by:
             return f"excluded by '{self.vetoed_by}'"
         if not self.hits:

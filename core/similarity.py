@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 
-from core.models import Paper
+from core.models import INTERESTS_TITLE, Paper
 from core.words import Words
 
 _MIN_TERM_LENGTH = 2
@@ -55,7 +55,7 @@ class Example:
         """The reader's interests in plain words, named by their text (an embedding kept
         for one wording is never used for another)."""
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        return cls(f"interests:{digest}", "your interests", text)
+        return cls(f"interests:{digest}", INTERESTS_TITLE, text)
 
 
 @dataclass(frozen=True)

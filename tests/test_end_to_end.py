@@ -3,6 +3,7 @@ serving `/feeds/cs.LG.xml`, on SQLite and on Redis."""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -84,7 +85,10 @@ def test_recorded_day_is_served_complete(
     assert len(ids) == len(set(ids)), "a paper is listed twice"
     assert set(ids) == _expected_cs_lg(fixture.read_bytes())
     assert len(ids) == 147
-    scores = [float(entry.description.split()[1].rstrip(".")) for entry in parsed.entries[:20]]
+    scores = [
+        float(re.search(r"<details>(?:<summary>)?Score ([-\d.]+)", entry.content[0].value)[1])  # type: ignore[index]
+        for entry in parsed.entries[:20]
+    ]
     assert scores == sorted(scores, reverse=True)
 
 

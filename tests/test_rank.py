@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import RankConfig, Rule
+from core.models import Hit, Score
 from core.rank import Examples, Ranker, combine, specificity
 from core.similarity import Example
 from tests.factories import make_paper
@@ -211,3 +212,24 @@ def test_likes_are_not_rules_a_keyword_feed_filters_by() -> None:
     ranked = Ranker([Rule(term="like")], examples=examples).rank([paper, *others])
     score = next(p.score for p in ranked if p.id == "2")
     assert score.total > 0 and score.rules == []
+
+
+def test_the_why_line_fits_120_characters_strongest_first_and_counts_the_rest() -> None:
+    hits = [
+        Hit(rule=f"keyword number {n}", field="abstract", matched="x", points=float(n))
+        for n in range(1, 30)
+    ]
+    liked = Hit(
+        rule="like",
+        field="like",
+        matched="A very long title of a liked paper about paged attention memory",
+        points=3.0,
+        similarity=0.3,
+    )
+    interests = Hit(rule="like", field="like", matched="your interests", points=2.0, similarity=0.2)
+    why = Score(total=1.0, hits=[*hits, liked, interests]).why()
+    assert len(why) <= 120
+    assert why.startswith("Why: keyword number 29, keyword number 28")
+    assert ' more · like "A very long title of a liked paper…" · your interests' in why
+    assert Score(total=0.0, hits=[], vetoed_by="survey").why().startswith("Why last: excluded")
+    assert Score().why() == "Why: in a category you follow; nothing else matched"

@@ -151,8 +151,39 @@ def test_top_papers_get_validated_summaries_in_every_format(
     api = client.get("/api/papers", params={"q": "kv cache"})
     assert api.json()["papers"][0]["summaries"]["en"]["tldr"] == "TL;DR of 2411.00001."
     page = client.get("/").text
-    assert "<summary>Summary by qwen-long: TL;DR of 2411.00001.</summary>" in page
+    assert "<p><b>TL;DR:</b> TL;DR of 2411.00001.</p>" in page
+    assert "<summary>Summary by qwen-long</summary>" in page
     assert "<b>Main results.</b> 4x smaller cache, 98.5% accuracy kept." in page
+
+
+def _in_order(text: str, *parts: str) -> bool:
+    places = [text.find(part) for part in parts]
+    return -1 not in places and places == sorted(places)
+
+
+def test_every_item_opens_with_a_short_why_line_then_authors_tldr_abstract(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    """RSS, Atom, JSON Feed (read back by feedparser and json), the landing page and the
+    digest: one line under 120 characters saying why, then the authors, the TL;DR, the
+    abstract; the full breakdown after them."""
+    settings = _settings(tmp_path)
+    _run(settings, store, clock, Provider(clock))
+    paper = next(p for p in papers_of_days(store, list(store.day_index())) if p.id == "2411.00001")
+    why = paper.score.why()
+    assert why == "Why: LLM, Inference, KV cache · your interests"
+    order = (why, paper.authors[0], "TL;DR of 2411.00001.", paper.abstract[:30])
+    rss = feedparser.parse(_body(store, "cs.LG.xml")).entries[0].content[0].value
+    atom = feedparser.parse(_body(store, "cs.LG.atom")).entries[0].content[0].value
+    item = json.loads(_body(store, "cs.LG.json"))["items"][0]["content_html"]
+    for body in (rss, atom, item):
+        assert body.startswith(f"<p>{why}</p>"), body[:200]
+        assert _in_order(body, *order, "Score ", "More like this")
+    page = TestClient(create_app(settings, lambda: store)).get("/").text
+    article = page[page.index("<article>") :]
+    assert _in_order(article, f'<p class="why">{why}</p>', *order[1:], "<summary>Score ")
+    digest = render_digest([paper], paper.day, ["cs.LG"], None)
+    assert _in_order(digest, f"\n\n{why}\n\n", *order[1:3], "> ")
 
 
 def test_second_refresh_makes_no_llm_call(tmp_path: Path, store: Store, clock: FakeClock) -> None:

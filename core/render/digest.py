@@ -63,14 +63,19 @@ def render_digest(
         abstract = paper.abstract
         if len(abstract) > ABSTRACT_LIMIT:
             abstract = abstract[:ABSTRACT_LIMIT].rsplit(" ", 1)[0] + " …"
+        summary = paper.summary_in(None)
+        tldr = [f"**TL;DR:** {_escape(summary.tldr)}", ""] if summary else []
         lines += [
             f"## {rank}. [{_escape(paper.title)}]({paper.abs_url})",
+            "",
+            _escape(paper.score.why()),
             "",
             f"- **Authors:** {_escape(', '.join(paper.authors))}",
             f"- **Category:** {paper.primary_category} · **Type:** {paper.announce_type.value}"
             f" · **arXiv:** {paper.id}v{paper.version} · [PDF]({paper.pdf_url})",
             f"- **Score:** {_escape(paper.score.explain())}",
             "",
+            *tldr,
             f"> {_escape(abstract)}",
             "",
         ]

@@ -74,7 +74,17 @@ def _paragraphs(text: str) -> str:
     return "<br>".join(escape(line) for line in text.strip().splitlines() if line.strip())
 
 
+def tldr_html(summary: Summary) -> str:
+    """The summary's one sentence, read before the abstract."""
+    labels = SUMMARY_LABELS.get(summary.language, SUMMARY_LABELS["en"])
+    return (
+        f'<p lang="{escape(summary.language)}"><b>{escape(labels[1])}:</b> '
+        f"{_paragraphs(summary.tldr)}</p>"
+    )
+
+
 def summary_html(summary: Summary) -> str:
+    """The summary's sections and who made it from what, read after the abstract."""
     labels = SUMMARY_LABELS.get(summary.language, SUMMARY_LABELS["en"])
     sources = SOURCE_NAMES.get(summary.language, SOURCE_NAMES["en"])
     texts = [text for _, text in summary.sections()]
@@ -84,8 +94,7 @@ def summary_html(summary: Summary) -> str:
     )
     credit = labels[6].format(model=summary.model, source=sources[summary.source])
     return (
-        f'<section lang="{escape(summary.language)}"><h3>{escape(labels[0])}</h3>'
-        f"<p><b>{escape(labels[1])}:</b> {_paragraphs(summary.tldr)}</p>{body}"
+        f'<section lang="{escape(summary.language)}"><h3>{escape(labels[0])}</h3>{body}'
         f"<p><small>{escape(credit)}</small></p></section>"
     )
 
@@ -93,8 +102,9 @@ def summary_html(summary: Summary) -> str:
 def item_html(
     paper: Paper, language: str | None = None, feedback: FeedbackLinks | None = None
 ) -> str:
-    """The body of a feed item: why it matched, who wrote it, the summary in `language` (any,
-    when None) if there is one, the abstract, the links (and "more / less like this")."""
+    """The body of a feed item: why it is here (one short line), who wrote it, the summary's
+    TL;DR in `language` (any, when None) if there is one, the abstract, the summary, the
+    score's full breakdown (collapsed), the links (and "more / less like this")."""
     score = paper.score
     summary = paper.summary_in(language)
     categories = " · ".join(
@@ -124,13 +134,15 @@ def item_html(
         else ""
     )
     return (
-        f"<p><b>Score {score.total:g}</b> — {escape(score.explain())}</p>"
+        f"<p>{escape(score.why())}</p>"
         f"<p>{escape(', '.join(paper.authors))}</p>"
         f"<p>{categories} · {escape(paper.announce_type.value)} · arXiv:{escape(paper.id)}"
         f"v{paper.version}</p>"
-        f"{summary_html(summary) if summary else ''}"
+        f"{tldr_html(summary) if summary else ''}"
         f"<p>{paper.abstract_html or escape(paper.abstract)}</p>{extra}"
-        f"<p>{' · '.join(links)}</p>{opinions}"
+        f"{summary_html(summary) if summary else ''}"
+        f"<details><summary>Score {score.total:g}</summary><p>{escape(score.explain())}</p>"
+        f"</details><p>{' · '.join(links)}</p>{opinions}"
     )
 
 
@@ -254,7 +266,7 @@ def _xml_item(
     page), the PDF and HTML versions `related`; RSS has one `<link>`, the abstract page, and
     the item HTML in content:encoded."""
     entry = entry or _entry(paper, when)
-    teaser = xml_safe(f"Score {paper.score.total:g}. {paper.abstract}")
+    teaser = xml_safe(f"{paper.score.why()}. {paper.abstract}")
     if fmt == "atom":
         entry.summary(teaser)
         entry.content(xml_safe(body), type="html")
@@ -336,7 +348,7 @@ def _json_item(paper: Paper, body: str, when: datetime) -> bytes:
         "external_url": paper.pdf_url,
         "title": paper.title,
         "content_html": body,
-        "summary": paper.abstract,
+        "summary": f"{paper.score.why()}. {paper.abstract}",
         "date_published": when.isoformat(),
         "authors": [{"name": name} for name in paper.authors],
         "tags": paper.categories,
@@ -346,6 +358,7 @@ def _json_item(paper: Paper, body: str, when: datetime) -> bytes:
             "announce_type": paper.announce_type.value,
             "primary_category": paper.primary_category,
             "score": paper.score.total,
+            "why": paper.score.why(),
             "matched": [hit.model_dump() for hit in paper.score.hits],
             "vetoed_by": paper.score.vetoed_by,
             "pdf_url": paper.pdf_url,

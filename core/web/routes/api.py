@@ -32,6 +32,7 @@ def _papers(ctx: Context, query: FeedQuery, gone: Callable[[], bool]) -> Respons
         "papers": [
             {
                 **paper.model_dump(mode="json"),
+                "why": paper.score.why(),
                 "explanation": paper.score.explain(),
                 "abs_url": paper.abs_url,
                 "pdf_url": paper.pdf_url,
