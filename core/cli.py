@@ -90,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _report_exit(report: RefreshReport) -> int:
     print(f"{report.status}: {report.message}")
+    for record in report.days:
+        print(f"  {record.describe()}")
     if report.stage_seconds:
         print("stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.stage_seconds.items()))
     if report.status == "locked":

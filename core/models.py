@@ -277,6 +277,42 @@ class FeedSpec(BaseModel):
     limit: int = 500
 
 
+DayState = Literal["complete", "recovered", "holiday", "missing"]
+
+
+class DayRecord(BaseModel):
+    """What arXiv announced on one weekday and what the service holds of it: `complete` (read
+    from the day's announcement feed), `recovered` (read later from arXiv's catchup listing),
+    `holiday` (arXiv confirmed it announced nothing), or `missing` (with why, and when the
+    next try is)."""
+
+    day: date
+    state: DayState
+    announced: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """Per followed category: how many new, cross and replace entries arXiv listed."""
+    held: int = 0
+    """Papers of the day the service holds (of the announce types it keeps)."""
+    reason: str = ""
+    next_try: str = ""
+
+    def describe(self) -> str:
+        """`2024-11-27 recovered: cs.LG 146 new, 1 cross, 71 replace; 147 held`."""
+        counts = "; ".join(
+            f"{category} " + ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+            for category, kinds in self.announced.items()
+            if kinds
+        )
+        said = [counts] if counts else []
+        if self.state in ("complete", "recovered"):
+            said.append(f"{self.held} held")
+        if self.state == "missing":
+            said.append(f"{self.reason}; next try {self.next_try}".strip("; "))
+        return f"{self.day} {self.state}" + (f": {'; '.join(said)}" if said else "")
+
+
+Calendar = dict[date, DayRecord]
+
+
 class RefreshReport(BaseModel):
     """What one refresh did, for the CLI, `/health` and the next refresh."""
 
@@ -298,6 +334,9 @@ class RefreshReport(BaseModel):
     summaries: SummaryStats | None = None
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     ranking: str = Field(default="", description="fingerprint of the rules and likes scored with")
+    days: list[DayRecord] = Field(
+        default_factory=list, description="the latest announcement days and their states"
+    )
 
 
 class RenderedFeed(BaseModel):

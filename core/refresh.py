@@ -26,11 +26,22 @@ from core.config import Settings
 from core.day_index import DayIndex, dumps, stored_key
 from core.embeddings import Embedder, EmbeddingError, live_embedder
 from core.feedback import SECRET_NAME, FeedbackLinks
+from core.gaps import latest, missing_days, recover_day
 from core.ingest import ArxivError
 from core.ingest.api import PAGE_SIZE, category_query, papers_by_id, parse_query
+from core.ingest.catchup import PageShapeError
 from core.ingest.client import RSS_ITEM_CAP, ArxivClient
 from core.ingest.rss import Announcements, merge, parse_announcements
-from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed
+from core.models import (
+    Calendar,
+    DayRecord,
+    DayState,
+    Opinion,
+    Paper,
+    Publication,
+    RefreshReport,
+    RenderedFeed,
+)
 from core.rank import Examples, Ranker, scoring_code
 from core.render.configured import render_all
 from core.render.day_items import DayItems, items_keys, merged
@@ -644,9 +655,115 @@ def refresh(
             }
         )
         ids = {day: [p.id for p in fresh]}
-        return publish_days(settings, store, fresh, ids, report, stages, summarizer)
+        published = publish_days(settings, store, fresh, ids, report, stages, summarizer)
+        if published.status == "published":
+            done = DayRecord(day=day, state="complete", announced=announcements.counts)
+            _record_days(store, settings, {day: done.model_copy(update={"held": len(fresh)})})
+        return published
 
     return _locked(store, clock, source, work)
+
+
+def _record_days(store: Store, settings: Settings, records: Calendar) -> Calendar:
+    """The calendar with `records`, kept as long as retention keeps papers."""
+    calendar = store.calendar() | records
+    if not calendar:
+        return calendar
+    oldest = max(calendar) - timedelta(days=settings.store.retention_days)
+    kept = {day: record for day, record in calendar.items() if day >= oldest}
+    store.put_calendar(kept)
+    return kept
+
+
+def recover_missed_days(
+    settings: Settings,
+    store: Store,
+    client: ArxivClient,
+    after: RefreshReport,
+    *,
+    clock: Clock | None = None,
+    summarizer: Summarizer | None = None,
+    embedder: Embedder | None = None,
+) -> RefreshReport:
+    """After a refresh (`after`): the weekdays missing between the days held, recovered from
+    arXiv's catchup listing newest first and published in their places, a holiday remembered
+    as one, and what cannot be recovered now recorded as missing with the reason. The report
+    is `after`'s, with what recovery did added and the latest days' records."""
+    clock = clock or SystemClock()
+    held = store.day_index()
+    today = utc_now(clock).date()
+    newest = max(held, default=today)
+    gaps = missing_days(held, store.calendar(), newest, today, settings.store.retention_days)
+    if not gaps:
+        return after.model_copy(update={"days": latest(store.calendar(), held)})
+    records, found = _recovered(settings, client, gaps)
+    calendar = _record_days(store, settings, records)
+    message = after.message + _recovery_note(records)
+    if found:
+        stages = _Stages(clock, None, embedder)
+
+        def work(report: RefreshReport) -> RefreshReport:
+            by_day = _added_to_days(store.day_index(), found)
+            done = report.model_copy(update={"status": "published", "message": message})
+            return publish_days(settings, store, found, by_day, done, stages, summarizer)
+
+        published = _locked(store, clock, "arXiv catchup listing", work)
+        message = published.message
+        if published.status != "published":  # the papers were read, but not published
+            unpublished = {
+                day: record.model_copy(
+                    update={
+                        "state": "missing",
+                        "reason": f"recovered, not published: {published.message}",
+                        "next_try": "at the next refresh",
+                    }
+                )
+                for day, record in records.items()
+                if record.state == "recovered"
+            }
+            calendar = _record_days(store, settings, unpublished)
+    return after.model_copy(
+        update={"message": message, "days": latest(calendar, store.day_index())}
+    )
+
+
+def _recovered(
+    settings: Settings, client: ArxivClient, gaps: list[date]
+) -> tuple[Calendar, list[Paper]]:
+    """Each gap's record, and the papers of the days recovered."""
+    records: Calendar = {}
+    found: list[Paper] = []
+    for day in gaps:
+        try:
+            recovered = recover_day(client, settings, day)
+        except (ArxivError, PageShapeError) as error:
+            shape = "page shape: " if isinstance(error, PageShapeError) else ""
+            records[day] = DayRecord(
+                day=day,
+                state="missing",
+                reason=f"recovery failed: {shape}{error}",
+                next_try="at the next refresh",
+            )
+            continue
+        papers = keep(recovered.papers, settings)
+        state: DayState = "holiday" if recovered.holiday else "recovered"
+        records[day] = DayRecord(
+            day=day, state=state, announced=recovered.announced, held=len(papers)
+        )
+        found += papers
+    return records, found
+
+
+def _recovery_note(records: Calendar) -> str:
+    said = []
+    for day, record in sorted(records.items(), reverse=True):
+        if record.state == "recovered":
+            said.append(f"recovered {_papers(record.held)} announced {day}")
+        elif record.state == "holiday":
+            said.append(f"{day} had no announcement (a holiday)")
+        else:
+            said.append(f"{day} is missing: {record.reason}; next try {record.next_try}")
+    return "".join(f"; {line}" for line in said)
 
 
 def _submitted_since(client: ArxivClient, categories: list[str], since: datetime) -> list[Paper]:
@@ -763,7 +880,7 @@ def live_refresh(
 
     source = str(source_file) if source_file else settings.arxiv.rss_url + "+".join(categories)
     try:
-        return refresh(
+        report = refresh(
             settings,
             store,
             fetch,
@@ -772,6 +889,11 @@ def live_refresh(
             summarizer=summarizer,
             lookup=None if source_file else lookup,  # a refresh from a file stays offline
             embedder=embedder,
+        )
+        if source_file is not None or report.status not in ("published", "no-announcement"):
+            return report.model_copy(update={"days": latest(store.calendar(), store.day_index())})
+        return recover_missed_days(
+            settings, store, arxiv, report, clock=clock, summarizer=summarizer, embedder=embedder
         )
     finally:
         arxiv.close()

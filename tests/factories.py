@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html import escape
@@ -290,3 +290,96 @@ class ServerMessages:
             return self._messages.pop(0)
         await asyncio.Event().wait()  # connected: no message until the test ends
         raise AssertionError("unreachable")
+
+
+@dataclass
+class CatchupEntry:
+    arxiv_id: str
+    title: str = "A title"
+    primary: str = "cs.LG"
+
+
+def catchup_page(
+    day: date,
+    new: Sequence[CatchupEntry] = (),
+    cross: Sequence[CatchupEntry] = (),
+    replace: Sequence[CatchupEntry] = (),
+    subject: str = "Machine Learning",
+) -> bytes:
+    """arXiv's catchup page for `day`, as arxiv-browse renders `catchup.html` with
+    `list/list_macros.html` (one page, no abstracts); "No updates for" when all are empty."""
+    short, long = day.strftime("%a, %d %b %Y"), day.strftime("%A, %-d %B %Y")
+    count = len(new) + len(cross) + len(replace)
+    index, sections, number = [], [], 0
+    for heading, entries, label in (
+        ("New submissions", new, ""),
+        ("Cross submissions", cross, "cross"),
+        ("Replacement submissions", replace, "rep"),
+    ):
+        if not entries:
+            continue
+        index.append(
+            f'<li><a href="#item{number + 1}">{heading.replace(" submissions", "")}</a></li>'
+        )
+        items = []
+        for entry in entries:
+            number += 1
+            kind = {"cross": f"(cross-list from {entry.primary})", "rep": "(replaced)"}.get(
+                label, ""
+            )
+            items.append(
+                f"""    <dt>
+      <a name='item{number}'>[{number}]</a>
+      <a href ="/abs/{entry.arxiv_id}" title="Abstract" id="{entry.arxiv_id}">
+        arXiv:{entry.arxiv_id}
+      </a>
+      {kind}
+      [<a href="/pdf/{entry.arxiv_id}" title="Download PDF" id="pdf-{entry.arxiv_id}" aria-labelledby="pdf-{entry.arxiv_id}">pdf</a>]
+    </dt>
+    <dd>
+      <div class='meta'>
+        <div class='list-title mathjax'><span class='descriptor'>Title:</span>
+          {escape(entry.title)}
+        </div>
+        <div class='list-authors'><a href="/a/lovelace_a_1" rel="nofollow">Ada Lovelace</a></div>
+        <div class='list-subjects'><span class='descriptor'>Subjects:</span>
+          <span class="primary-subject">Machine Learning ({entry.primary})</span>
+        </div>
+      </div>
+    </dd>"""
+            )
+        sections.append(
+            f"""<dl id='articles'>
+    <h3>{heading} for {long} (showing {len(entries)} of {len(entries)} entries )</h3>
+{"".join(items)}
+</dl>"""
+        )
+    body = (
+        "".join(sections)
+        if count
+        else f"<br>\n        <div>\n          <p>No updates for {short}</p>\n        </div>\n      <br>"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><title>Catchup</title></head>
+<body>
+<div id='content-inner'>
+<div id='dlpage'>
+  <h1>Catchup results for {subject} on {short}</h1>
+    <ul>
+      {"".join(index)}
+    </ul>
+    <div>
+      Total of {count} entries
+      <br>
+    </div>
+{body}
+    <div></div>
+      Total of {count} entries
+      <br>
+    </div>
+</div>
+</div>
+</body>
+</html>
+""".encode()

@@ -66,6 +66,7 @@ def test_refresh_reports_outcomes_with_exit_codes(
     assert main(["--config", str(config), "refresh", "--from-file", str(empty)]) == 0
     out = capsys.readouterr().out
     assert "published: 1 paper announced 2024-11-28" in out
+    assert "  2024-11-28 complete: cs.LG 1 new; 1 held\n" in out
     assert "no-announcement: no announcement today" in out
 
     garbage = tmp_path / "garbage.xml"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import Publication, RefreshReport, RenderedFeed
+from core.models import DayRecord, Publication, RefreshReport, RenderedFeed
 from core.store import FeedHead, Store, StoreError, papers_of_days
 from core.store.sqlite import SQLiteStore
 from tests.conftest import FakeClock
@@ -401,3 +401,15 @@ def test_a_feeds_head_is_its_validators_without_its_bytes(store: Store) -> None:
     assert store.feed_head("b.xml") == FeedHead('"x"', WHEN, "", False, head.version)
     assert store.feed_head("missing.xml") is None
     assert store.feed("a.xml", True, head) == store.feed("a.xml", True)
+
+
+def test_the_calendar_of_announcement_days_reads_back_as_written(store: Store) -> None:
+    assert store.calendar() == {}
+    day = date(2024, 11, 27)
+    record = DayRecord(
+        day=day, state="missing", announced={"cs.LG": {"new": 3}}, reason="HTTP 503", next_try="x"
+    )
+    store.put_calendar({day: record})
+    assert store.calendar() == {day: record}
+    store.put_calendar({})
+    assert store.calendar() == {}

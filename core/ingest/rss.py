@@ -14,6 +14,7 @@ recorded responses.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Collection
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -40,6 +41,9 @@ class Announcements(BaseModel):
     papers: list[Paper] = []
     repaired: int = 0
     """XML-invalid characters removed from the response before it was read."""
+    counts: dict[str, dict[str, int]] = {}
+    """Per followed category: how many new, cross and replace entries the answer lists,
+    of every announce type (a replacement of a cross-list counts as a replacement)."""
 
 
 class Item(NamedTuple):
@@ -186,6 +190,16 @@ def rss_channel(raw: bytes) -> Any:
     return channel
 
 
+def _counted(items: list[Item], followed: Collection[str]) -> dict[str, dict[str, int]]:
+    counts: dict[str, Counter[str]] = {category: Counter() for category in followed}
+    for item in items:
+        kind = "replace" if item.announce_type.startswith("replace") else item.announce_type
+        for category in followed:
+            if covered(item.categories, (category,)):
+                counts[category][kind] += 1
+    return {category: dict(counted) for category, counted in counts.items()}
+
+
 def merge(parts: list[Announcements]) -> Announcements:
     """Answers to split requests as one day's announcements (a paper listed in two of them
     once); an error, or answers for different days, make the whole an error."""
@@ -206,6 +220,10 @@ def merge(parts: list[Announcements]) -> Announcements:
     total = sum(part.total for part in parts)
     message = f"{total} announcements for {announced.date()} in {len(parts)} requests"
     repaired = sum(part.repaired for part in parts)
+    counted: dict[str, Counter[str]] = {}
+    for part in parts:
+        for category, kinds in part.counts.items():
+            counted.setdefault(category, Counter()).update(kinds)
     return Announcements(
         status="ok",
         message=message,
@@ -213,6 +231,7 @@ def merge(parts: list[Announcements]) -> Announcements:
         total=total,
         papers=papers,
         repaired=repaired,
+        counts={c: dict(k) for c, k in counted.items()},
     )
 
 
@@ -246,6 +265,7 @@ def parse_announcements(
         return Announcements(status="error", message="the feed has no announcement date")
     papers: list[Paper] = []
     skipped = 0
+    counted = _counted(items, categories) if categories is not None else {}
     for item in items:
         if not _wanted(item, categories, types):
             continue
@@ -261,4 +281,5 @@ def parse_announcements(
         total=len(items),
         papers=papers,
         repaired=repaired,
+        counts=counted,
     )

@@ -6,8 +6,20 @@ import gzip
 from datetime import date, datetime
 from typing import NamedTuple, Protocol
 
+from pydantic import TypeAdapter
+
 from core.config import StoreConfig
-from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
+from core.models import (
+    Calendar,
+    Opinion,
+    Paper,
+    Publication,
+    RefreshReport,
+    RenderedFeed,
+    Summary,
+)
+
+CALENDAR = TypeAdapter(Calendar)
 
 
 class StoreError(Exception):
@@ -110,6 +122,12 @@ class Store(Protocol):
     def add_usage(self, day: str, tokens: int) -> int:
         """Add LLM tokens spent on `day` (UTC, ISO date) and return the day's total."""
         ...
+
+    def calendar(self) -> Calendar:
+        """The announcement days' records (`core.gaps`), by day."""
+        ...
+
+    def put_calendar(self, calendar: Calendar) -> None: ...
 
     def likes(self) -> dict[str, Opinion]:
         """The reader's feedback: arXiv id -> "like" or "dislike"."""

@@ -26,7 +26,8 @@ at once. Keys (all under the prefix):
   `v:{version}:papers` the papers, so that what one that never became current wrote is
   deleted with it.
 - `likes` (hash arXiv id -> like | dislike), `example:{id}` (a liked or disliked paper,
-  never pruned), `secret:{name}` (made once with SET NX).
+  never pruned), `secret:{name}` (made once with SET NX), `calendar` (the announcement
+  days' records, JSON).
 
 `publish` first deletes what no reader can still hold (versions other than the current one,
 an interrupted publication's leftovers), then writes the new version beside the current one,
@@ -51,8 +52,16 @@ from typing import Any, TypeVar
 
 import redis
 
-from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
-from core.store import FeedHead, StoreError, inflated, kept_text
+from core.models import (
+    Calendar,
+    Opinion,
+    Paper,
+    Publication,
+    RefreshReport,
+    RenderedFeed,
+    Summary,
+)
+from core.store import CALENDAR, FeedHead, StoreError, inflated, kept_text
 
 T = TypeVar("T")
 
@@ -477,6 +486,14 @@ class RedisStore:
         return values
 
     # -- likes and secrets -------------------------------------------------------------------
+
+    def calendar(self) -> Calendar:
+        raw = self._call(lambda: self.client.get(self._key("calendar")))
+        return CALENDAR.validate_json(raw) if raw else {}
+
+    def put_calendar(self, calendar: Calendar) -> None:
+        data = CALENDAR.dump_json(calendar)
+        self._call(lambda: self.client.set(self._key("calendar"), data))
 
     def likes(self) -> dict[str, Opinion]:
         raw: dict[bytes, bytes] = self._call(lambda: self.client.hgetall(self._key("likes")))

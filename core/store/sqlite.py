@@ -13,8 +13,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from core.models import Opinion, Paper, Publication, RefreshReport, RenderedFeed, Summary
-from core.store import FeedHead, StoreError, inflated, kept_text
+from core.models import (
+    Calendar,
+    Opinion,
+    Paper,
+    Publication,
+    RefreshReport,
+    RenderedFeed,
+    Summary,
+)
+from core.store import CALENDAR, FeedHead, StoreError, inflated, kept_text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -294,6 +302,18 @@ class SQLiteStore:
             )
             row = db.execute("SELECT tokens FROM usage WHERE day = ?", (day,)).fetchone()
         return int(row[0])
+
+    def calendar(self) -> Calendar:
+        row = self._connection().execute("SELECT value FROM meta WHERE key = 'calendar'")
+        found = row.fetchone()
+        return CALENDAR.validate_json(found[0]) if found else {}
+
+    def put_calendar(self, calendar: Calendar) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('calendar', ?)",
+                (CALENDAR.dump_json(calendar).decode(),),
+            )
 
     def likes(self) -> dict[str, Opinion]:
         rows = self._connection().execute("SELECT id, opinion FROM likes ORDER BY id")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import QueryParams
 
 from core.config import FORMATS, Settings
-from core.models import FeedSpec, Paper, RefreshReport
+from core.models import DayRecord, FeedSpec, Paper, RefreshReport
 from core.web.query import DEFAULT_LIMIT
 
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
@@ -125,6 +125,7 @@ def landing_page(
     papers: list[Paper],
     builder: Builder,
     builder_count: int | None,
+    days: list[DayRecord] | None = None,
 ) -> str:
     """`papers`: the latest day's papers, ranked."""
     kept = [p for p in papers if p.score.vetoed_by is None]
@@ -148,6 +149,7 @@ def landing_page(
         builder_url=builder.url(base),
         builder_count=builder_count,
         default_limit=DEFAULT_LIMIT,
+        days=days or [],
         formats=FORMATS,
         types=[t.value for t in settings.arxiv.announce_types],
         language=settings.summaries.languages[0],

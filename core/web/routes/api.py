@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from core.clock import utc_now
+from core.gaps import latest
 from core.search import find, search
 from core.web.context import Context, context
 from core.web.http_cache import QUERY_CACHE
@@ -91,6 +92,9 @@ def health(request: Request) -> JSONResponse:
     newest = max(index, default=None)
     if reachable and (newest is None or utc_now(ctx.clock).date() - newest > STALE_AFTER):
         status = "stale"  # no new announcement day for longer than a long weekend
+    days = latest(current.calendar(), index) if reachable else []
+    if status == "ok" and any(day.state == "missing" for day in days):
+        status = "missing days"  # named below, with why and when the next try is
     body = {
         "status": status,
         "store": {"kind": ctx.settings.store.url.split(":", 1)[0], "reachable": reachable},
@@ -99,6 +103,7 @@ def health(request: Request) -> JSONResponse:
         "last_refresh": report.model_dump(mode="json") if report else None,
         "last_published": published.model_dump(mode="json") if published else None,
         "days": [day.isoformat() for day in sorted(index, reverse=True)],
+        "announcement_days": [day.model_dump(mode="json") for day in days],
         "papers": len({i for ids in index.values() for i in ids}),
     }
     return JSONResponse(body, status_code=200 if status == "ok" else 503)

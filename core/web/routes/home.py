@@ -6,6 +6,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from core.gaps import latest as announcement_days
 from core.search import QueryTooBroad, find
 from core.store import papers_of_days
 from core.web.context import context, public_base
@@ -31,8 +32,9 @@ def home(request: Request) -> HTMLResponse:
     except (ValidationError, QueryTooBroad):
         pass  # the page still shows the URL; the feed itself will say what is wrong
     base = public_base(request, ctx.settings)
+    days = announcement_days(current.calendar(), index)
     page = landing_page(
-        ctx.settings, base, ctx.feeds, current.last_report(), latest, builder, count
+        ctx.settings, base, ctx.feeds, current.last_report(), latest, builder, count, days
     )
     headers = {"Cache-Control": QUERY_CACHE, "Content-Security-Policy": page_policy("index.html")}
     return HTMLResponse(page, headers=headers)

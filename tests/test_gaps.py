@@ -1,0 +1,194 @@
+"""Missed announcement days: found, recovered from arXiv's catchup listing in their place,
+remembered as holidays, or named as missing; never dropped silently."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import feedparser
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from core.config import Settings, load_settings
+from core.gaps import missing_days, weekdays
+from core.ingest.catchup import PageShapeError, parse_catchup
+from core.models import DayRecord
+from core.refresh import live_refresh
+from core.store import Store
+from core.web.app import create_app
+from tests.conftest import FakeClock
+from tests.factories import CatchupEntry, RssItem, arxiv_api, arxiv_rss, catchup_page
+
+TUESDAY, WEDNESDAY, THURSDAY = date(2024, 11, 26), date(2024, 11, 27), date(2024, 11, 28)
+
+
+@dataclass
+class Arxiv:
+    """A stand-in for arXiv at the HTTP transport: rss.arxiv.org shows `today`, catchup and
+    the export API answer for every day in `days` (day -> the papers announced, as RSS
+    items), a day in `holidays` had none. Every request is counted."""
+
+    today: date
+    days: dict[date, list[RssItem]]
+    holidays: set[date] = field(default_factory=set)
+    broken: dict[date, httpx.Response] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.asked.append(f"{request.url.host}{request.url.path}")
+        if request.url.host == "rss.arxiv.org":
+            day = self.today.strftime("%a, %d %b %Y")
+            return httpx.Response(200, content=arxiv_rss(self.days.get(self.today, []), day=day))
+        if request.url.path.startswith("/catchup/"):
+            _, _, subject, asked = request.url.path.split("/")
+            return self._catchup(subject, date.fromisoformat(asked))
+        ids = parse_qs(request.url.query.decode())["id_list"][0].split(",")
+        items = {i.arxiv_id: i for items in self.days.values() for i in items}
+        entries = [
+            (f"{i}v{items[i].version}", items[i].title, "2024-11-25T18:00:00Z", items[i].categories)
+            for i in ids
+            if i in items
+        ]
+        return httpx.Response(200, content=arxiv_api(entries))
+
+    def _catchup(self, subject: str, day: date) -> httpx.Response:
+        if day in self.broken:
+            return self.broken[day]
+        listed = [i for i in self.days.get(day, []) if subject in i.categories]
+        kinds = {"new": [], "cross": [], "replace": []}  # type: dict[str, list[CatchupEntry]]
+        for item in listed:
+            kind = "replace" if item.announce_type.startswith("replace") else item.announce_type
+            kinds[kind].append(CatchupEntry(item.arxiv_id, item.title, item.categories[0]))
+        page = catchup_page(day, kinds["new"], kinds["cross"], kinds["replace"])
+        return httpx.Response(200, content=page)
+
+
+def _settings(tmp_path: Path) -> Settings:
+    path = tmp_path / "config.toml"
+    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n[feeds]\ndays = 5\n')
+    return load_settings(path, env={})
+
+
+def _day(day: date, count: int = 2) -> list[RssItem]:
+    return [
+        RssItem(f"2411.{day.day:03d}{n:02d}", title=f"LLM paper {n} of {day}") for n in range(count)
+    ]
+
+
+def _refresh(settings: Settings, store: Store, arxiv: Arxiv, clock: FakeClock) -> str:
+    clock.now = datetime.combine(arxiv.today, datetime.min.time()).timestamp() + 6 * 3600
+    report = live_refresh(settings, store, clock=clock, arxiv_transport=httpx.MockTransport(arxiv))
+    assert report.status == "published", report.message
+    return report.message
+
+
+def test_a_skipped_weekday_is_recovered_in_its_place_and_every_format_dates_it_right(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    days = {day: _day(day) for day in (TUESDAY, WEDNESDAY, THURSDAY)}
+    arxiv = Arxiv(TUESDAY, days)
+    _refresh(settings, store, arxiv, clock)
+    arxiv.today = THURSDAY  # Wednesday's cron never ran
+    message = _refresh(settings, store, arxiv, clock)
+
+    assert "recovered 2 papers announced 2024-11-27" in message
+    assert sorted(store.day_index()) == [TUESDAY, WEDNESDAY, THURSDAY]
+    assert store.day_index()[WEDNESDAY] == [i.arxiv_id for i in days[WEDNESDAY]]
+    record = store.calendar()[WEDNESDAY]
+    assert (record.state, record.held, record.announced) == ("recovered", 2, {"cs.LG": {"new": 2}})
+    client = TestClient(create_app(settings, lambda: store, clock=clock))
+    for fmt in ("xml", "atom"):
+        entries = feedparser.parse(client.get(f"/feeds/cs.LG.{fmt}").content).entries
+        dated = {e.link.rsplit("/", 1)[1]: e.published_parsed[:3] for e in entries}
+        assert dated["2411.02700"] == (2024, 11, 27) and dated["2411.02800"] == (2024, 11, 28)
+        order = [e.link.rsplit("/", 1)[1][:8] for e in entries]
+        assert order == sorted(order, reverse=True), "newest day first, Wednesday in between"
+    items = json.loads(client.get("/feeds/cs.LG.json").content)["items"]
+    assert [i["date_published"][:10] for i in items].count("2024-11-27") == 2
+    health = client.get("/health").json()
+    states = [(d["day"], d["state"]) for d in health["announcement_days"][:3]]
+    assert states == [
+        ("2024-11-28", "complete"),
+        ("2024-11-27", "recovered"),
+        ("2024-11-26", "complete"),
+    ]
+
+
+def test_a_holiday_is_learned_once_and_never_asked_about_again(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    arxiv = Arxiv(TUESDAY, {TUESDAY: _day(TUESDAY), THURSDAY: _day(THURSDAY)}, {WEDNESDAY})
+    _refresh(settings, store, arxiv, clock)
+    arxiv.today = THURSDAY
+    assert "2024-11-27 had no announcement (a holiday)" in _refresh(settings, store, arxiv, clock)
+    assert store.calendar()[WEDNESDAY].state == "holiday"
+    arxiv.asked.clear()
+    _refresh(settings, store, arxiv, clock)
+    assert arxiv.asked == ["rss.arxiv.org/rss/cs.LG"], "no catchup request for a known holiday"
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (
+            httpx.Response(200, content=b"<html><body><h1>Something else</h1></body></html>"),
+            "page shape",
+        ),
+        (httpx.Response(404, content=b"Not Found"), "HTTP 404"),
+        (httpx.Response(200, content=catchup_page(TUESDAY)), "page shape: a page for 2024-11-26"),
+    ],
+)
+def test_a_day_that_cannot_be_recovered_is_named_missing_with_its_reason(
+    tmp_path: Path, store: Store, clock: FakeClock, answer: httpx.Response, reason: str
+) -> None:
+    settings = _settings(tmp_path)
+    arxiv = Arxiv(TUESDAY, {d: _day(d) for d in (TUESDAY, WEDNESDAY, THURSDAY)})
+    arxiv.broken[WEDNESDAY] = answer
+    _refresh(settings, store, arxiv, clock)
+    arxiv.today = THURSDAY
+    message = _refresh(settings, store, arxiv, clock)
+    assert "2024-11-27 is missing: recovery failed" in message and reason in message
+    assert WEDNESDAY not in store.day_index(), "nothing half-published"
+    health = TestClient(create_app(settings, lambda: store, clock=clock)).get("/health")
+    wednesday = next(d for d in health.json()["announcement_days"] if d["day"] == "2024-11-27")
+    assert wednesday["state"] == "missing" and reason in wednesday["reason"]
+    assert wednesday["next_try"] == "at the next refresh"
+    assert health.status_code == 503 and health.json()["status"] == "missing days"
+    page = TestClient(create_app(settings, lambda: store, clock=clock)).get("/").text
+    assert '<li class="missing">2024-11-27 missing: recovery failed' in page
+
+    del arxiv.broken[WEDNESDAY]  # the next refresh tries again, and recovers it
+    assert "recovered 2 papers announced 2024-11-27" in _refresh(settings, store, arxiv, clock)
+    assert store.calendar()[WEDNESDAY].state == "recovered"
+
+
+def test_gaps_are_the_weekdays_between_held_days_newest_first_holidays_left_out() -> None:
+    held = {date(2024, 11, 22), date(2024, 11, 28)}  # a Friday and the next Thursday
+    holiday = {date(2024, 11, 26): DayRecord(day=date(2024, 11, 26), state="holiday")}
+    found = missing_days(held, holiday, date(2024, 11, 28), date(2024, 11, 28), 30)
+    assert found == [date(2024, 11, 27), date(2024, 11, 25)]
+    assert weekdays(date(2024, 11, 29), date(2024, 12, 2)) == [
+        date(2024, 11, 29),
+        date(2024, 12, 2),
+    ]
+    assert missing_days(set(), {}, THURSDAY, THURSDAY, 30) == []
+    old = missing_days({date(2024, 6, 3), THURSDAY}, {}, THURSDAY, THURSDAY, 365)
+    assert min(old) > date(2024, 8, 30), "catchup answers only the last 90 days"
+
+
+def test_a_catchup_page_of_another_shape_is_refused() -> None:
+    with pytest.raises(PageShapeError, match="Total of N entries"):
+        parse_catchup(
+            b"<html><body><h1>Catchup results for Machine Learning on Wed, 27 Nov 2024</h1>"
+            b"</body></html>",
+            WEDNESDAY,
+        )
+    with pytest.raises(PageShapeError, match="not an HTML page"):
+        parse_catchup(b"", WEDNESDAY)
