@@ -377,7 +377,10 @@ def publish_days(
     without announcements finishing the summaries an earlier refresh left undone)."""
     with stages.stage("rank"):
         index = {**store.day_index(), **days}
-        window = {day: index[day] for day in sorted(index, reverse=True)[: _window_days(settings)]}
+        newest = sorted(index, reverse=True)[: _window_days(settings)]
+        # the days published now are ranked and stored even when older than the feeds show
+        # (a recovered or backfilled day): ad-hoc feeds reach back as far as retention
+        window = {day: index[day] for day in sorted({*newest, *days}, reverse=True)}
         ranked = _rank_window(settings, store, stages, fresh, days, window)
         papers, ranking = ranked.papers, ranked.ranking
         report = report.model_copy(

@@ -3,9 +3,12 @@ remembered as holidays, or named as missing; never dropped silently."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -76,7 +79,8 @@ def _settings(tmp_path: Path) -> Settings:
 
 def _day(day: date, count: int = 2) -> list[RssItem]:
     return [
-        RssItem(f"2411.{day.day:03d}{n:02d}", title=f"LLM paper {n} of {day}") for n in range(count)
+        RssItem(f"24{day.month:02d}.{day.day:02d}{n:03d}", title=f"LLM paper {n} of {day}")
+        for n in range(count)
     ]
 
 
@@ -106,8 +110,8 @@ def test_a_skipped_weekday_is_recovered_in_its_place_and_every_format_dates_it_r
     for fmt in ("xml", "atom"):
         entries = feedparser.parse(client.get(f"/feeds/cs.LG.{fmt}").content).entries
         dated = {e.link.rsplit("/", 1)[1]: e.published_parsed[:3] for e in entries}
-        assert dated["2411.02700"] == (2024, 11, 27) and dated["2411.02800"] == (2024, 11, 28)
-        order = [e.link.rsplit("/", 1)[1][:8] for e in entries]
+        assert dated["2411.27000"] == (2024, 11, 27) and dated["2411.28000"] == (2024, 11, 28)
+        order = [e.link.rsplit("/", 1)[1][:7] for e in entries]
         assert order == sorted(order, reverse=True), "newest day first, Wednesday in between"
     items = json.loads(client.get("/feeds/cs.LG.json").content)["items"]
     assert [i["date_published"][:10] for i in items].count("2024-11-27") == 2
@@ -192,3 +196,77 @@ def test_a_catchup_page_of_another_shape_is_refused() -> None:
         )
     with pytest.raises(PageShapeError, match="not an HTML page"):
         parse_catchup(b"", WEDNESDAY)
+
+
+def test_sixty_weekdays_of_cron_failures_late_days_holidays_and_an_outage_miss_nothing_silently(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    """A fake clock over twelve weeks; arXiv replaced by the stand-in, which also fails: cron
+    runs that never happen, announcements later than the first cron, holidays, a week-long
+    outage and random 503s from catchup. After every day arXiv answered, each announced
+    weekday the service keeps is held with all its papers, named missing, or a holiday; and
+    no two requests to arXiv came less than 3 seconds apart."""
+    settings = _settings(tmp_path)
+    draws = random.Random(7)
+    first = date(2024, 9, 2)
+    calendar_days = [first + timedelta(days=n) for n in range(84)]
+    announced = weekdays(first, calendar_days[-1])
+    assert len(announced) == 60
+    holidays = {date(2024, 9, 2), date(2024, 10, 14), date(2024, 11, 11)}
+    outage = {first + timedelta(days=n) for n in range(60, 67)}
+    days = {day: _day(day, 3) for day in announced if day not in holidays}
+    arxiv = Arxiv(first, days, holidays)
+    times: list[float] = []
+    seen: Counter[str] = Counter()
+
+    def transport(request: httpx.Request) -> httpx.Response:
+        times.append(clock.time())
+        if arxiv.today in outage or (
+            request.url.path.startswith("/catchup/") and draws.random() < 0.1
+        ):
+            return httpx.Response(503, headers={"Retry-After": "5"})
+        return arxiv(request)
+
+    for today in calendar_days:
+        runs = [5.5, 13.0] if draws.random() > 0.2 else [13.0]  # the first cron failed
+        late = draws.random() < 0.15  # arXiv announced after the first run
+        for hour in runs:
+            arxiv.today = today if (hour > 6 or not late) else _previous(today, announced)
+            clock.now = datetime.combine(today, datetime.min.time()).timestamp() + hour * 3600
+            transport_ = httpx.MockTransport(transport)
+            live_refresh(settings, store, clock=clock, arxiv_transport=transport_)
+        if today not in outage:
+            seen.update(_nothing_silently_missed(store, settings, days, holidays, today))
+
+    assert seen["recovered"] > 0 and seen["holiday"] > 0, seen
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= 3.0, "arXiv's one request every 3 seconds"
+
+
+def _nothing_silently_missed(
+    store: Store,
+    settings: Settings,
+    days: dict[date, list[RssItem]],
+    holidays: set[date],
+    today: date,
+) -> Counter[str]:
+    """Checks every weekday that retention keeps, up to the newest day arXiv has shown (a
+    later one is not known to be an announcement day yet); the states seen."""
+    held, records = store.day_index(), store.calendar()
+    states: Counter[str] = Counter()
+    if not held:  # nothing published yet: nothing to have missed since
+        return states
+    kept_from = max(min(held), max(held) - timedelta(days=settings.store.retention_days))
+    for day in weekdays(kept_from, min(max(held), today)):
+        if day in held:
+            assert held[day] == [item.arxiv_id for item in days[day]], day
+        elif day in holidays:
+            assert records[day].state == "holiday", day
+        else:
+            assert records[day].state == "missing" and records[day].reason, (day, today)
+        states[records[day].state if day in records else "complete"] += 1
+    return states
+
+
+def _previous(day: date, announced: list[date]) -> date:
+    return max((d for d in announced if d < day), default=day)
