@@ -80,7 +80,20 @@ def _parser() -> argparse.ArgumentParser:
     digest = commands.add_parser("digest", help="print a Markdown digest of the latest day")
     digest.add_argument("--limit", type=int, default=100, help="papers to list (default 100)")
     like = commands.add_parser("like", help="rank papers like these higher from the next refresh")
-    like.add_argument("arxiv_ids", metavar="ID", nargs="+", help="e.g. 2411.17700")
+    like.add_argument("arxiv_ids", metavar="ID", nargs="*", help="e.g. 2411.17700")
+    source = like.add_mutually_exclusive_group()
+    source.add_argument(
+        "--from",
+        dest="library",
+        type=Path,
+        metavar="FILE",
+        help="every arXiv paper of a BibTeX (.bib), RIS (.ris) or CSL-JSON (.json) export",
+    )
+    source.add_argument(
+        "--zotero",
+        action="store_true",
+        help="every arXiv paper of your Zotero library (ZOTERO_USER_ID, ZOTERO_API_KEY)",
+    )
     opinion = like.add_mutually_exclusive_group()
     opinion.add_argument("--less", action="store_true", help="rank papers like these lower")
     opinion.add_argument("--forget", action="store_true", help="drop your opinion of these")
@@ -225,6 +238,38 @@ def _like(store: Store, arxiv_ids: list[str], opinion: Opinion | None) -> int:
     return 0
 
 
+def _like_library(store: Store, path: Path | None, opinion: Opinion | None, ids: list[str]) -> int:
+    """Every arXiv paper of a reference export or of the Zotero library, all or nothing;
+    entries without an arXiv id are counted and named, not an error."""
+    from core.ingest.library import LibraryError, ZoteroError, read_library, zotero_entries
+    from core.ingest.library import zotero_pages as pages
+
+    if ids:
+        raise CommandError("like: give arXiv ids or a library (--from, --zotero), not both")
+    try:
+        if path is not None:
+            library, source = read_library(path), path.name
+        else:
+            user, key = os.environ.get("ZOTERO_USER_ID", ""), os.environ.get("ZOTERO_API_KEY", "")
+            if not user.isdigit() or not key:
+                raise CommandError("--zotero: set ZOTERO_USER_ID (a number) and ZOTERO_API_KEY")
+            library, source = zotero_entries(pages(user, key)), "your Zotero library"
+    except LibraryError as error:
+        raise CommandError(f"{path}: {error}; nothing recorded") from error
+    except OSError as error:
+        raise CommandError(f"--from: cannot read {path}: {error.strerror}") from error
+    except ZoteroError as error:
+        raise CommandError(f"--zotero: {error}", EXIT_UPSTREAM) from error
+    for paper_id in library.ids:
+        store.set_like(paper_id, opinion)
+    done = {"like": "liked", "dislike": "disliked", None: "forgot"}[opinion]
+    print(f"{done} {len(library.ids)} arXiv papers from {source}; the next refresh ranks with them")
+    if library.without_id:
+        shown = ", ".join(library.without_id[:5]) + (", ..." if len(library.without_id) > 5 else "")
+        print(f"{len(library.without_id)} entries have no arXiv id and were left out: {shown}")
+    return 0
+
+
 def _likes(settings: Settings, store: Store) -> int:
     from core.refresh import opinions
 
@@ -310,6 +355,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             return _summarize(settings, store, args.arxiv_id, args.lang)
         if args.command == "like":
             opinion: Opinion | None = None if args.forget else "dislike" if args.less else "like"
+            if args.library or args.zotero:
+                return _like_library(store, args.library, opinion, args.arxiv_ids)
+            if not args.arxiv_ids:
+                raise CommandError("like: give arXiv ids, --from FILE or --zotero")
             return _like(store, args.arxiv_ids, opinion)
         if args.command == "likes":
             return _likes(settings, store)
