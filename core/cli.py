@@ -190,7 +190,8 @@ def _backfill(settings: Settings, store: Store, days: int) -> int:
     embedder = live_embedder(settings, store, clock, deadline)
     categories = ", ".join(settings.arxiv.categories)
     print(
-        f"asking arXiv's export API for {days} days of {categories} (one request every "
+        f"asking arXiv's catchup listing and export API for the weekdays of the last {days} days "
+        f"of {categories} not held yet (one request every "
         f"{settings.arxiv.min_interval_seconds:g} s; retrying for up to "
         f"{settings.arxiv.retry_seconds:g} s when arXiv does not answer)...",
         flush=True,

@@ -26,9 +26,9 @@ from core.config import Settings
 from core.day_index import DayIndex, dumps, stored_key
 from core.embeddings import Embedder, EmbeddingError, live_embedder
 from core.feedback import SECRET_NAME, FeedbackLinks
-from core.gaps import latest, missing_days, recover_day
+from core.gaps import latest, missing_days, recover_day, weekdays
 from core.ingest import ArxivError
-from core.ingest.api import PAGE_SIZE, category_query, papers_by_id, parse_query
+from core.ingest.api import papers_by_id
 from core.ingest.catchup import PageShapeError
 from core.ingest.client import RSS_ITEM_CAP, ArxivClient
 from core.ingest.rss import Announcements, merge, parse_announcements
@@ -55,7 +55,6 @@ LOCK_TTL_SECONDS = 60.0
 """A refresh holds its lock this long past its last sign of life: a refresh that dies (its
 process killed, its store gone) blocks the next one for at most this long."""
 LOCK_RENEW_SECONDS = LOCK_TTL_SECONDS / 3
-MAX_BACKFILL_PAGES = 50
 
 
 Lookup = Callable[[list[str]], list[Paper]]
@@ -697,11 +696,55 @@ def recover_missed_days(
     today = utc_now(clock).date()
     newest = max(held, default=today)
     gaps = missing_days(held, store.calendar(), newest, today, settings.store.retention_days)
+    return _recover(settings, store, client, gaps, after, clock, summarizer, embedder)
+
+
+def backfill(
+    settings: Settings,
+    store: Store,
+    client: ArxivClient,
+    days: int,
+    *,
+    clock: Clock | None = None,
+    embedder: Embedder | None = None,
+) -> RefreshReport:
+    """The weekdays of the last `days` days that the service does not hold, read from arXiv's
+    catchup listing (so each paper lands on the day arXiv announced it) and published, newest
+    first; a day already held is left as it is."""
+    clock = clock or SystemClock()
+    today = utc_now(clock).date()
+    held, calendar = store.day_index(), store.calendar()
+    wanted = [
+        day
+        for day in reversed(weekdays(today - timedelta(days=days - 1), today))
+        if day not in held and not (day in calendar and calendar[day].state == "holiday")
+    ]
+    started = RefreshReport(
+        started=utc_now(clock), status="no-announcement", message="", source="arXiv catchup"
+    )
+    if not wanted:
+        note = f"every weekday of the last {days} days is held already"
+        return started.model_copy(update={"message": note, "days": latest(calendar, held)})
+    return _recover(settings, store, client, wanted, started, clock, None, embedder)
+
+
+def _recover(
+    settings: Settings,
+    store: Store,
+    client: ArxivClient,
+    gaps: list[date],
+    after: RefreshReport,
+    clock: Clock,
+    summarizer: Summarizer | None,
+    embedder: Embedder | None,
+) -> RefreshReport:
+    """`gaps` read from catchup and published in their places; their records kept."""
     if not gaps:
-        return after.model_copy(update={"days": latest(store.calendar(), held)})
+        return after.model_copy(update={"days": latest(store.calendar(), store.day_index())})
     records, found = _recovered(settings, client, gaps)
     calendar = _record_days(store, settings, records)
-    message = after.message + _recovery_note(records)
+    message = (after.message + _recovery_note(records)).removeprefix("; ")
+    status = after.status
     if found:
         stages = _Stages(clock, None, embedder)
 
@@ -711,7 +754,7 @@ def recover_missed_days(
             return publish_days(settings, store, found, by_day, done, stages, summarizer)
 
         published = _locked(store, clock, "arXiv catchup listing", work)
-        message = published.message
+        message, status = published.message, published.status
         if published.status != "published":  # the papers were read, but not published
             unpublished = {
                 day: record.model_copy(
@@ -725,8 +768,10 @@ def recover_missed_days(
                 if record.state == "recovered"
             }
             calendar = _record_days(store, settings, unpublished)
+    if after.status == "published":
+        status = "published"
     return after.model_copy(
-        update={"message": message, "days": latest(calendar, store.day_index())}
+        update={"message": message, "status": status, "days": latest(calendar, store.day_index())}
     )
 
 
@@ -769,28 +814,6 @@ def _recovery_note(records: Calendar) -> str:
     return "".join(f"; {line}" for line in said)
 
 
-def _submitted_since(client: ArxivClient, categories: list[str], since: datetime) -> list[Paper]:
-    """The export API's papers of `categories` announced since `since`, newest submissions
-    first, page by page (at most MAX_BACKFILL_PAGES)."""
-    found: list[Paper] = []
-    for page_number in range(MAX_BACKFILL_PAGES):
-        raw = client.query(
-            {
-                "search_query": category_query(categories),
-                "sortBy": "submittedDate",
-                "sortOrder": "descending",
-                "start": page_number * PAGE_SIZE,
-                "max_results": PAGE_SIZE,
-            }
-        )
-        page = parse_query(raw, categories)
-        recent = [paper for paper in page.papers if paper.announced >= since]
-        found.extend(recent)
-        if len(recent) < len(page.papers) or not page.papers:
-            break
-    return found
-
-
 def _added_to_days(index: dict[date, list[str]], papers: list[Paper]) -> dict[date, list[str]]:
     """The stored days `papers` fall on (day -> ids), each with those of them it lacks
     added after the ids it holds."""
@@ -800,50 +823,6 @@ def _added_to_days(index: dict[date, list[str]], papers: list[Paper]) -> dict[da
         if paper.id not in by_day[paper.day]:
             by_day[paper.day].append(paper.id)
     return by_day
-
-
-def backfill(
-    settings: Settings,
-    store: Store,
-    client: ArxivClient,
-    days: int,
-    *,
-    clock: Clock | None = None,
-    embedder: Embedder | None = None,
-) -> RefreshReport:
-    """Fill the last `days` days from the export API, newest submissions first."""
-    clock = clock or SystemClock()
-    stages = _Stages(
-        clock, lambda ids: papers_by_id(client.query, ids, settings.arxiv.categories), embedder
-    )
-    since = utc_now(clock) - timedelta(days=days)
-    categories = settings.arxiv.categories
-
-    def work(report: RefreshReport) -> RefreshReport:
-        with stages.stage("fetch"):
-            try:
-                submitted = _submitted_since(client, categories, since)
-            except ArxivError as error:
-                return _not_published(
-                    settings, store, report, "upstream-error", str(error), stages, None
-                )
-        fresh = keep(submitted, settings)
-        if not fresh:
-            empty = f"no papers in the last {days} days"
-            return _not_published(settings, store, report, "no-announcement", empty, stages, None)
-        by_day = _added_to_days(store.day_index(), fresh)
-        report = report.model_copy(
-            update={
-                "fetched": len(fresh),
-                "kept": len(fresh),
-                "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
-                "status": "published",
-                "message": f"backfilled {len(fresh)} papers over {len(by_day)} days",
-            }
-        )
-        return publish_days(settings, store, fresh, by_day, report, stages)
-
-    return _locked(store, clock, f"export API, last {days} days", work)
 
 
 def live_refresh(

@@ -329,7 +329,7 @@ def test_backfill_says_what_it_waits_for_before_it_asks_arxiv(
     from core.ingest import ArxivError
 
     def unreachable(*args: object, **kwargs: object) -> object:
-        assert "asking arXiv's export API" in capsys.readouterr().out, "said before asking"
+        assert "asking arXiv's catchup listing" in capsys.readouterr().out, "said before asking"
         raise ArxivError("arXiv did not answer")
 
     monkeypatch.setattr(core.refresh, "backfill", unreachable)

@@ -20,8 +20,9 @@ from fastapi.testclient import TestClient
 from core.config import Settings, load_settings
 from core.gaps import missing_days, weekdays
 from core.ingest.catchup import PageShapeError, parse_catchup
+from core.ingest.client import ArxivClient
 from core.models import DayRecord
-from core.refresh import live_refresh
+from core.refresh import backfill, live_refresh
 from core.store import Store
 from core.web.app import create_app
 from tests.conftest import FakeClock
@@ -270,3 +271,34 @@ def _nothing_silently_missed(
 
 def _previous(day: date, announced: list[date]) -> date:
     return max((d for d in announced if d < day), default=day)
+
+
+def test_backfill_dates_papers_by_announcement_day_and_leaves_held_days_alone(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    """The days backfill publishes are the days the announcement feed would have published,
+    the same papers on each; a day the feed already published is not asked for again."""
+    settings = _settings(tmp_path)
+    cross = RssItem("2411.27099", title="LLM cross-list", categories=("stat.ML", "cs.LG"))
+    cross.announce_type = "cross"
+    days = {TUESDAY: _day(TUESDAY), WEDNESDAY: [*_day(WEDNESDAY), cross], THURSDAY: _day(THURSDAY)}
+    arxiv = Arxiv(THURSDAY, days)
+    _refresh(settings, store, arxiv, clock)
+    arxiv.asked.clear()
+    client = ArxivClient(settings.arxiv, store, transport=httpx.MockTransport(arxiv), clock=clock)
+    report = backfill(settings, store, client, days=4, clock=clock)
+
+    assert report.status == "published", report.message
+    assert "recovered 3 papers announced 2024-11-27" in report.message
+    assert "recovered 2 papers announced 2024-11-26" in report.message
+    assert store.day_index() == {
+        day: [item.arxiv_id for item in items] for day, items in days.items()
+    }
+    (read,) = store.papers(["2411.27099"])
+    assert (read.announce_type.value, read.day) == ("cross", WEDNESDAY)
+    assert not any("2024-11-28" in asked for asked in arxiv.asked), "a held day is not asked for"
+    assert [r.state for r in backfill(settings, store, client, days=4, clock=clock).days][:3] == [
+        "complete",
+        "recovered",
+        "recovered",
+    ]

@@ -200,46 +200,6 @@ def test_a_held_lock_refuses_a_second_refresh(
     assert store.day_index() == {}
 
 
-def test_backfill_fills_recent_days_from_the_api(tmp_path: Path, store: Store) -> None:
-    import httpx
-
-    from core.ingest.client import ArxivClient
-    from core.refresh import backfill
-    from tests.factories import arxiv_api
-
-    settings = _settings(tmp_path)
-    clock = FakeClock(start=1_732_838_400.0)  # 2024-11-29 00:00 UTC
-    seen: list[httpx.Request] = []
-
-    def arxiv(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(
-            200,
-            content=arxiv_api(
-                [
-                    ("2411.20001v1", "LLM serving", "2024-11-28T10:00:00Z", ("cs.LG",)),
-                    ("2411.20002v2", "Cross-listed", "2024-11-27T10:00:00Z", ("stat.ML", "cs.LG")),
-                    ("2411.10001v1", "Too old", "2024-11-20T10:00:00Z", ("cs.LG",)),
-                ],
-                total=5000,
-            ),
-        )
-
-    client = ArxivClient(settings.arxiv, store, transport=httpx.MockTransport(arxiv), clock=clock)
-    report = backfill(settings, store, client, days=3, clock=clock)
-    assert report.status == "published", report.message
-    assert len(seen) == 1  # the page reached papers older than the window: no second page
-    assert seen[0].url.params["search_query"] == "cat:cs.CL OR cat:cs.LG"
-    assert seen[0].url.params["sortBy"] == "submittedDate"
-    assert {d.isoformat(): ids for d, ids in store.day_index().items()} == {
-        "2024-11-28": ["2411.20001"],
-        "2024-11-27": ["2411.20002"],
-    }
-    (cross,) = store.papers(["2411.20002"])
-    assert cross.announce_type.value == "cross"
-    assert cross.version == 2
-
-
 def test_a_crash_keeps_the_data_records_the_failure_and_frees_the_lock(
     tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

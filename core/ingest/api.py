@@ -1,7 +1,8 @@
-"""Parse export.arxiv.org/api/query responses (Atom) into papers, for backfill and metadata.
+"""Parse export.arxiv.org/api/query responses (Atom) into papers: the metadata of papers by id.
 
 The API reports a bad query as a single entry titled "Error"; that becomes an ArxivError.
-A paper's announcement time is not in the API, so its first-version submission time stands in.
+A paper's announcement day is not in the API: the caller dates it (the day of the listing
+that named it); the first-version submission time stands in until then.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from core.arxiv import covered
 from core.ingest import ArxivError
 from core.ingest.normalize import clean_abstract, clean_text, split_id
 from core.models import AnnounceType, Paper
-
-PAGE_SIZE = 200  # the API allows up to 2000; smaller pages keep each response well inside timeouts
 
 
 class QueryPage(BaseModel):
@@ -90,7 +89,3 @@ def papers_by_id(
         params: dict[str, str | int] = {"id_list": ",".join(batch), "max_results": len(batch)}
         found += parse_query(query(params), categories).papers
     return found
-
-
-def category_query(categories: list[str]) -> str:
-    return " OR ".join(f"cat:{category}" for category in categories)
