@@ -28,8 +28,8 @@ from core.words import fields_of
 
 MAX_CACHED_DAYS = 32
 MAX_SCORED_PAPERS = 1000
-"""Papers one query may re-score for terms that are not configured keywords (about 150 ms
-of work on the benchmark machine)."""
+"""Papers one query may re-score for terms that are not configured keywords: what bounds a
+query's work whatever the store holds."""
 
 
 MAX_KEPT_HITS = 50_000

@@ -5,10 +5,9 @@ The feed lists every paper announced today in the requested categories, each onc
 arXiv's error feed ("Feed error for query") are reported, never turned into an empty day.
 
 Read with lxml, strictly: a response that is not one whole, well-formed RSS 2.0 document
-(cut short, a maintenance page) is arXiv failing. feedparser, tolerant of the feeds of the
-whole web, took 54 times as long to read the recorded day (docs/BENCHMARKS.md);
-tests/test_ingest.py checks every field read here against feedparser's reading of the
-recorded responses.
+(cut short, a maintenance page) is arXiv failing, and feedparser, tolerant of the feeds of
+the whole web, is many times slower (docs/BENCHMARKS.md). tests/test_ingest.py checks every
+field read here against feedparser's reading of the recorded responses.
 """
 
 from __future__ import annotations

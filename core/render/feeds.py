@@ -340,8 +340,8 @@ def _channel(fmt: Format, meta: FeedMeta, days: list[date]) -> bytes:
 
 
 def _json_item(paper: Paper, body: str, when: datetime) -> bytes:
-    """One JSON Feed item, serialised by pydantic-core (5x faster than the json module
-    for these, the same bytes but for floats under 1e-4, which no score or similarity is)."""
+    """One JSON Feed item, serialised by pydantic-core (faster than the json module for
+    these; the same bytes but for floats under 1e-4, which no score or similarity is)."""
     item = {
         "id": paper.abs_url,
         "url": paper.abs_url,

@@ -9,9 +9,9 @@ is so spliced from items compressed once, instead of compressing megabytes per r
 the price of about half again as many bytes (items do not refer to each other's words). A
 stored feed, compressed once and served many times, is compressed whole.
 
-Deflate is Intel's ISA-L (`isal`), whose output any inflater reads: on the recorded day's
-feeds 2.4x faster than zlib for 2% fewer bytes compressed whole, 2.6x faster for the same
-bytes in pieces.
+Deflate is Intel's ISA-L (`isal`), whose output any inflater reads: every refresh deflates
+every feed whole, and ISA-L does it in a fraction of zlib's time for as few bytes
+(docs/BENCHMARKS.md).
 
 Light on purpose (no feedgen): the serving path imports it for every stored feed.
 """
@@ -29,13 +29,10 @@ from isal import isal_zlib
 from core.models import RenderedFeed
 
 WHOLE_LEVEL = 2
-"""For a feed compressed whole, by every refresh for every feed: the 240 feeds of the recorded
-day at 50 categories (62 MB) come out 4.68x smaller in 74 ms, where ISA-L's highest level, 3,
-takes 129 ms for 4.87x (4% fewer bytes) and zlib at level 6 982 ms for 5.35x
-(`scripts/bench_refresh.py --categories 50 --gzip-levels`, 2026-11-24)."""
+"""For a feed compressed whole, by every refresh for every feed: level 3 takes nearly twice
+the time for a few percent fewer bytes (`scripts/bench_refresh.py --gzip-levels`)."""
 PIECE_LEVEL = 1
-"""For items deflated apart: 3.2x smaller than their text, as at levels 2 and 3 (pieces this
-small leave a higher level nothing to find), in 69 ms for 5,699 items (level 3: 86 ms)."""
+"""For items deflated apart: pieces this small leave a higher level nothing to find."""
 _RAW = -isal_zlib.MAX_WBITS  # a bare deflate stream: the gzip header and trailer are ours
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime, any OS
 _LAST_BLOCK = isal_zlib.compressobj(PIECE_LEVEL, isal_zlib.DEFLATED, _RAW).flush()

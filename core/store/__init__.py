@@ -42,7 +42,7 @@ class FeedHead(NamedTuple):
 def kept_text(feed: RenderedFeed) -> bytes:
     """What a store keeps of a feed's text beside its gzip copy: nothing, when the copy holds
     it. Almost every reader takes gzip; one that does not gets the copy inflated (`inflated`),
-    and a refresh writes a fifth of the bytes (the text is about 4.8 times its copy)."""
+    and a refresh writes a fraction of the bytes (the text is several times its copy)."""
     return b"" if feed.gzip else feed.body
 
 

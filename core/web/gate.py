@@ -3,8 +3,7 @@ QUERY_SLOTS are at work at once in a process (the others wait, holding no memory
 query whose client goes away is dropped, before it starts or between two days of its work.
 
 Python runs one thread at a time, so more queries at once would not finish sooner; they
-would only hold more papers in memory together. Measured with 8 clients on a month's store:
-one slot served 83 req/s at 330 MB peak where two served 71 req/s at 356 MB.
+would only hold more papers in memory together (docs/BENCHMARKS.md, ad-hoc feeds).
 """
 
 from __future__ import annotations
