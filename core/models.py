@@ -294,6 +294,9 @@ class DayRecord(BaseModel):
     """Papers of the day the service holds (of the announce types it keeps)."""
     reason: str = ""
     next_try: str = ""
+    validators: dict[str, str] = Field(default_factory=dict)
+    """The ETag and Last-Modified of the announcements answer the day was read from: a later
+    refresh asks arXiv whether that answer changed before anything else."""
 
     def describe(self) -> str:
         """`2024-11-27 recovered: cs.LG 146 new, 1 cross, 71 replace; 147 held`."""

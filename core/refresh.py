@@ -30,7 +30,7 @@ from core.gaps import latest, missing_days, recover_day, weekdays
 from core.ingest import ArxivError
 from core.ingest.api import papers_by_id
 from core.ingest.catchup import PageShapeError
-from core.ingest.client import RSS_ITEM_CAP, ArxivClient
+from core.ingest.client import RSS_ITEM_CAP, ArxivClient, NotModified
 from core.ingest.rss import Announcements, merge, parse_announcements
 from core.models import (
     Calendar,
@@ -825,6 +825,45 @@ def _added_to_days(index: dict[date, list[str]], papers: list[Paper]) -> dict[da
     return by_day
 
 
+def _settled_validators(settings: Settings, store: Store) -> dict[str, str]:
+    """The validators of the answer the newest day was read from, when nothing but a new
+    answer could change what a refresh publishes: its summaries all made, its ranking made
+    with today's rules and opinions. Else none, and the refresh asks arXiv plainly."""
+    last = store.last_published()
+    calendar = store.calendar()
+    if last is None or not calendar or last.day != max(calendar):
+        return {}
+    if last.summaries is not None and last.summaries.deferred:
+        return {}
+    if last.ranking != ranking_fingerprint(settings, opinions(settings, store)):
+        return {}
+    return calendar[max(calendar)].validators
+
+
+def _keep_validators(
+    store: Store, settings: Settings, day: date, validators: dict[str, str]
+) -> None:
+    calendar = store.calendar()
+    if day in calendar:
+        record = calendar[day].model_copy(update={"validators": validators})
+        _record_days(store, settings, {day: record})
+
+
+def _unchanged(store: Store, clock: Clock, source: str) -> RefreshReport:
+    """The report of a refresh that found arXiv's answer unchanged (HTTP 304): nothing to
+    lock, write or publish for it."""
+    newest = max(store.day_index(), default=None)
+    return RefreshReport(
+        started=utc_now(clock),
+        finished=utc_now(clock),
+        status="no-announcement",
+        message=f"arXiv's announcements are unchanged since {newest} was published (HTTP 304)",
+        source=source,
+        day=newest,
+        days=latest(store.calendar(), store.day_index()),
+    )
+
+
 def live_refresh(
     settings: Settings,
     store: Store,
@@ -841,6 +880,17 @@ def live_refresh(
     arxiv = ArxivClient(
         settings.arxiv, store, transport=arxiv_transport, clock=clock, deadline=deadline
     )
+    categories = settings.arxiv.categories
+    source = str(source_file) if source_file else settings.arxiv.rss_url + "+".join(categories)
+    asked: list[bytes] | ArxivError | None = None
+    unchanged: RefreshReport | None = None
+    if source_file is None and (validators := _settled_validators(settings, store)):
+        try:  # one conditional request, before anything is locked or written
+            asked = arxiv.announcements(categories, validators)
+        except NotModified:  # nothing to publish; missed days are still looked for
+            unchanged = _unchanged(store, clock, source)
+        except ArxivError as error:
+            asked = error
     summarizer = live_summarizer(
         settings,
         store,
@@ -850,19 +900,19 @@ def live_refresh(
         llm_transport=llm_transport,
     )
     embedder = live_embedder(settings, store, clock, deadline, transport=llm_transport)
-    categories = settings.arxiv.categories
 
     def fetch() -> list[bytes]:
         if source_file is not None:
             return [source_file.read_bytes()]
-        return arxiv.announcements(categories)
+        if isinstance(asked, ArxivError):
+            raise asked
+        return asked if asked is not None else arxiv.announcements(categories)
 
     def lookup(ids: list[str]) -> list[Paper]:
         return papers_by_id(arxiv.query, ids, categories)
 
-    source = str(source_file) if source_file else settings.arxiv.rss_url + "+".join(categories)
     try:
-        report = refresh(
+        report = unchanged or refresh(
             settings,
             store,
             fetch,
@@ -872,6 +922,8 @@ def live_refresh(
             lookup=None if source_file else lookup,  # a refresh from a file stays offline
             embedder=embedder,
         )
+        if report.status == "published" and report.day is not None and arxiv.validators:
+            _keep_validators(store, settings, report.day, arxiv.validators)
         if source_file is not None or report.status not in ("published", "no-announcement"):
             return report.model_copy(update={"days": latest(store.calendar(), store.day_index())})
         return recover_missed_days(

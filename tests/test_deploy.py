@@ -26,14 +26,15 @@ SECRET = "s3cret-cron-token"
 ITEMS = [RssItem(f"2411.0000{n}", title=f"LLM inference trick {n}") for n in range(1, 5)]
 
 
-def test_vercel_json_names_the_framework_and_two_daily_crons() -> None:
+def test_vercel_json_names_the_framework_and_four_daily_crons() -> None:
     """What Vercel's build makes of it is checked by scripts/check_vercel_build.py (in CI)."""
     config = json.loads((ROOT / "vercel.json").read_text())
     assert "builds" not in config
     assert config["framework"] == "fastapi", "a first deployment must not guess otherwise"
     assert "rewrites" not in config, "the FastAPI preset would pass the rewritten path to the app"
     assert config["functions"]["api/index.py"]["maxDuration"] == 300
-    assert [c["schedule"] for c in config["crons"]] == ["0 6 * * *", "0 7 * * *"]
+    schedules = ["30 5 * * *", "0 7 * * *", "0 9 * * *", "0 13 * * *"]
+    assert [c["schedule"] for c in config["crons"]] == schedules, "daily each: Vercel's Hobby"
     assert {c["path"] for c in config["crons"]} == {"/api/refresh"}
 
 

@@ -3,6 +3,7 @@ remembered as holidays, or named as missing; never dropped silently."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import random
@@ -10,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import cast
 from urllib.parse import parse_qs
 
 import feedparser
@@ -47,7 +49,11 @@ class Arxiv:
         self.asked.append(f"{request.url.host}{request.url.path}")
         if request.url.host == "rss.arxiv.org":
             day = self.today.strftime("%a, %d %b %Y")
-            return httpx.Response(200, content=arxiv_rss(self.days.get(self.today, []), day=day))
+            content = arxiv_rss(self.days.get(self.today, []), day=day)
+            etag = f'"{hashlib.sha256(content).hexdigest()[:16]}"'
+            if request.headers.get("if-none-match") == etag:
+                return httpx.Response(304, headers={"ETag": etag})
+            return httpx.Response(200, content=content, headers={"ETag": etag})
         if request.url.path.startswith("/catchup/"):
             _, _, subject, asked = request.url.path.split("/")
             return self._catchup(subject, date.fromisoformat(asked))
@@ -135,7 +141,8 @@ def test_a_holiday_is_learned_once_and_never_asked_about_again(
     assert "2024-11-27 had no announcement (a holiday)" in _refresh(settings, store, arxiv, clock)
     assert store.calendar()[WEDNESDAY].state == "holiday"
     arxiv.asked.clear()
-    _refresh(settings, store, arxiv, clock)
+    transport = httpx.MockTransport(arxiv)
+    assert live_refresh(settings, store, clock=clock, arxiv_transport=transport).days
     assert arxiv.asked == ["rss.arxiv.org/rss/cs.LG"], "no catchup request for a known holiday"
 
 
@@ -302,3 +309,54 @@ def test_backfill_dates_papers_by_announcement_day_and_leaves_held_days_alone(
         "recovered",
         "recovered",
     ]
+
+
+class _Writes:
+    """A store that counts the calls that write (the limiter's slot aside: every request to
+    arXiv takes one)."""
+
+    WRITES = ("publish", "save_report", "put_calendar", "acquire_lock", "set_like", "secret")
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        if name in self.WRITES:
+            self.calls.append(name)
+        return getattr(self._store, name)
+
+
+def test_a_later_cron_on_a_published_day_costs_one_conditional_request_and_no_write(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    """The schedule asks several times a day, so a late announcement is caught the same day;
+    while arXiv's answer is the one already published, a run costs one request that arXiv
+    answers 304, and the store is not written."""
+    settings = _settings(tmp_path)
+    arxiv = Arxiv(WEDNESDAY, {WEDNESDAY: _day(WEDNESDAY), THURSDAY: _day(THURSDAY)})
+    _refresh(settings, store, arxiv, clock)
+    arxiv.today = THURSDAY
+    _refresh(settings, store, arxiv, clock)
+    arxiv.asked.clear()
+    counted = _Writes(store)
+    transport = httpx.MockTransport(arxiv)
+    report = live_refresh(settings, cast(Store, counted), clock=clock, arxiv_transport=transport)
+    assert report.status == "no-announcement"
+    assert "unchanged since 2024-11-28 was published (HTTP 304)" in report.message
+    assert arxiv.asked == ["rss.arxiv.org/rss/cs.LG"] and counted.calls == []
+
+
+def test_the_day_arxiv_announces_late_is_published_by_the_next_cron(
+    tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    settings = _settings(tmp_path)
+    arxiv = Arxiv(WEDNESDAY, {WEDNESDAY: _day(WEDNESDAY), THURSDAY: _day(THURSDAY)})
+    _refresh(settings, store, arxiv, clock)
+    clock.now += 24 * 3600  # Thursday 06:00: arXiv is late and still shows Wednesday
+    first = live_refresh(settings, store, clock=clock, arxiv_transport=httpx.MockTransport(arxiv))
+    assert "HTTP 304" in first.message and max(store.day_index()) == WEDNESDAY
+    arxiv.today = THURSDAY  # 09:00: announced
+    clock.now += 3 * 3600
+    later = live_refresh(settings, store, clock=clock, arxiv_transport=httpx.MockTransport(arxiv))
+    assert later.status == "published" and max(store.day_index()) == THURSDAY

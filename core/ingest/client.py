@@ -25,6 +25,19 @@ USER_AGENT = "arxiv-feeds/0.1 (self-hosted arXiv feed reader; {contact})"
 LIMITER_NAME = "arxiv"
 
 
+class NotModified(Exception):
+    """arXiv answered 304: its announcements are as they were at the validators' answer."""
+
+
+def validators_of(headers: httpx.Headers) -> dict[str, str]:
+    return {name: headers[name] for name in ("etag", "last-modified") if name in headers}
+
+
+def _conditional(validators: Mapping[str, str]) -> dict[str, str]:
+    asked = {"etag": "If-None-Match", "last-modified": "If-Modified-Since"}
+    return {asked[name]: value for name, value in validators.items() if name in asked}
+
+
 class ArxivClient:
     """`deadline` (clock time) bounds every call, retries and the whole body included: the
     refresh derives it from its time budget."""
@@ -43,6 +56,8 @@ class ArxivClient:
         self.clock = clock or SystemClock()
         self.deadline = deadline
         contact = f"mailto:{config.contact}" if config.contact else "no contact configured"
+        self.validators: dict[str, str] = {}
+        """The ETag and Last-Modified of the last whole announcements answer."""
         self.http = httpx.Client(
             transport=transport,
             timeout=config.timeout_seconds,
@@ -53,13 +68,25 @@ class ArxivClient:
     def close(self) -> None:
         self.http.close()
 
-    def announcements(self, categories: list[str]) -> list[bytes]:
+    def announcements(
+        self, categories: list[str], validators: Mapping[str, str] | None = None
+    ) -> list[bytes]:
         """Today's RSS announcements of all `categories`: one request, or, when the answer
         holds as many items as rss.arxiv.org gives at most, one per half of the categories
-        (and so on), each waiting for the shared rate limiter."""
-        raw = self.get(self.config.rss_url + "+".join(categories))
+        (and so on), each waiting for the shared rate limiter. With the `validators` of an
+        earlier answer (`validators_of`), the first request is conditional, and NotModified
+        is raised when arXiv says its answer has not changed."""
+        url = self.config.rss_url + "+".join(categories)
+        reply = self.get_response(url, headers=_conditional(validators or {}))
+        if reply.status_code == 304:
+            raise NotModified(url)
+        if reply.status_code >= 400:
+            raise ArxivError(f"arXiv answered HTTP {reply.status_code} for {url}")
+        self.validators = validators_of(reply.headers)
+        raw = reply.content
         if len(categories) == 1 or len(_ITEM.findall(raw)) < RSS_ITEM_CAP:
             return [raw]
+        self.validators = {}  # several answers: no one answer's validators stand for them
         half = len(categories) // 2
         return self.announcements(categories[:half]) + self.announcements(categories[half:])
 
@@ -74,7 +101,12 @@ class ArxivClient:
             raise ArxivError(f"arXiv answered HTTP {response.status_code} for {url}")
         return response.content
 
-    def get_response(self, url: str, params: Mapping[str, str | int] | None = None) -> Reply:
+    def get_response(
+        self,
+        url: str,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
         """The final answer, 4xx included (a 404 can be an answer, e.g. no HTML version)."""
 
         def attempt() -> Reply:
@@ -92,6 +124,7 @@ class ArxivClient:
                     self.clock,
                     self.config.timeout_seconds,
                     params=params,
+                    headers=headers,
                 )
             except (httpx.TooManyRedirects, httpx.DecodingError) as error:
                 raise ArxivError(f"arXiv's answer for {url} cannot be read: {error}") from error
