@@ -113,7 +113,7 @@ def _report_exit(report: RefreshReport) -> int:
 
 
 def _refresh(settings: Settings, store: Store, source_file: Path | None) -> int:
-    from core.refresh import live_refresh
+    from core.live import live_refresh
 
     if source_file is not None and not source_file.is_file():
         raise CommandError(f"--from-file: no such file {source_file}")
@@ -182,7 +182,7 @@ def _backfill(settings: Settings, store: Store, days: int) -> int:
         raise CommandError(f"--days: expected 1 to 30, got {days}")
     from core.embeddings import live_embedder
     from core.ingest.client import ArxivClient
-    from core.refresh import backfill
+    from core.live import backfill
 
     clock = SystemClock()
     deadline = clock.time() + settings.refresh.time_budget_seconds

@@ -15,27 +15,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import NamedTuple
-
-import httpx
 
 from core.arxiv import covered
 from core.clock import Clock, SystemClock, utc_now
 from core.config import Settings
 from core.day_index import DayIndex, dumps, stored_key
-from core.embeddings import Embedder, EmbeddingError, live_embedder
+from core.embeddings import Embedder, EmbeddingError
 from core.feedback import SECRET_NAME, FeedbackLinks
-from core.gaps import latest, missing_days, recover_day, weekdays
 from core.ingest import ArxivError
-from core.ingest.api import papers_by_id
-from core.ingest.catchup import PageShapeError
-from core.ingest.client import RSS_ITEM_CAP, ArxivClient, NotModified
+from core.ingest.client import RSS_ITEM_CAP
 from core.ingest.rss import Announcements, merge, parse_announcements
 from core.models import (
     Calendar,
     DayRecord,
-    DayState,
     Opinion,
     Paper,
     Publication,
@@ -47,7 +40,7 @@ from core.render.configured import render_all
 from core.render.day_items import DayItems, items_keys, merged
 from core.similarity import Example
 from core.store import Store, StoreError
-from core.summarize.batch import Summarizer, live_summarizer
+from core.summarize.batch import Summarizer
 from core.words import Fields, fields_of
 
 LOCK_NAME = "refresh"
@@ -61,7 +54,7 @@ Lookup = Callable[[list[str]], list[Paper]]
 """Papers by arXiv id from outside the store (the export API), for liked papers."""
 
 
-class _Stages:
+class Stages:
     """A run's clock and seconds spent per stage (for the report), where papers the store
     lacks can be looked up (None: nowhere, e.g. a refresh from a file), and what embeds
     papers for likes (None: term similarity)."""
@@ -207,7 +200,7 @@ class _Ranked(NamedTuple):
 def _rank_window(
     settings: Settings,
     store: Store,
-    stages: _Stages,
+    stages: Stages,
     fresh: list[Paper],
     days: dict[date, list[str]],
     window: dict[date, list[str]],
@@ -364,7 +357,7 @@ def publish_days(
     fresh: list[Paper],
     days: dict[date, list[str]],
     report: RefreshReport,
-    stages: _Stages,
+    stages: Stages,
     summarizer: Summarizer | None = None,
     *,
     only_if_summarized: bool = False,
@@ -477,7 +470,7 @@ class LockHeartbeat:
         self._thread.join()
 
 
-def _locked(
+def locked(
     store: Store, clock: Clock, source: str, work: Callable[[RefreshReport], RefreshReport]
 ) -> RefreshReport:
     started = utc_now(clock)
@@ -510,7 +503,7 @@ def _not_published(
     report: RefreshReport,
     status: str,
     message: str,
-    stages: _Stages,
+    stages: Stages,
     summarizer: Summarizer | None,
 ) -> RefreshReport:
     """Keep the last good day; only summaries still missing for it may be completed, and the
@@ -541,7 +534,7 @@ def _not_published(
     return report
 
 
-def _papers(count: int) -> str:
+def counted_papers(count: int) -> str:
     return f"{count:,} paper" + ("" if count == 1 else "s")
 
 
@@ -624,7 +617,7 @@ def refresh(
     summaries of its top papers when a summarizer is given; liked papers the store lacks
     come from `lookup`, embeddings for likes from `embedder`."""
     clock = clock or SystemClock()
-    stages = _Stages(clock, lookup, embedder)
+    stages = Stages(clock, lookup, embedder)
 
     def work(report: RefreshReport) -> RefreshReport:
         with stages.stage("fetch"):
@@ -651,7 +644,7 @@ def refresh(
                 "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
                 "repaired_characters": announcements.repaired,
                 "status": "published",
-                "message": f"{_papers(len(fresh))} announced {day}"
+                "message": f"{counted_papers(len(fresh))} announced {day}"
                 + _requests_note(parts)
                 + _repaired_note(announcements.repaired),
             }
@@ -660,13 +653,13 @@ def refresh(
         published = publish_days(settings, store, fresh, ids, report, stages, summarizer)
         if published.status == "published":
             done = DayRecord(day=day, state="complete", announced=announcements.counts)
-            _record_days(store, settings, {day: done.model_copy(update={"held": len(fresh)})})
+            record_days(store, settings, {day: done.model_copy(update={"held": len(fresh)})})
         return published
 
-    return _locked(store, clock, source, work)
+    return locked(store, clock, source, work)
 
 
-def _record_days(store: Store, settings: Settings, records: Calendar) -> Calendar:
+def record_days(store: Store, settings: Settings, records: Calendar) -> Calendar:
     """The calendar with `records`, kept as long as retention keeps papers."""
     calendar = store.calendar() | records
     if not calendar:
@@ -675,263 +668,3 @@ def _record_days(store: Store, settings: Settings, records: Calendar) -> Calenda
     kept = {day: record for day, record in calendar.items() if day >= oldest}
     store.put_calendar(kept)
     return kept
-
-
-def recover_missed_days(
-    settings: Settings,
-    store: Store,
-    client: ArxivClient,
-    after: RefreshReport,
-    *,
-    clock: Clock | None = None,
-    summarizer: Summarizer | None = None,
-    embedder: Embedder | None = None,
-) -> RefreshReport:
-    """After a refresh (`after`): the weekdays missing between the days held, recovered from
-    arXiv's catchup listing newest first and published in their places, a holiday remembered
-    as one, and what cannot be recovered now recorded as missing with the reason. The report
-    is `after`'s, with what recovery did added and the latest days' records."""
-    clock = clock or SystemClock()
-    held = store.day_index()
-    today = utc_now(clock).date()
-    newest = max(held, default=today)
-    gaps = missing_days(held, store.calendar(), newest, today, settings.store.retention_days)
-    return _recover(settings, store, client, gaps, after, clock, summarizer, embedder)
-
-
-def backfill(
-    settings: Settings,
-    store: Store,
-    client: ArxivClient,
-    days: int,
-    *,
-    clock: Clock | None = None,
-    embedder: Embedder | None = None,
-) -> RefreshReport:
-    """The weekdays of the last `days` days that the service does not hold, read from arXiv's
-    catchup listing (so each paper lands on the day arXiv announced it) and published, newest
-    first; a day already held is left as it is."""
-    clock = clock or SystemClock()
-    today = utc_now(clock).date()
-    held, calendar = store.day_index(), store.calendar()
-    wanted = [
-        day
-        for day in reversed(weekdays(today - timedelta(days=days - 1), today))
-        if day not in held and not (day in calendar and calendar[day].state == "holiday")
-    ]
-    started = RefreshReport(
-        started=utc_now(clock), status="no-announcement", message="", source="arXiv catchup"
-    )
-    if not wanted:
-        note = f"every weekday of the last {days} days is held already"
-        return started.model_copy(update={"message": note, "days": latest(calendar, held)})
-    return _recover(settings, store, client, wanted, started, clock, None, embedder)
-
-
-def _recover(
-    settings: Settings,
-    store: Store,
-    client: ArxivClient,
-    gaps: list[date],
-    after: RefreshReport,
-    clock: Clock,
-    summarizer: Summarizer | None,
-    embedder: Embedder | None,
-) -> RefreshReport:
-    """`gaps` read from catchup and published in their places; their records kept."""
-    if not gaps:
-        return after.model_copy(update={"days": latest(store.calendar(), store.day_index())})
-    records, found = _recovered(settings, client, gaps)
-    calendar = _record_days(store, settings, records)
-    message = (after.message + _recovery_note(records)).removeprefix("; ")
-    status = after.status
-    if found:
-        stages = _Stages(clock, None, embedder)
-
-        def work(report: RefreshReport) -> RefreshReport:
-            by_day = _added_to_days(store.day_index(), found)
-            done = report.model_copy(update={"status": "published", "message": message})
-            return publish_days(settings, store, found, by_day, done, stages, summarizer)
-
-        published = _locked(store, clock, "arXiv catchup listing", work)
-        message, status = published.message, published.status
-        if published.status != "published":  # the papers were read, but not published
-            unpublished = {
-                day: record.model_copy(
-                    update={
-                        "state": "missing",
-                        "reason": f"recovered, not published: {published.message}",
-                        "next_try": "at the next refresh",
-                    }
-                )
-                for day, record in records.items()
-                if record.state == "recovered"
-            }
-            calendar = _record_days(store, settings, unpublished)
-    if after.status == "published":
-        status = "published"
-    return after.model_copy(
-        update={"message": message, "status": status, "days": latest(calendar, store.day_index())}
-    )
-
-
-def _recovered(
-    settings: Settings, client: ArxivClient, gaps: list[date]
-) -> tuple[Calendar, list[Paper]]:
-    """Each gap's record, and the papers of the days recovered."""
-    records: Calendar = {}
-    found: list[Paper] = []
-    for day in gaps:
-        try:
-            recovered = recover_day(client, settings, day)
-        except (ArxivError, PageShapeError) as error:
-            shape = "page shape: " if isinstance(error, PageShapeError) else ""
-            records[day] = DayRecord(
-                day=day,
-                state="missing",
-                reason=f"recovery failed: {shape}{error}",
-                next_try="at the next refresh",
-            )
-            continue
-        papers = keep(recovered.papers, settings)
-        state: DayState = "holiday" if recovered.holiday else "recovered"
-        records[day] = DayRecord(
-            day=day, state=state, announced=recovered.announced, held=len(papers)
-        )
-        found += papers
-    return records, found
-
-
-def _recovery_note(records: Calendar) -> str:
-    said = []
-    for day, record in sorted(records.items(), reverse=True):
-        if record.state == "recovered":
-            said.append(f"recovered {_papers(record.held)} announced {day}")
-        elif record.state == "holiday":
-            said.append(f"{day} had no announcement (a holiday)")
-        else:
-            said.append(f"{day} is missing: {record.reason}; next try {record.next_try}")
-    return "".join(f"; {line}" for line in said)
-
-
-def _added_to_days(index: dict[date, list[str]], papers: list[Paper]) -> dict[date, list[str]]:
-    """The stored days `papers` fall on (day -> ids), each with those of them it lacks
-    added after the ids it holds."""
-    by_day: dict[date, list[str]] = {}
-    for paper in papers:
-        by_day.setdefault(paper.day, list(index.get(paper.day, [])))
-        if paper.id not in by_day[paper.day]:
-            by_day[paper.day].append(paper.id)
-    return by_day
-
-
-def _settled_validators(settings: Settings, store: Store) -> dict[str, str]:
-    """The validators of the answer the newest day was read from, when nothing but a new
-    answer could change what a refresh publishes: its summaries all made, its ranking made
-    with today's rules and opinions. Else none, and the refresh asks arXiv plainly."""
-    last = store.last_published()
-    calendar = store.calendar()
-    if last is None or not calendar or last.day != max(calendar):
-        return {}
-    if last.summaries is not None and last.summaries.deferred:
-        return {}
-    if last.ranking != ranking_fingerprint(settings, opinions(settings, store)):
-        return {}
-    return calendar[max(calendar)].validators
-
-
-def _keep_validators(
-    store: Store, settings: Settings, day: date, validators: dict[str, str]
-) -> None:
-    calendar = store.calendar()
-    if day in calendar:
-        record = calendar[day].model_copy(update={"validators": validators})
-        _record_days(store, settings, {day: record})
-
-
-def _unchanged(store: Store, clock: Clock, source: str) -> RefreshReport:
-    """The report of a refresh that found arXiv's answer unchanged (HTTP 304): nothing to
-    lock, write or publish for it."""
-    newest = max(store.day_index(), default=None)
-    return RefreshReport(
-        started=utc_now(clock),
-        finished=utc_now(clock),
-        status="no-announcement",
-        message=f"arXiv's announcements are unchanged since {newest} was published (HTTP 304)",
-        source=source,
-        day=newest,
-        days=latest(store.calendar(), store.day_index()),
-    )
-
-
-def live_refresh(
-    settings: Settings,
-    store: Store,
-    *,
-    source_file: Path | None = None,
-    clock: Clock | None = None,
-    arxiv_transport: httpx.BaseTransport | None = None,
-    llm_transport: httpx.BaseTransport | None = None,
-) -> RefreshReport:
-    """A refresh wired to the real world: arXiv (or a saved file) and, when a key is
-    configured, the LLM provider. The transports are for tests."""
-    clock = clock or SystemClock()
-    deadline = clock.time() + settings.refresh.time_budget_seconds
-    arxiv = ArxivClient(
-        settings.arxiv, store, transport=arxiv_transport, clock=clock, deadline=deadline
-    )
-    categories = settings.arxiv.categories
-    source = str(source_file) if source_file else settings.arxiv.rss_url + "+".join(categories)
-    asked: list[bytes] | ArxivError | None = None
-    unchanged: RefreshReport | None = None
-    if source_file is None and (validators := _settled_validators(settings, store)):
-        try:  # one conditional request, before anything is locked or written
-            asked = arxiv.announcements(categories, validators)
-        except NotModified:  # nothing to publish; missed days are still looked for
-            unchanged = _unchanged(store, clock, source)
-        except ArxivError as error:
-            asked = error
-    summarizer = live_summarizer(
-        settings,
-        store,
-        clock,
-        deadline,
-        arxiv_transport=arxiv_transport,
-        llm_transport=llm_transport,
-    )
-    embedder = live_embedder(settings, store, clock, deadline, transport=llm_transport)
-
-    def fetch() -> list[bytes]:
-        if source_file is not None:
-            return [source_file.read_bytes()]
-        if isinstance(asked, ArxivError):
-            raise asked
-        return asked if asked is not None else arxiv.announcements(categories)
-
-    def lookup(ids: list[str]) -> list[Paper]:
-        return papers_by_id(arxiv.query, ids, categories)
-
-    try:
-        report = unchanged or refresh(
-            settings,
-            store,
-            fetch,
-            source=source,
-            clock=clock,
-            summarizer=summarizer,
-            lookup=None if source_file else lookup,  # a refresh from a file stays offline
-            embedder=embedder,
-        )
-        if report.status == "published" and report.day is not None and arxiv.validators:
-            _keep_validators(store, settings, report.day, arxiv.validators)
-        if source_file is not None or report.status not in ("published", "no-announcement"):
-            return report.model_copy(update={"days": latest(store.calendar(), store.day_index())})
-        return recover_missed_days(
-            settings, store, arxiv, report, clock=clock, summarizer=summarizer, embedder=embedder
-        )
-    finally:
-        arxiv.close()
-        if embedder is not None:
-            embedder.close()
-        if summarizer is not None:
-            summarizer.close()

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from core.config import load_settings
 from core.ingest.rss import merge, parse_announcements
-from core.refresh import live_refresh, refresh
+from core.live import live_refresh
+from core.refresh import refresh
 from core.store import Store
 from core.web.app import create_app
 from tests.conftest import FakeClock

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from api.index import build, handler
 from core.config import Settings, load_settings
+from core.live import live_refresh
 from core.models import RefreshReport
-from core.refresh import live_refresh
 from core.store import Store
 from core.web.app import create_app
 from tests.conftest import ROOT, FakeClock

@@ -12,8 +12,8 @@ import pytest
 
 from core.config import Settings, load_settings
 from core.embeddings import pack, unpack
+from core.live import live_refresh
 from core.models import Paper, RefreshReport
-from core.refresh import live_refresh
 from core.store import Store
 from tests.conftest import FakeClock
 from tests.factories import RssItem, arxiv_rss

@@ -23,8 +23,8 @@ from core.config import Settings, load_settings
 from core.gaps import missing_days, weekdays
 from core.ingest.catchup import PageShapeError, parse_catchup
 from core.ingest.client import ArxivClient
+from core.live import backfill, live_refresh
 from core.models import DayRecord
-from core.refresh import backfill, live_refresh
 from core.store import Store
 from core.web.app import create_app
 from tests.conftest import FakeClock

@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from core.config import Settings, load_settings
+from core.live import live_refresh
 from core.models import Paper
 from core.rank import MIN_SIMILARITY, Examples, Ranker
-from core.refresh import live_refresh, refresh
+from core.refresh import refresh
 from core.similarity import Example, Similarity
 from core.store import Store
 from core.words import Words

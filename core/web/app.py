@@ -55,7 +55,7 @@ ROUTES: list[tuple[str, Callable[..., Any], list[str], dict[str, Any]]] = [
 
 def _default_runner(settings: Settings) -> RefreshRunner:
     def run(store: Store) -> RefreshReport:
-        from core.refresh import live_refresh  # the pipeline's imports stay off the serving path
+        from core.live import live_refresh  # the pipeline's imports stay off the serving path
 
         return live_refresh(settings, store)
 
