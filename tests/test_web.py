@@ -618,3 +618,24 @@ def test_the_openapi_schema_is_valid_and_states_every_parameter_and_answer(
     for path in ("/feed.{fmt}", "/feeds/{filename}", "/feeds/k/{filename}"):
         assert {"200", "304", "404", "422", "503"} <= set(paths[path]["get"]["responses"]), path
     assert {"401", "409", "503"} <= set(paths["/api/refresh"]["get"]["responses"])
+
+
+def test_the_api_docs_page_loads_swagger_ui_and_runs_only_its_own_script(
+    client: TestClient,
+) -> None:
+    """The page the README points to: its CDN script and stylesheet allowed, its one inline
+    script by hash, never framed (a default HTML policy would leave it blank)."""
+    response = client.get("/api/docs")
+    assert response.status_code == 200 and "swagger-ui-bundle.js" in response.text
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in response.headers["content-security-policy"].split(";")
+    )
+    page = lxml.html.fromstring(response.content)
+    inline = [s.text for s in page.iter("script") if not s.get("src")]
+    assert policy["script-src"].split() == [
+        "https://cdn.jsdelivr.net",
+        *(f"'sha256-{_digest(text)}'" for text in inline),
+    ]
+    assert policy["frame-ancestors"] == "'none'"
+    assert client.get("/api/openapi.json").status_code == 200

@@ -47,6 +47,7 @@ ROUTES: list[tuple[str, Callable[..., Any], list[str], dict[str, Any]]] = [
     ("/api/count", api.api_count, ["GET"], {}),
     ("/api/refresh", api.api_refresh, ["GET", "POST"], {}),
     ("/health", api.health, ["GET"], {}),
+    ("/api/docs", api.api_docs, ["GET"], {"include_in_schema": False}),
     ("/feedback", feedback.confirm_feedback, ["GET"], {"response_class": HTMLResponse}),
     ("/feedback", feedback.record_feedback, ["POST"], {"response_class": HTMLResponse}),
     ("/", home.home, GET_HEAD, {"response_class": HTMLResponse}),
@@ -74,7 +75,7 @@ def create_app(
     endpoint runs `refresh_runner` and requires `cron_secret` (default: $CRON_SECRET); `clock`
     tells /health how old the last publication is and times the feeds kept in memory."""
     app = FastAPI(
-        title="arxiv-feeds", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json"
+        title="arxiv-feeds", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json"
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(ResponseHeaders)

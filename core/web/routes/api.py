@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from core.clock import utc_now
 from core.gaps import latest
@@ -79,6 +79,26 @@ def _bearer_matches(authorization: str, secret: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(
         token.strip().encode(), secret.encode()
     )
+
+
+SWAGGER_UI = "https://cdn.jsdelivr.net"
+"""Where FastAPI's Swagger UI page loads its script and stylesheet from."""
+
+
+def api_docs(request: Request) -> HTMLResponse:
+    """The API's interactive documentation (Swagger UI): its script and stylesheet from
+    their CDN, its one inline script by hash; it shows only this service's own schema."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    from core.web.pages import content_policy
+
+    page = get_swagger_ui_html(openapi_url="/api/openapi.json", title="arxiv-feeds API")
+    # Swagger UI sets styles from its script: its styles are allowed inline
+    policy = content_policy(
+        bytes(page.body).decode(), SWAGGER_UI, f"{SWAGGER_UI} 'unsafe-inline'", "https:"
+    )
+    page.headers["Content-Security-Policy"] = policy
+    return page
 
 
 def health(request: Request) -> JSONResponse:
