@@ -43,20 +43,25 @@ def missing_days(
     held: Collection[date], calendar: Calendar, newest: date, today: date, window_days: int
 ) -> list[date]:
     """Weekdays without a held day, newest first: from the oldest held day (at most
-    `window_days` before `newest`) to `newest`, leaving out confirmed holidays."""
+    `window_days` before `newest`) to `newest`, leaving out confirmed holidays and days
+    catchup no longer answers for."""
     if not held:
         return []
     start = max(min(held), newest - timedelta(days=window_days))
-    return [
-        day
-        for day in reversed(weekdays(start, newest))
-        if day not in held
-        and calendar.get(day, _UNKNOWN).state != "holiday"
-        and day > today - timedelta(days=CATCHUP_DAYS)
-    ]
+    oldest_answered = today - timedelta(days=CATCHUP_DAYS)
+    return [day for day in unheld(weekdays(start, newest), held, calendar) if day > oldest_answered]
 
 
-_UNKNOWN = DayRecord(day=date.min, state="missing")
+def unheld(days: Iterable[date], held: Collection[date], calendar: Calendar) -> list[date]:
+    """Of `days`, those neither held nor a holiday arXiv confirmed, newest first."""
+    return sorted(
+        (
+            d
+            for d in days
+            if d not in held and not (d in calendar and calendar[d].state == "holiday")
+        ),
+        reverse=True,
+    )
 
 
 class Recovered(NamedTuple):

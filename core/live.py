@@ -15,7 +15,7 @@ import httpx
 from core.clock import Clock, SystemClock, utc_now
 from core.config import Settings
 from core.embeddings import Embedder, live_embedder
-from core.gaps import latest, missing_days, recover_day, weekdays
+from core.gaps import latest, missing_days, recover_day, unheld, weekdays
 from core.ingest import ArxivError
 from core.ingest.api import papers_by_id
 from core.ingest.catchup import PageShapeError
@@ -73,11 +73,7 @@ def backfill(
     clock = clock or SystemClock()
     today = utc_now(clock).date()
     held, calendar = store.day_index(), store.calendar()
-    wanted = [
-        day
-        for day in reversed(weekdays(today - timedelta(days=days - 1), today))
-        if day not in held and not (day in calendar and calendar[day].state == "holiday")
-    ]
+    wanted = unheld(weekdays(today - timedelta(days=days - 1), today), held, calendar)
     started = RefreshReport(
         started=utc_now(clock), status="no-announcement", message="", source="arXiv catchup"
     )
