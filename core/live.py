@@ -7,6 +7,7 @@ from arXiv's catchup listing (`core.gaps`); `backfill` recovers the last days on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def _recover(
     message = (after.message + _recovery_note(records)).removeprefix("; ")
     status = after.status
     if found:
-        stages = Stages(clock, None, embedder)
+        stages = Stages(clock, _lookup(client, settings), embedder)
 
         def work(report: RefreshReport) -> RefreshReport:
             by_day = _added_to_days(store.day_index(), found)
@@ -167,6 +168,11 @@ def _recovery_note(records: Calendar) -> str:
         else:
             said.append(f"{day} is missing: {record.reason}; next try {record.next_try}")
     return "".join(f"; {line}" for line in said)
+
+
+def _lookup(client: ArxivClient, settings: Settings) -> Callable[[list[str]], list[Paper]]:
+    """Where liked papers the store lacks are read: the export API, through `client`."""
+    return lambda ids: papers_by_id(client.query, ids, settings.arxiv.categories)
 
 
 def _added_to_days(index: dict[date, list[str]], papers: list[Paper]) -> dict[date, list[str]]:
@@ -272,9 +278,6 @@ def live_refresh(
             raise asked
         return asked if asked is not None else arxiv.announcements(categories)
 
-    def lookup(ids: list[str]) -> list[Paper]:
-        return papers_by_id(arxiv.query, ids, categories)
-
     try:
         report = unchanged or refresh(
             settings,
@@ -283,7 +286,7 @@ def live_refresh(
             source=source,
             clock=clock,
             summarizer=summarizer,
-            lookup=None if source_file else lookup,  # a refresh from a file stays offline
+            lookup=None if source_file else _lookup(arxiv, settings),  # a file stays offline
             embedder=embedder,
         )
         if report.status == "published" and report.day is not None and arxiv.validators:
