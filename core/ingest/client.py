@@ -33,6 +33,13 @@ def validators_of(headers: httpx.Headers) -> dict[str, str]:
     return {name: headers[name] for name in ("etag", "last-modified") if name in headers}
 
 
+def _body(reply: Reply, url: str) -> bytes:
+    """A 2xx answer's body; ArxivError for a 4xx (retries already gave up on 429 and 5xx)."""
+    if reply.status_code >= 400:
+        raise ArxivError(f"arXiv answered HTTP {reply.status_code} for {url}")
+    return reply.content
+
+
 def _conditional(validators: Mapping[str, str]) -> dict[str, str]:
     asked = {"etag": "If-None-Match", "last-modified": "If-Modified-Since"}
     return {asked[name]: value for name, value in validators.items() if name in asked}
@@ -80,10 +87,8 @@ class ArxivClient:
         reply = self.get_response(url, headers=_conditional(validators or {}))
         if reply.status_code == 304:
             raise NotModified(url)
-        if reply.status_code >= 400:
-            raise ArxivError(f"arXiv answered HTTP {reply.status_code} for {url}")
+        raw = _body(reply, url)
         self.validators = validators_of(reply.headers)
-        raw = reply.content
         if len(categories) == 1 or len(_ITEM.findall(raw)) < RSS_ITEM_CAP:
             return [raw]
         self.validators = {}  # several answers: no one answer's validators stand for them
@@ -96,10 +101,7 @@ class ArxivClient:
 
     def get(self, url: str, params: Mapping[str, str | int] | None = None) -> bytes:
         """The body of a 2xx answer; ArxivError for a 4xx or when retries run out."""
-        response = self.get_response(url, params)
-        if response.status_code >= 400:
-            raise ArxivError(f"arXiv answered HTTP {response.status_code} for {url}")
-        return response.content
+        return _body(self.get_response(url, params), url)
 
     def get_response(
         self,

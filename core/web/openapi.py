@@ -51,13 +51,12 @@ def query_parameters() -> list[dict[str, Any]]:
     schema = FeedQuery.model_json_schema()
     parameters = []
     for name, field in schema["properties"].items():
-        described = FeedQuery.model_fields[name].description
         parameters.append(
             {
                 "name": name,
                 "in": "query",
                 "required": False,
-                "description": described or _DESCRIPTIONS[name],
+                "description": _DESCRIPTIONS[name],
                 "schema": {k: v for k, v in field.items() if k != "title"},
             }
         )
