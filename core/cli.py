@@ -113,7 +113,7 @@ def _report_exit(report: RefreshReport) -> int:
 
 
 def _refresh(settings: Settings, store: Store, source_file: Path | None) -> int:
-    from core.live import live_refresh
+    from core.days.recovery import live_refresh
 
     if source_file is not None and not source_file.is_file():
         raise CommandError(f"--from-file: no such file {source_file}")
@@ -135,7 +135,7 @@ def _summarize(settings: Settings, store: Store, arxiv_id: str, language: str | 
     from core.ingest.client import ArxivClient
     from core.ingest.normalize import split_id
     from core.summarize.batch import live_summarizer
-    from core.summarize.llm import LLMError
+    from core.summarize.client import LLMError
 
     clock = SystemClock()
     deadline = clock.time() + settings.refresh.time_budget_seconds
@@ -180,9 +180,9 @@ def _summarize(settings: Settings, store: Store, arxiv_id: str, language: str | 
 def _backfill(settings: Settings, store: Store, days: int) -> int:
     if not 1 <= days <= 30:
         raise CommandError(f"--days: expected 1 to 30, got {days}")
-    from core.embeddings import live_embedder
+    from core.days.recovery import backfill
     from core.ingest.client import ArxivClient
-    from core.live import backfill
+    from core.rank.embeddings import live_embedder
 
     clock = SystemClock()
     deadline = clock.time() + settings.refresh.time_budget_seconds

@@ -365,7 +365,7 @@ class Publication(BaseModel):
     remove_days: list[date] = Field(default_factory=list)
     remove_papers: list[str] = Field(default_factory=list)
     indexes: dict[date, tuple[str, bytes]] = Field(
-        default_factory=dict, description="day -> its index's key and bytes (core.day_index)"
+        default_factory=dict, description="day -> its index's key and bytes (core.query.index)"
     )
     items: dict[date, tuple[str, bytes]] = Field(
         default_factory=dict,

@@ -20,9 +20,6 @@ from typing import NamedTuple
 from core.arxiv import covered
 from core.clock import Clock, SystemClock, utc_now
 from core.config import Settings
-from core.day_index import DayIndex, dumps, stored_key
-from core.embeddings import Embedder, EmbeddingError
-from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest import ArxivError
 from core.ingest.client import RSS_ITEM_CAP
 from core.ingest.rss import Announcements, merge, parse_announcements
@@ -35,13 +32,16 @@ from core.models import (
     RefreshReport,
     RenderedFeed,
 )
-from core.rank import Examples, Ranker, scoring_code
+from core.query.index import DayIndex, dumps, stored_key
+from core.rank.embeddings import Embedder, EmbeddingError
+from core.rank.ranker import Examples, Ranker, scoring_code
+from core.rank.similarity import Example
+from core.rank.words import Fields, fields_of
 from core.render.configured import render_all
 from core.render.day_items import DayItems, items_keys, merged
-from core.similarity import Example
+from core.render.feedback import SECRET_NAME, FeedbackLinks
 from core.store import Store, StoreError
 from core.summarize.batch import Summarizer
-from core.words import Fields, fields_of
 
 LOCK_NAME = "refresh"
 LOCK_TTL_SECONDS = 60.0
@@ -269,7 +269,7 @@ def _built_indexes(
 def day_indexes(
     days: dict[date, list[str]], papers: list[Paper], ranking: str, read: Fields | None = None
 ) -> dict[date, tuple[str, bytes]]:
-    """Each day's index for ad-hoc queries (`core.day_index`), under the key a reader will
+    """Each day's index for ad-hoc queries (`core.query.index`), under the key a reader will
     look for; a day some of whose papers are not at hand gets none (readers build it)."""
     by_id = {paper.id: paper for paper in papers}
     found = {}

@@ -41,7 +41,7 @@ from fastapi.testclient import TestClient
 from core.config import Settings, StoreConfig
 from core.ingest.rss import parse_announcements
 from core.models import Paper, Publication, RefreshReport
-from core.rank import Ranker
+from core.rank.ranker import Ranker
 from core.refresh import day_indexes
 from core.store import Store, open_store
 from core.web.app import create_app

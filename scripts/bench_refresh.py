@@ -37,10 +37,10 @@ from isal import isal_zlib
 
 from core.clock import SystemClock, utc_now
 from core.config import Settings, StoreConfig
-from core.feedback import SECRET_NAME, FeedbackLinks
 from core.ingest.rss import parse_announcements
 from core.models import AnnounceType, Paper, Publication
-from core.rank import Examples, Ranker
+from core.rank.ranker import Examples, Ranker
+from core.rank.words import fields_of
 from core.refresh import (
     day_indexes,
     interests_examples,
@@ -50,8 +50,8 @@ from core.refresh import (
 )
 from core.render.configured import render_all
 from core.render.day_items import items_keys
+from core.render.feedback import SECRET_NAME, FeedbackLinks
 from core.store import Store, open_store, papers_of_days
-from core.words import fields_of
 from scripts.bench_adhoc import fill
 
 DEFAULT_FIXTURE = (

@@ -39,9 +39,9 @@ import feedparser
 from core.config import Settings, load_settings
 from core.ingest.rss import parse_announcements
 from core.models import Paper
-from core.rank import Examples, Ranker
+from core.rank.ranker import Examples, Ranker
+from core.rank.similarity import Example
 from core.refresh import interests_examples
-from core.similarity import Example
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -21,8 +21,8 @@ from core.config import Settings, SummariesConfig
 from core.models import AnnounceType, Hit, Paper, Score
 from core.store.sqlite import SQLiteStore
 from core.summarize.batch import Summarizer
+from core.summarize.client import LLMClient
 from core.summarize.fulltext import abstract_only
-from core.summarize.llm import LLMClient
 
 ANSWER = {
     "tldr": "A summary.",

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.config import load_settings
+from core.days.recovery import live_refresh
 from core.ingest.rss import merge, parse_announcements
-from core.live import live_refresh
 from core.refresh import refresh
 from core.store import Store
 from core.web.app import create_app

@@ -325,14 +325,14 @@ def test_serve_help_says_what_host_and_port_do(capsys: pytest.CaptureFixture[str
 def test_backfill_says_what_it_waits_for_before_it_asks_arxiv(
     config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import core.live
+    import core.days.recovery
     from core.ingest import ArxivError
 
     def unreachable(*args: object, **kwargs: object) -> object:
         assert "asking arXiv's catchup listing" in capsys.readouterr().out, "said before asking"
         raise ArxivError("arXiv did not answer")
 
-    monkeypatch.setattr(core.live, "backfill", unreachable)
+    monkeypatch.setattr(core.days.recovery, "backfill", unreachable)
     assert main(["--config", str(config), "backfill", "--days", "2"]) == EXIT_UPSTREAM
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.index import build, handler
 from core.config import Settings, load_settings
-from core.live import live_refresh
+from core.days.recovery import live_refresh
 from core.models import RefreshReport
 from core.store import Store
 from core.web.app import create_app

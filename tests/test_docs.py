@@ -69,7 +69,7 @@ def test_every_guarantee_in_the_readme_names_a_test_that_exists() -> None:
 
 
 def test_the_readme_states_the_query_bounds_the_code_has() -> None:
-    from core.search import MAX_SCORED_PAPERS
+    from core.query.search import MAX_SCORED_PAPERS
     from core.web.gate import QUERY_SLOTS
 
     readme = " ".join((ROOT / "README.md").read_text().split())

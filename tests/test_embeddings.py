@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from core.config import Settings, load_settings
-from core.embeddings import pack, unpack
-from core.live import live_refresh
+from core.days.recovery import live_refresh
 from core.models import Paper, RefreshReport
+from core.rank.embeddings import pack, unpack
 from core.store import Store
 from tests.conftest import FakeClock
 from tests.factories import RssItem, arxiv_rss

@@ -20,10 +20,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.config import Settings, load_settings
-from core.gaps import missing_days, weekdays
+from core.days.calendar import missing_days, weekdays
+from core.days.recovery import backfill, live_refresh
 from core.ingest.catchup import PageShapeError, parse_catchup
 from core.ingest.client import ArxivClient
-from core.live import backfill, live_refresh
 from core.models import DayRecord
 from core.store import Store
 from core.web.app import create_app

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.search import ClientGone
+from core.query.search import ClientGone
 from core.web.gate import QueryGate
 from tests.factories import ServerMessages
 

@@ -27,8 +27,8 @@ from core.refresh import refresh
 from core.render.digest import render_digest
 from core.store import Store, open_store, papers_of_days
 from core.summarize.batch import Summarizer
+from core.summarize.client import LLMClient
 from core.summarize.fulltext import abstract_only
-from core.summarize.llm import LLMClient
 from core.web.app import create_app
 from tests.conftest import FakeClock
 from tests.factories import HOSTILE, HOSTILE_LLM, RssItem, arxiv_rss, chat_completion

@@ -9,13 +9,13 @@ import httpx
 import pytest
 
 from core.config import Settings, load_settings
-from core.live import live_refresh
+from core.days.recovery import live_refresh
 from core.models import Paper
-from core.rank import MIN_SIMILARITY, Examples, Ranker
+from core.rank.ranker import MIN_SIMILARITY, Examples, Ranker
+from core.rank.similarity import Example, Similarity
+from core.rank.words import Words
 from core.refresh import refresh
-from core.similarity import Example, Similarity
 from core.store import Store
-from core.words import Words
 from tests.conftest import FakeClock
 from tests.factories import RssItem, arxiv_api, arxiv_rss, make_paper
 

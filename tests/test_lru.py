@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.lru import WeighedLRU
+from core.query.lru import WeighedLRU
 
 
 def test_the_least_recently_used_go_first_once_the_weight_is_over_the_limit() -> None:

@@ -4,8 +4,8 @@ import pytest
 
 from core.config import RankConfig, Rule
 from core.models import Hit, Score
-from core.rank import Examples, Ranker, combine, specificity
-from core.similarity import Example
+from core.rank.ranker import Examples, Ranker, combine, specificity
+from core.rank.similarity import Example
 from tests.factories import make_paper
 
 

@@ -16,17 +16,17 @@ import pytest
 
 import core.refresh as refresh_module
 from core.config import Settings, load_settings
-from core.day_index import stored_key
-from core.feedback import SECRET_NAME
 from core.ingest import ArxivError
 from core.models import Paper, Publication
-from core.rank import Ranker
+from core.query.index import stored_key
+from core.rank.ranker import Ranker
+from core.rank.words import Fields, fields_of
 from core.refresh import LOCK_NAME, refresh
 from core.render.day_items import items_keys
+from core.render.feedback import SECRET_NAME
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
 from core.web.gate import QueryGate
-from core.words import Fields, fields_of
 from tests.conftest import FakeClock, items_made
 from tests.factories import RssItem, ServerMessages, arxiv_rss
 

@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 
 from core.config import Rule, Settings
-from core.day_index import DayIndex, loads, stored_key
 from core.models import FeedSpec, Paper
-from core.rank import Ranker, combine
-from core.refresh import refresh
-from core.search import (
+from core.query.index import DayIndex, loads, stored_key
+from core.query.search import (
     MAX_SCORED_PAPERS,
     ClientGone,
     DayIndexes,
@@ -22,7 +20,9 @@ from core.search import (
     find,
     search,
 )
-from core.select import select
+from core.query.select import select
+from core.rank.ranker import Ranker, combine
+from core.refresh import refresh
 from core.store import Store, papers_of_days
 from core.store.sqlite import SQLiteStore
 from scripts.bench_adhoc import fill

@@ -1,4 +1,4 @@
-"""Which papers a feed holds (`core.select`), checked against its definition read literally."""
+"""Which papers a feed holds (`core.query.select`), checked against its definition read literally."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from core.arxiv import listed_under
 from core.models import AnnounceType, FeedSpec, Hit, Paper, Score
-from core.select import feed_order, select_all
+from core.query.select import feed_order, select_all
 from tests.factories import make_paper
 
 CATEGORIES = ["cs.LG", "cs.CL", "cs.AI", "math.OC", "stat.ML", "hep-th"]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from core.similarity import Example, Similarity
-from core.words import Words
+from core.rank.similarity import Example, Similarity
+from core.rank.words import Words
 
 
 def _liking(text: str, corpus: dict[str, str]) -> Similarity:

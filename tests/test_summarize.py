@@ -20,8 +20,8 @@ from core.refresh import refresh
 from core.render.digest import render_digest
 from core.store import Store, papers_of_days
 from core.summarize.batch import Summarizer
+from core.summarize.client import LLMClient, LLMError, parse_summary
 from core.summarize.fulltext import FullText, abstract_only
-from core.summarize.llm import LLMClient, LLMError, parse_summary
 from core.summarize.prompts import BEGIN, END, messages
 from core.web.app import create_app
 from tests.conftest import FakeClock

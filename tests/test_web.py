@@ -207,7 +207,7 @@ def test_ad_hoc_feed_filters_and_scores_query_terms(client: TestClient) -> None:
 def test_a_query_that_would_score_too_many_papers_is_a_422_saying_how_to_narrow_it(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
-    monkeypatch.setattr("core.search.MAX_SCORED_PAPERS", 1)  # the test day is small
+    monkeypatch.setattr("core.query.search.MAX_SCORED_PAPERS", 1)  # the test day is small
     response = client.get(path, params={"q": "graphs,experts", "days": "1"})
     assert response.status_code == 422
     assert "one request scores at most 1. Use more specific terms" in _message(response)

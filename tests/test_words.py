@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from core.words import TextField, Words
+from core.rank.words import TextField, Words
 
 SENTENCE = "We use FlowMoE-based routing and (LLMs), x_i over a KVCache.\n\t~100%"
 

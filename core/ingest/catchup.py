@@ -20,7 +20,7 @@ from typing import NamedTuple
 from lxml import html
 from lxml.etree import ParserError
 
-from core.gaps import Listing
+from core.days.calendar import Listing
 from core.text import ARXIV_ID
 
 CATCHUP_URL = "https://arxiv.org/catchup/{subject}/{day}"

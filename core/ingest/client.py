@@ -15,7 +15,7 @@ import httpx
 from core.clock import Clock, SystemClock
 from core.config import ArxivConfig
 from core.ingest import ArxivError
-from core.retry import DeadlineExceeded, Reply, Transient, request_within, with_retries
+from core.ingest.retry import DeadlineExceeded, Reply, Transient, request_within, with_retries
 from core.store import Store
 
 RSS_ITEM_CAP = 2000

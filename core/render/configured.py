@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import NamedTuple
 
 from core.config import FORMATS, Format, Settings
-from core.feedback import FeedbackLinks
 from core.models import Paper, RenderedFeed
+from core.query.select import configured_feeds, feed_order, select_all
 from core.render.day_items import DayItems, item_kind, item_languages, made_from
+from core.render.feedback import FeedbackLinks
 from core.render.feeds import (
     FeedMeta,
     ItemFragments,
@@ -19,7 +20,6 @@ from core.render.feeds import (
     item_times,
     render_feed,
 )
-from core.select import configured_feeds, feed_order, select_all
 from core.store import feed_key
 
 

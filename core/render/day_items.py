@@ -37,7 +37,7 @@ _RENDER_MODULES = (
     "render/configured.py",
     "render/feeds.py",
     "render/stored.py",
-    "feedback.py",
+    "render/feedback.py",
     "models.py",
     "text.py",
 )

@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from core.config import Format
-from core.feedback import LABELS, FeedbackLinks
 from core.models import SECTION_TITLES, Paper, RenderedFeed, Summary
+from core.render.feedback import LABELS, FeedbackLinks
 from core.render.stored import Piece, piece, rendered
 from core.text import xml_safe
 

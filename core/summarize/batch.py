@@ -19,11 +19,11 @@ from core.clock import Clock, utc_now
 from core.config import Settings
 from core.ingest.client import ArxivClient
 from core.models import Paper, Summary, SummaryStats
-from core.rank import sort_key
-from core.select import configured_feeds, select
+from core.query.select import configured_feeds, select
+from core.rank.ranker import sort_key
 from core.store import Store, StoreError
+from core.summarize.client import Completion, LLMClient, LLMError
 from core.summarize.fulltext import FullText, fetch_full_text
-from core.summarize.llm import Completion, LLMClient, LLMError
 from core.summarize.prompts import PROMPT_VERSION, messages
 
 Outcome = Literal["made", "failed", "skipped", "deferred"]

@@ -21,8 +21,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.models import RefreshReport
-from core.search import DayIndexes
-from core.select import configured_feeds
+from core.query.search import DayIndexes
+from core.query.select import configured_feeds
 from core.store import Store
 from core.web.context import Context, LazyStore, RefreshRunner
 from core.web.feed_cache import FeedCache
@@ -56,7 +56,9 @@ ROUTES: list[tuple[str, Callable[..., Any], list[str], dict[str, Any]]] = [
 
 def _default_runner(settings: Settings) -> RefreshRunner:
     def run(store: Store) -> RefreshReport:
-        from core.live import live_refresh  # the pipeline's imports stay off the serving path
+        from core.days.recovery import (
+            live_refresh,  # the pipeline's imports stay off the serving path
+        )
 
         return live_refresh(settings, store)
 

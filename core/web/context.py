@@ -14,9 +14,9 @@ from fastapi import Request
 
 from core.clock import Clock, utc_now
 from core.config import Settings, SiteConfig
-from core.feedback import SECRET_NAME, FeedbackLinks
 from core.models import FeedSpec, Paper, RefreshReport
-from core.search import DayIndexes
+from core.query.search import DayIndexes
+from core.render.feedback import SECRET_NAME, FeedbackLinks
 from core.store import Store, papers_of_days
 from core.web.feed_cache import FeedCache
 from core.web.fragment_cache import FragmentCache

@@ -10,7 +10,7 @@ may so be served up to `TTL_SECONDS` after a refresh replaced it.
 from __future__ import annotations
 
 from core.clock import Clock
-from core.lru import WeighedLRU
+from core.query.lru import WeighedLRU
 from core.web.http_cache import Prepared
 
 TTL_SECONDS = 10.0

@@ -1,7 +1,7 @@
 """The page a "more / less like this" link opens: it asks, and records only on POST.
 
 Parameters are validated here (an arXiv id, an opinion, a signature of the right shape); the
-signature itself is checked by `core.feedback`.
+signature itself is checked by `core.render.feedback`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from urllib.parse import parse_qs
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from core.config import ArxivIdList
-from core.feedback import LABELS, SIGNATURE_LENGTH
 from core.models import Opinion
+from core.render.feedback import LABELS, SIGNATURE_LENGTH
 from core.web.pages import environment
 
 MAX_FORM_BYTES = 2048

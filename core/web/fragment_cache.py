@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from core.lru import WeighedLRU
+from core.query.lru import WeighedLRU
 from core.render.stored import Piece
 
 MAX_BYTES = 16 * 1024 * 1024

@@ -16,7 +16,7 @@ from typing import TypeVar
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from core.search import ClientGone
+from core.query.search import ClientGone
 
 QUERY_SLOTS = 1
 T = TypeVar("T")

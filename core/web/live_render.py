@@ -16,6 +16,7 @@ from fastapi import Request
 
 from core.config import Format
 from core.models import FeedSpec, Paper, RenderedFeed
+from core.query.search import Found, papers_of
 from core.render.feeds import (
     MEDIA_TYPES,
     FeedMeta,
@@ -27,7 +28,6 @@ from core.render.feeds import (
     render_items,
 )
 from core.render.stored import Piece, rendered
-from core.search import Found, papers_of
 from core.web.context import Context, public_base
 
 

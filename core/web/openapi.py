@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.web.query import FeedQuery
+from core.query.params import FeedQuery
 
 _ERROR = {
     "content": {

@@ -16,7 +16,7 @@ from starlette.datastructures import QueryParams
 
 from core.config import FORMATS, Settings
 from core.models import DayRecord, FeedSpec, Paper, RefreshReport
-from core.web.query import DEFAULT_LIMIT
+from core.query.params import DEFAULT_LIMIT
 
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.search import ClientGone, QueryTooBroad
+from core.query.search import ClientGone, QueryTooBroad
 from core.store import StoreError
 from core.text import redact
 

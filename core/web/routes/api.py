@@ -10,11 +10,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from core.clock import utc_now
-from core.gaps import latest
-from core.search import find, search
+from core.days.calendar import latest
+from core.query.params import FeedQuery
+from core.query.search import find, search
 from core.web.context import Context, context
 from core.web.http_cache import QUERY_CACHE
-from core.web.query import FeedQuery
 from core.web.responses import error_response
 from core.web.routes.feeds import answer_query
 

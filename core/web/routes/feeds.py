@@ -11,9 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from core.config import FORMATS, Format, describe_validation_error
 from core.models import FeedSpec
+from core.query.params import FeedQuery
+from core.query.search import find, present_categories
+from core.query.select import select
 from core.render.stored import moves_links, with_base
-from core.search import find, present_categories
-from core.select import select
 from core.store import feed_key
 from core.web.context import Context, context, public_base
 from core.web.http_cache import (
@@ -24,7 +25,6 @@ from core.web.http_cache import (
     not_modified,
     prepare,
 )
-from core.web.query import FeedQuery
 from core.web.responses import error_response
 
 

@@ -6,12 +6,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from core.gaps import latest as announcement_days
-from core.search import QueryTooBroad, find
+from core.days.calendar import latest as announcement_days
+from core.query.params import FeedQuery
+from core.query.search import QueryTooBroad, find
 from core.store import papers_of_days
 from core.web.context import context, public_base
 from core.web.http_cache import QUERY_CACHE
-from core.web.query import FeedQuery
 
 
 def home(request: Request) -> HTMLResponse:

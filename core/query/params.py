@@ -10,7 +10,7 @@ from core.arxiv import covered
 from core.config import Settings, slugify
 from core.config import split_list as _split
 from core.models import AnnounceType
-from core.search import Query
+from core.query.search import Query
 from core.text import has_control_characters
 
 MAX_TERMS = 20

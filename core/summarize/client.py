@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from core.clock import Clock
 from core.config import SummariesConfig
+from core.ingest.retry import DeadlineExceeded, Transient, request_within, with_retries
 from core.models import SummaryText
-from core.retry import DeadlineExceeded, Transient, request_within, with_retries
 from core.summarize.prompts import response_schema
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)

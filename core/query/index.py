@@ -1,6 +1,6 @@
-"""Per-day indexes of the stored papers, for ad-hoc queries (`core.search`): per paper the
+"""Per-day indexes of the stored papers, for ad-hoc queries (`core.query.search`): per paper the
 few fields a filter needs (categories, type, score, the configured keywords it matched), and
-for every word key (`core.words`) the papers whose title or abstract hold it.
+for every word key (`core.rank.words`) the papers whose title or abstract hold it.
 
 The refresh writes each day's index into the store beside the day (`dumps`), keyed by what
 it is made from (`stored_key`: the day's papers in order, the ranking they were scored
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from core.arxiv import listed_under
 from core.models import AnnounceType, Paper
-from core.rank import CompiledRule
-from core.words import Fields, TextField, fields_of, stemmer_release
+from core.rank.ranker import CompiledRule
+from core.rank.words import Fields, TextField, fields_of, stemmer_release
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

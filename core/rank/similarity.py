@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itertools import chain, repeat
 
 from core.models import INTERESTS_TITLE, Paper
-from core.words import Words
+from core.rank.words import Words
 
 _MIN_TERM_LENGTH = 2
 COMMON_SHARE = 0.2
@@ -34,7 +34,7 @@ can hold (arXiv caps an abstract at 1,920 characters)."""
 
 
 def _is_term(key: str) -> bool:
-    """Whether a word key (`core.words`) counts as a term: not one letter, not a number."""
+    """Whether a word key (`core.rank.words`) counts as a term: not one letter, not a number."""
     return len(key) >= _MIN_TERM_LENGTH and not key.isdigit()
 
 

@@ -19,7 +19,7 @@ import httpx
 from core.clock import Clock
 from core.config import RankConfig, Settings, SummariesConfig
 from core.store import Store, StoreError
-from core.summarize.llm import ProviderCall, provider_client
+from core.summarize.client import ProviderCall, provider_client
 
 BATCH_SIZE = 64
 """Texts per request: well under every provider's limit on inputs per call."""

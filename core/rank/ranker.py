@@ -25,8 +25,8 @@ from typing import Literal
 from core.code import code_digest
 from core.config import RankConfig, Rule
 from core.models import Hit, Paper, Score
-from core.similarity import PRIOR_PAPERS, Example, Similarity, VectorSimilarity
-from core.words import (
+from core.rank.similarity import PRIOR_PAPERS, Example, Similarity, VectorSimilarity
+from core.rank.words import (
     CAMEL_BOUNDARY,
     TOKEN,
     Fields,
@@ -36,7 +36,7 @@ from core.words import (
     word_key,
 )
 
-_SCORING_MODULES = ("rank.py", "similarity.py", "words.py")
+_SCORING_MODULES = ("rank/ranker.py", "rank/similarity.py", "rank/words.py")
 
 
 def scoring_code() -> str:

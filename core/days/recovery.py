@@ -2,7 +2,7 @@
 
 `live_refresh` asks arXiv (conditionally, when the newest day is published and settled), runs
 the pipeline (`core.refresh`), then looks for announcement days it missed and recovers them
-from arXiv's catchup listing (`core.gaps`); `backfill` recovers the last days on request.
+from arXiv's catchup listing (`core.days.calendar`); `backfill` recovers the last days on request.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import httpx
 
 from core.clock import Clock, SystemClock, utc_now
 from core.config import Settings
-from core.embeddings import Embedder, live_embedder
-from core.gaps import latest, missing_days, recover_day, unheld, weekdays
+from core.days.calendar import latest, missing_days, recover_day, unheld, weekdays
 from core.ingest import ArxivError
 from core.ingest.api import papers_by_id
 from core.ingest.catchup import PageShapeError
 from core.ingest.client import ArxivClient, NotModified
 from core.models import Calendar, DayRecord, DayState, Paper, RefreshReport
+from core.rank.embeddings import Embedder, live_embedder
 from core.refresh import (
     Stages,
     counted_papers,

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from core.arxiv import listed_under
 from core.config import Settings
 from core.models import FeedSpec, Paper
-from core.rank import sort_key
+from core.rank.ranker import sort_key
 
 
 def configured_feeds(settings: Settings) -> dict[str, FeedSpec]:

@@ -1,6 +1,6 @@
 """Ad-hoc queries over the stored days without reading and re-scoring every paper.
 
-Each announcement day has an index (`core.day_index`), read from the store where the refresh
+Each announcement day has an index (`core.query.index`), read from the store where the refresh
 wrote it (else built from the day's papers) and kept in the process while the day's papers
 and the ranking they were scored with stay the same. A query then
 filters on the index, re-scores only the papers that can match its new terms (with the same
@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from core.config import Rule, Settings
-from core.day_index import DayIndex, loads, stored_key
-from core.lru import WeighedLRU
 from core.models import AnnounceType, Hit, Paper, Score
-from core.rank import Ranker, combine
+from core.query.index import DayIndex, loads, stored_key
+from core.query.lru import WeighedLRU
+from core.rank.ranker import Ranker, combine
+from core.rank.words import fields_of
 from core.store import Store
-from core.words import fields_of
 
 MAX_CACHED_DAYS = 32
 MAX_SCORED_PAPERS = 1000
@@ -47,7 +47,7 @@ class ClientGone(Exception):
 @dataclass(frozen=True)
 class StoredDays:
     """The store's days as one publication left them: each day's ids, and the key its index
-    is stored under (`core.day_index.stored_key`: the ids, their ranking, the stemmer)."""
+    is stored under (`core.query.index.stored_key`: the ids, their ranking, the stemmer)."""
 
     version: str
     ids: dict[date, list[str]]
@@ -127,7 +127,7 @@ def present_categories(store: Store, indexes: DayIndexes, days: int) -> set[str]
 
 @dataclass(frozen=True)
 class Query:
-    """What to look for (parsed and bounded by `core.web.query.FeedQuery`)."""
+    """What to look for (parsed and bounded by `core.query.params.FeedQuery`)."""
 
     categories: list[str]
     terms: list[str]

@@ -1,0 +1,1 @@
+"""Announcement days: which are held, missing or holidays, and recovering missed ones."""

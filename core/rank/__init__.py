@@ -1,0 +1,1 @@
+"""Ranking: rules and words, similarity by meaning, the reader's model, explanations."""
