@@ -272,7 +272,7 @@ def _like_library(store: Store, path: Path | None, opinion: Opinion | None, ids:
 
 
 def _likes(settings: Settings, store: Store) -> int:
-    from core.refresh import opinions
+    from core.rank.reader import opinions
 
     wanted = opinions(settings, store)
     known = store.examples(list(wanted)) + store.papers(list(wanted))

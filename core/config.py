@@ -27,7 +27,8 @@ from pydantic import (
 
 from core.arxiv import check_arxiv_id, check_category
 from core.models import AnnounceType
-from core.text import has_control_characters, redact
+from core.rank.profile import DEFAULT_ALIASES, DEFAULT_INTERESTS, DEFAULT_KEYWORDS
+from core.text import has_control_characters, redact, slugify
 
 DEFAULT_CONFIG_PATH = Path("arxiv-feeds.toml")
 DEFAULT_STORE_URL = "sqlite:///./data/arxiv-feeds.db"
@@ -49,11 +50,6 @@ Category = Annotated[str, AfterValidator(check_category)]
 ArxivId = Annotated[str, AfterValidator(check_arxiv_id)]
 """An arXiv id as given (a version is accepted and dropped)."""
 ArxivIdList = TypeAdapter(list[ArxivId])
-
-
-def slugify(text: str) -> str:
-    """A URL segment for a keyword: 'KV cache' -> 'kv-cache', 'decod*' -> 'decod'."""
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
 
 
 class _Strict(BaseModel):
@@ -100,54 +96,6 @@ def _as_rules(value: Any) -> Any:
         else:
             merged[key] = dict(entry)
     return list(merged.values())
-
-
-DEFAULT_KEYWORDS: list[str] = [
-    "LLM",
-    "RL",
-    "RLHF",
-    "Inference",
-    "Training",
-    "Attention",
-    "Pipeline",
-    "MoE",
-    "Sparse",
-    "Quantization",
-    "Speculative",
-    "Efficient",
-    "Framework",
-    "Parallel",
-    "Distributed",
-    "Kernel",
-    "Decoding",
-    "Prefill",
-    "Throughput",
-    "Network",
-    "Hardware",
-    "Cluster",
-    "FP8",
-    "FP4",
-    "Optimization",
-    "Scalable",
-    "Communication",
-    "KV cache",
-    "State Space",
-]
-DEFAULT_INTERESTS = (
-    "Making large language models and other large models efficient: faster and cheaper "
-    "training and inference, distributed and parallel training, LLM serving systems and "
-    "scheduling, GPU and attention kernels, quantization, pruning and sparsity, mixture of "
-    "experts, KV cache management and compression, speculative decoding, long context, state "
-    "space models, hardware, memory and communication for large models, and reinforcement "
-    "learning used to train LLMs."
-)
-"""The default profile in plain words: it goes with the default keywords, so it is the
-default only while `rank.keywords` is."""
-DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
-    "LLM": ("large language model",),
-    "RL": ("reinforcement learning",),
-    "MoE": ("mixture of experts",),
-}
 
 
 class ArxivConfig(_Strict):

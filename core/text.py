@@ -1,4 +1,4 @@
-"""Small text helpers shared by ingest and render."""
+"""Small text helpers shared by ingest, configuration, queries and render."""
 
 from __future__ import annotations
 
@@ -41,3 +41,8 @@ def redact(text: str) -> str:
     """`text` with the credentials of every URL in it (and of anything shaped like one,
     `redis//user:secret@host` included) replaced by `***@`, for messages people can see."""
     return _CREDENTIALS.sub(r"\g<before>***@", text)
+
+
+def slugify(text: str) -> str:
+    """A URL segment for a keyword: 'KV cache' -> 'kv-cache', 'decod*' -> 'decod'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")

@@ -41,8 +41,8 @@ from fastapi.testclient import TestClient
 from core.config import Settings, StoreConfig
 from core.ingest.rss import parse_announcements
 from core.models import Paper, Publication, RefreshReport
+from core.query.index import day_indexes
 from core.rank.ranker import Ranker
-from core.refresh import day_indexes
 from core.store import Store, open_store
 from core.web.app import create_app
 from core.web.fragment_cache import fragment_cache

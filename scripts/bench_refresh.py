@@ -39,15 +39,11 @@ from core.clock import SystemClock, utc_now
 from core.config import Settings, StoreConfig
 from core.ingest.rss import parse_announcements
 from core.models import AnnounceType, Paper, Publication
+from core.query.index import day_indexes
 from core.rank.ranker import Examples, Ranker
+from core.rank.reader import interests_examples, opinions, ranking_fingerprint
 from core.rank.words import fields_of
-from core.refresh import (
-    day_indexes,
-    interests_examples,
-    opinions,
-    ranking_fingerprint,
-    refresh,
-)
+from core.refresh import refresh
 from core.render.configured import render_all
 from core.render.day_items import items_keys
 from core.render.feedback import SECRET_NAME, FeedbackLinks

@@ -40,8 +40,8 @@ from core.config import Settings, load_settings
 from core.ingest.rss import parse_announcements
 from core.models import Paper
 from core.rank.ranker import Examples, Ranker
+from core.rank.reader import interests_examples
 from core.rank.similarity import Example
-from core.refresh import interests_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -57,9 +57,9 @@ def test_a_capped_answer_is_asked_again_in_halves_through_the_limiter(
     """rss.arxiv.org stops at 2,000 items (4 here): such an answer is asked again per half of
     the categories; one category that alone fills the cap is reported, not split."""
     import core.ingest.client
-    import core.refresh
+    import core.ingest.rss
 
-    for module in (core.ingest.client, core.refresh):
+    for module in (core.ingest.client, core.ingest.rss):
         monkeypatch.setattr(module, "RSS_ITEM_CAP", 4)
     by_category = {
         "cs.AI": [

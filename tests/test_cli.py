@@ -12,8 +12,8 @@ import pytest
 
 from core.cli import EXIT_BROKEN_PIPE, EXIT_LOCKED, EXIT_UPSTREAM, EXIT_USAGE, main
 from core.config import load_settings
-from core.refresh import LOCK_NAME
 from core.store import open_store
+from core.store.lock import LOCK_NAME
 from tests.conftest import ROOT, shared_fixture
 from tests.factories import RssItem, arxiv_rss
 

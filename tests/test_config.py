@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import DEFAULT_INTERESTS, ConfigError, Settings, load_settings
+from core.config import ConfigError, Settings, load_settings
+from core.rank.profile import DEFAULT_INTERESTS
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"

@@ -14,17 +14,19 @@ from typing import Any
 import feedparser
 import pytest
 
-import core.refresh as refresh_module
+import core.query.index as index_module
+import core.rank.reader as reader_module
 from core.config import Settings, load_settings
 from core.ingest import ArxivError
 from core.models import Paper, Publication
 from core.query.index import stored_key
 from core.rank.ranker import Ranker
 from core.rank.words import Fields, fields_of
-from core.refresh import LOCK_NAME, refresh
+from core.refresh import refresh
 from core.render.day_items import items_keys
 from core.render.feedback import SECRET_NAME
 from core.store import Store, papers_of_days
+from core.store.lock import LOCK_NAME
 from core.store.sqlite import SQLiteStore
 from core.web.gate import QueryGate
 from tests.conftest import FakeClock, items_made
@@ -376,7 +378,7 @@ def test_a_new_day_scores_only_itself_and_leaves_what_ranking_all_days_would(
     settings = _settings(tmp_path, '[rank]\nlike = ["2411.00003"]\n')
     reference = SQLiteStore(tmp_path / "reference.db")
     with monkeypatch.context() as every_day_again:
-        every_day_again.setattr(refresh_module, "_held_scores_stand", lambda *_: False)
+        every_day_again.setattr(reader_module, "_held_scores_stand", lambda *_: False)
         every_day_again.setattr(reference, "secret", store.secret)  # the same feedback links
         _two_days(settings, reference, clock)
     ranked = _ranked_ids(monkeypatch)
@@ -387,7 +389,8 @@ def test_a_new_day_scores_only_itself_and_leaves_what_ranking_all_days_would(
         read.extend(paper.id for paper in papers)
         return fields_of(papers)
 
-    monkeypatch.setattr(refresh_module, "fields_of", reading)
+    monkeypatch.setattr(reader_module, "fields_of", reading)
+    monkeypatch.setattr(index_module, "fields_of", reading)
     _two_days(settings, store, clock)
     assert ranked == [i.arxiv_id for i in HELD_DAY + NEW_DAY], "the held day was ranked again"
     assert read == ranked, "the held day was read into words again (its index is stored)"
@@ -488,7 +491,7 @@ def test_a_held_day_that_lost_a_paper_to_its_replacement_is_scored_again(
     new_day = [*NEW_DAY, replaced]
     reference = SQLiteStore(tmp_path / "reference.db")
     with monkeypatch.context() as every_day_again:
-        every_day_again.setattr(refresh_module, "_held_scores_stand", lambda *_: False)
+        every_day_again.setattr(reader_module, "_held_scores_stand", lambda *_: False)
         every_day_again.setattr(reference, "secret", store.secret)
         _two_days(settings, reference, clock, new_day)
     ranked = _ranked_ids(monkeypatch)
@@ -502,7 +505,7 @@ def test_new_scoring_code_scores_the_held_days_again(
 ) -> None:
     settings = _settings(tmp_path)
     refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
-    monkeypatch.setattr(refresh_module, "scoring_code", lambda: "a release that scores otherwise")
+    monkeypatch.setattr(reader_module, "scoring_code", lambda: "a release that scores otherwise")
     ranked = _ranked_ids(monkeypatch)
     day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
     refresh(settings, store, day2, source="t", clock=clock)

@@ -314,7 +314,7 @@ def test_a_sqlite_lock_lapses_a_ttl_after_its_last_renewal(sqlite_store: SQLiteS
 def test_a_refresh_keeps_its_short_lock_alive_and_a_dead_one_frees_it(
     store: Store, clock: FakeClock
 ) -> None:
-    from core.refresh import LOCK_NAME, LOCK_TTL_SECONDS, LockHeartbeat
+    from core.store.lock import LOCK_NAME, LOCK_TTL_SECONDS, LockHeartbeat
 
     assert LOCK_TTL_SECONDS <= 60, "documented: a dead refresh blocks the next for <= 60 s"
     token = store.acquire_lock(LOCK_NAME, LOCK_TTL_SECONDS, clock.time())

@@ -385,7 +385,7 @@ def test_a_store_written_by_the_earlier_release_is_read_then_moved(
 
 
 def test_the_refresh_lock_expires_within_a_minute_in_redis(redis_store: RedisStore) -> None:
-    from core.refresh import LOCK_NAME, LOCK_TTL_SECONDS
+    from core.store.lock import LOCK_NAME, LOCK_TTL_SECONDS
 
     token = redis_store.acquire_lock(LOCK_NAME, LOCK_TTL_SECONDS, now=0.0)
     assert token is not None

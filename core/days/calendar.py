@@ -22,6 +22,7 @@ from core.models import AnnounceType, Calendar, DayRecord, Paper
 if TYPE_CHECKING:  # the clients and parsers load when a refresh recovers, not when /health asks
     from core.ingest.catchup import Listed
     from core.ingest.client import ArxivClient
+    from core.store import Store
 
 CATCHUP_DAYS = 90
 """How far back arXiv's catchup listing answers (arxiv-browse refuses older dates)."""
@@ -133,3 +134,22 @@ def latest(calendar: Calendar, held: Iterable[date], count: int = SHOWN_DAYS) ->
     day without a record, published before records were kept, is complete)."""
     records = {day: DayRecord(day=day, state="complete") for day in held} | calendar
     return [records[day] for day in sorted(records, reverse=True)[:count]]
+
+
+def pruned(index: dict[date, list[str]], retention_days: int) -> tuple[list[date], list[str]]:
+    """The days retention drops, and the papers no day left holds."""
+    cutoff = max(index) - timedelta(days=retention_days)
+    remove_days = [day for day in index if day < cutoff]
+    kept_ids = {i for day, ids in index.items() if day >= cutoff for i in ids}
+    return remove_days, sorted({i for day in remove_days for i in index[day]} - kept_ids)
+
+
+def record_days(store: Store, settings: Settings, records: Calendar) -> Calendar:
+    """The calendar with `records`, kept as long as retention keeps papers."""
+    calendar = store.calendar() | records
+    if not calendar:
+        return calendar
+    oldest = max(calendar) - timedelta(days=settings.store.retention_days)
+    kept = {day: record for day, record in calendar.items() if day >= oldest}
+    store.put_calendar(kept)
+    return kept

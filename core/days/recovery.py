@@ -15,25 +15,17 @@ import httpx
 
 from core.clock import Clock, SystemClock, utc_now
 from core.config import Settings
-from core.days.calendar import latest, missing_days, recover_day, unheld, weekdays
+from core.days.calendar import latest, missing_days, record_days, recover_day, unheld, weekdays
 from core.ingest import ArxivError
 from core.ingest.api import papers_by_id
 from core.ingest.catchup import PageShapeError
 from core.ingest.client import ArxivClient, NotModified
 from core.models import Calendar, DayRecord, DayState, Paper, RefreshReport
 from core.rank.embeddings import Embedder, live_embedder
-from core.refresh import (
-    Stages,
-    counted_papers,
-    keep,
-    locked,
-    opinions,
-    publish_days,
-    ranking_fingerprint,
-    record_days,
-    refresh,
-)
+from core.rank.reader import opinions, ranking_fingerprint
+from core.refresh import Stages, counted_papers, keep, publish_days, refresh
 from core.store import Store
+from core.store.lock import locked
 from core.summarize.batch import Summarizer, live_summarizer
 
 

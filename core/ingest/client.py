@@ -16,10 +16,9 @@ from core.clock import Clock, SystemClock
 from core.config import ArxivConfig
 from core.ingest import ArxivError
 from core.ingest.retry import DeadlineExceeded, Reply, Transient, request_within, with_retries
+from core.ingest.rss import RSS_ITEM_CAP
 from core.store import Store
 
-RSS_ITEM_CAP = 2000
-"""rss.arxiv.org answers at most this many items: an answer this long may be cut."""
 _ITEM = re.compile(rb"<item[\s>]")
 USER_AGENT = "arxiv-feeds/0.1 (self-hosted arXiv feed reader; {contact})"
 LIMITER_NAME = "arxiv"

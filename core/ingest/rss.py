@@ -26,6 +26,9 @@ from core.arxiv import covered
 from core.ingest.normalize import clean_abstract, clean_text, split_authors, split_id
 from core.models import AnnounceType, Paper
 
+RSS_ITEM_CAP = 2000
+"""rss.arxiv.org answers at most this many items: an answer this long may be cut."""
+
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 """No entity, DTD or network access: the response is data."""
 
@@ -282,3 +285,22 @@ def parse_announcements(
         repaired=repaired,
         counts=counted,
     )
+
+
+def repaired_note(repaired: int) -> str:
+    if not repaired:
+        return ""
+    return f"; removed {repaired} XML-invalid character(s) from arXiv's answer"
+
+
+def requests_note(parts: list[Announcements]) -> str:
+    """What the report says of split requests, and of an answer arXiv may have cut."""
+    capped = sum(part.total >= RSS_ITEM_CAP for part in parts)
+    note = ""
+    if len(parts) > 1:
+        note += f"; split into {len(parts)} requests (rss.arxiv.org answers at most "
+        note += f"{RSS_ITEM_CAP:,} items a request)"
+    if capped:
+        note += f"; {capped} answer(s) held {RSS_ITEM_CAP:,} items and may be cut: follow "
+        note += "its categories one by one instead of the archive"
+    return note

@@ -23,9 +23,10 @@ from core.arxiv import listed_under
 from core.models import AnnounceType, Paper
 from core.rank.ranker import CompiledRule
 from core.rank.words import Fields, TextField, fields_of, stemmer_release
+from core.store import stored_under
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 INDEX_FORMAT = 1
 
@@ -214,3 +215,41 @@ def loads(data: bytes) -> DayIndex:
         )
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise ValueError(f"not a stored day index: {error}") from error
+
+
+def kept_indexes(
+    read: Callable[[date, str], bytes | None], days: dict[date, list[str]], ranking: str
+) -> dict[date, tuple[str, bytes]]:
+    """The stored indexes of `days` (`read` from the store by day and key), where one is kept
+    for the same papers in the same order under the same ranking."""
+    keys = {day: stored_key(day, ids, ranking) for day, ids in days.items()}
+    found = stored_under(read, keys)
+    return {day: (keys[day], data) for day, data in found.items()}
+
+
+def built_indexes(
+    days: dict[date, list[str]],
+    kept: dict[date, tuple[str, bytes]],
+    papers: list[Paper],
+    ranking: str,
+    read: Fields,
+) -> dict[date, tuple[str, bytes]]:
+    """The indexes of the `days` not `kept`, from the words `read` for ranking, or read now
+    for the papers of a held day whose stored index is missing."""
+    unread = [p for p in papers if p.day not in kept and p.id not in read]
+    read = {**read, **fields_of(unread)} if unread else read
+    return day_indexes({d: ids for d, ids in days.items() if d not in kept}, papers, ranking, read)
+
+
+def day_indexes(
+    days: dict[date, list[str]], papers: list[Paper], ranking: str, read: Fields | None = None
+) -> dict[date, tuple[str, bytes]]:
+    """Each day's index for ad-hoc queries (`core.query.index`), under the key a reader will
+    look for; a day some of whose papers are not at hand gets none (readers build it)."""
+    by_id = {paper.id: paper for paper in papers}
+    found = {}
+    for day, ids in days.items():
+        if all(i in by_id for i in ids):
+            index = DayIndex.build(day, [by_id[i] for i in ids], read)
+            found[day] = (stored_key(day, ids, ranking), dumps(index))
+    return found

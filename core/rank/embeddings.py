@@ -18,8 +18,8 @@ import httpx
 
 from core.clock import Clock
 from core.config import RankConfig, Settings, SummariesConfig
+from core.llm import ProviderCall, provider_client
 from core.store import Store, StoreError
-from core.summarize.client import ProviderCall, provider_client
 
 BATCH_SIZE = 64
 """Texts per request: well under every provider's limit on inputs per call."""

@@ -107,3 +107,19 @@ def _bodies(language: str | None, feedback: FeedbackLinks | None) -> Callable[[P
         return made[paper.id]
 
     return body
+
+
+def dated(
+    feeds: dict[str, RenderedFeed], previous: dict[str, tuple[str, datetime]], now: datetime
+) -> dict[str, RenderedFeed]:
+    """Each feed dated against the `previous` validators (ETag, Last-Modified) by key.
+    Last-Modified changes only when the bytes do (the ETag is their hash): a feed equal to
+    the stored one keeps its date, any other is modified now. So readers polling with either
+    validator get 304 after a refresh that changed nothing for them."""
+    dated = {}
+    for key, feed in feeds.items():
+        etag, modified = previous.get(key, ("", now))
+        dated[key] = feed.model_copy(
+            update={"last_modified": modified if etag == feed.etag else now}
+        )
+    return dated

@@ -152,3 +152,19 @@ def merged(days: Iterable[DayItems]) -> DayItems:
         for kind, pieces in items.pieces.items():
             together.pieces.setdefault(kind, {}).update(pieces)
     return together
+
+
+def changed_items(
+    days: dict[date, list[str]],
+    keys: dict[date, str],
+    made: DayItems,
+    held: dict[date, DayItems],
+) -> dict[date, tuple[str, bytes]]:
+    """Each day's items to store, under its key: those of the days whose items are not
+    stored as they are now (a new day, one ranked again, a paper given a summary)."""
+    changed = {}
+    for day, ids in days.items():
+        items = made.of_papers(ids)
+        if items.made_from and items != held.get(day):
+            changed[day] = (keys[day], items.dumps())
+    return changed
