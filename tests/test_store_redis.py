@@ -18,7 +18,8 @@ from core.config import Settings, load_settings
 from core.models import Publication, RefreshReport, RenderedFeed
 from core.refresh import refresh
 from core.store import StoreError
-from core.store.redis import MAX_COMMAND_BYTES, RedisStore
+from core.store.redis import RedisStore
+from core.store.redis_records import MAX_COMMAND_BYTES
 from tests.conftest import (
     IN_CI,
     REDIS_LIMIT_BYTES,

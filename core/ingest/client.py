@@ -17,7 +17,7 @@ from core.config import ArxivConfig
 from core.ingest import ArxivError
 from core.ingest.retry import DeadlineExceeded, Reply, Transient, request_within, with_retries
 from core.ingest.rss import RSS_ITEM_CAP
-from core.store import Store
+from core.store import Coordination
 
 _ITEM = re.compile(rb"<item[\s>]")
 USER_AGENT = "arxiv-feeds/0.1 (self-hosted arXiv feed reader; {contact})"
@@ -51,7 +51,7 @@ class ArxivClient:
     def __init__(
         self,
         config: ArxivConfig,
-        limiter: Store,
+        limiter: Coordination,
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.arxiv import listed_under
 from core.models import AnnounceType, Paper
-from core.rank.ranker import CompiledRule
+from core.rank.rules import CompiledRule
 from core.rank.words import Fields, TextField, fields_of, stemmer_release
 from core.store import stored_under
 

@@ -24,7 +24,7 @@ from core.query.index import DayIndex, loads, stored_key
 from core.query.lru import WeighedLRU
 from core.rank.ranker import Ranker, combine
 from core.rank.words import fields_of
-from core.store import Store
+from core.store import Publications
 
 MAX_CACHED_DAYS = 32
 MAX_SCORED_PAPERS = 1000
@@ -71,7 +71,7 @@ class DayIndexes:
         )
         """(day key, query term) -> the hits the term scored on the day's papers."""
 
-    def days(self, store: Store) -> StoredDays:
+    def days(self, store: Publications) -> StoredDays:
         """The stored days, re-read only when another refresh has written since (two small
         reads a request instead of every day's id list)."""
         ranking, version = scored_with(store)
@@ -83,7 +83,7 @@ class DayIndexes:
         self._days = StoredDays(version, ids, stored)
         return self._days
 
-    def get(self, store: Store, days: StoredDays, day: date) -> DayIndex:
+    def get(self, store: Publications, days: StoredDays, day: date) -> DayIndex:
         key = days.key(day)
         index = self._cache.get(key)
         if index is None:
@@ -94,7 +94,7 @@ class DayIndexes:
         return index
 
 
-def _stored(store: Store, day: date, key: str) -> DayIndex | None:
+def _stored(store: Publications, day: date, key: str) -> DayIndex | None:
     """The index the refresh wrote for `day` under `key`, if it is there and readable."""
     data = store.day_index_bytes(day, key)
     if data is None:
@@ -105,7 +105,7 @@ def _stored(store: Store, day: date, key: str) -> DayIndex | None:
         return None  # written by another release: built from the papers instead
 
 
-def scored_with(store: Store) -> tuple[str, str]:
+def scored_with(store: Publications) -> tuple[str, str]:
     """What the stored scores were made with, and that with which refresh wrote last: a day
     index is rebuilt when either changes (a run that only adds summaries writes no report of
     its own kind, so every written report counts)."""
@@ -115,7 +115,7 @@ def scored_with(store: Store) -> tuple[str, str]:
     return ranking, "|".join([ranking, *started])
 
 
-def present_categories(store: Store, indexes: DayIndexes, days: int) -> set[str]:
+def present_categories(store: Publications, indexes: DayIndexes, days: int) -> set[str]:
     """Every category and archive papers of the latest `days` days are listed in."""
     stored = indexes.days(store)
     present: set[str] = set()
@@ -161,7 +161,7 @@ class Found:
 def find(
     query: Query,
     settings: Settings,
-    store: Store,
+    store: Publications,
     indexes: DayIndexes,
     gone: Callable[[], bool] = lambda: False,
 ) -> Found:
@@ -200,7 +200,7 @@ def find(
     return Found(matches, stored.version, bool(terms.each))
 
 
-def papers_of(found: Found, store: Store) -> list[Paper]:
+def papers_of(found: Found, store: Publications) -> list[Paper]:
     """The papers found, in order, each scored with the query's own terms too."""
     papers = {paper.id: paper for paper in store.papers([m.id for m in found.matches])}
     results = []
@@ -217,7 +217,7 @@ def papers_of(found: Found, store: Store) -> list[Paper]:
 def search(
     query: Query,
     settings: Settings,
-    store: Store,
+    store: Publications,
     indexes: DayIndexes,
     gone: Callable[[], bool] = lambda: False,
 ) -> list[Paper]:
@@ -293,7 +293,7 @@ def _day_results(
 def _new_term_scores(
     terms: _Terms,
     candidates: dict[str, set[int]],
-    store: Store,
+    store: Publications,
     indexes: DayIndexes,
     day: DayIndex,
     day_key: str,
@@ -318,7 +318,7 @@ def _new_term_scores(
 
 
 def _term_hits(
-    candidates: dict[str, set[int]], terms: _Terms, store: Store, day: DayIndex
+    candidates: dict[str, set[int]], terms: _Terms, store: Publications, day: DayIndex
 ) -> dict[str, dict[int, Hit]]:
     """Each term's hit on each of its candidate papers that it matches, by position."""
     positions = sorted(set().union(*candidates.values()))

@@ -19,7 +19,7 @@ import httpx
 from core.clock import Clock
 from core.config import RankConfig, Settings, SummariesConfig
 from core.llm import ProviderCall, provider_client
-from core.store import Store, StoreError
+from core.store import Caches, StoreError
 
 BATCH_SIZE = 64
 """Texts per request: well under every provider's limit on inputs per call."""
@@ -57,7 +57,7 @@ class Embedder:
         self,
         summaries: SummariesConfig,
         rank: RankConfig,
-        store: Store,
+        store: Caches,
         clock: Clock,
         deadline: float,
         *,
@@ -126,7 +126,7 @@ def _embeddings(content: bytes, count: int) -> list[list[float]]:
 
 def live_embedder(
     settings: Settings,
-    store: Store,
+    store: Caches,
     clock: Clock,
     deadline: float,
     transport: httpx.BaseTransport | None = None,

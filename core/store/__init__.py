@@ -1,4 +1,4 @@
-"""Storage: one `Store` protocol, an embedded SQLite store and a Redis store."""
+"""Storage: the `Store` protocols by role, an embedded SQLite store and a Redis store."""
 
 from __future__ import annotations
 
@@ -52,12 +52,10 @@ def inflated(feed: RenderedFeed) -> RenderedFeed:
     return feed.model_copy(update={"body": gzip.decompress(feed.gzip), "gzip": b""})
 
 
-class Store(Protocol):
-    """What the pipeline and the web layer need from storage.
-
-    `publish` is atomic: a reader sees the previous refresh or this one, never a mix. Removing
-    a paper also removes its cached summaries and embeddings.
-    """
+class Publications(Protocol):
+    """The published days: papers, feeds, per-day indexes and items, reports and the
+    calendar. `publish` is atomic: a reader sees the previous refresh or this one, never a
+    mix. Removing a paper also removes its cached summaries and embeddings."""
 
     def publish(self, publication: Publication) -> None: ...
 
@@ -104,6 +102,17 @@ class Store(Protocol):
         and replaced as a day's index is)."""
         ...
 
+    def calendar(self) -> Calendar:
+        """The announcement days' records (`core.days.calendar`), by day."""
+        ...
+
+    def put_calendar(self, calendar: Calendar) -> None: ...
+
+
+class Caches(Protocol):
+    """What is costly to make again: summaries and embeddings per paper (pruned with it),
+    and the LLM tokens spent per day."""
+
     def summaries(self, ids: list[str], variant: str) -> dict[str, Summary]:
         """Cached summaries by paper id, for one `language|model|prompt version` variant."""
         ...
@@ -124,11 +133,9 @@ class Store(Protocol):
         """Add LLM tokens spent on `day` (UTC, ISO date) and return the day's total."""
         ...
 
-    def calendar(self) -> Calendar:
-        """The announcement days' records (`core.days.calendar`), by day."""
-        ...
 
-    def put_calendar(self, calendar: Calendar) -> None: ...
+class Opinions(Protocol):
+    """The reader's likes and dislikes, the papers they name, and the deployment's secrets."""
 
     def likes(self) -> dict[str, Opinion]:
         """The reader's feedback: arXiv id -> "like" or "dislike"."""
@@ -148,6 +155,10 @@ class Store(Protocol):
         """A random secret of this deployment, made on first use and then always the same."""
         ...
 
+
+class Coordination(Protocol):
+    """What every instance shares: the refresh's lock and arXiv's request slots."""
+
     def acquire_lock(self, name: str, ttl_seconds: float, now: float) -> str | None: ...
 
     def renew_lock(self, name: str, token: str, ttl_seconds: float, now: float) -> bool:
@@ -157,6 +168,11 @@ class Store(Protocol):
     def release_lock(self, name: str, token: str) -> None: ...
 
     def reserve_slot(self, name: str, interval_seconds: float, now: float) -> float: ...
+
+
+class Store(Publications, Caches, Opinions, Coordination, Protocol):
+    """Every role, as the SQLite and Redis stores implement them; code that needs one role
+    asks for that protocol."""
 
     def ping(self) -> bool: ...
 

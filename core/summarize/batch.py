@@ -21,7 +21,7 @@ from core.ingest.client import ArxivClient
 from core.models import Paper, Summary, SummaryStats
 from core.query.select import configured_feeds, select
 from core.rank.ranker import sort_key
-from core.store import Store, StoreError
+from core.store import Caches, Store, StoreError
 from core.summarize.client import Completion, LLMClient, LLMError
 from core.summarize.fulltext import FullText, fetch_full_text
 from core.summarize.prompts import PROMPT_VERSION, messages
@@ -37,7 +37,7 @@ class Summarizer:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: Caches,
         llm: LLMClient,
         texts: Callable[[Paper], FullText],
         clock: Clock,
