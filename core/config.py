@@ -6,7 +6,6 @@ deployment without the file behaves like a fresh clone.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import tomllib
@@ -28,7 +27,7 @@ from pydantic import (
 from core.arxiv import check_arxiv_id, check_category
 from core.models import AnnounceType
 from core.rank.profile import DEFAULT_ALIASES, DEFAULT_INTERESTS, DEFAULT_KEYWORDS
-from core.text import has_control_characters, redact, slugify
+from core.text import redact, slugify
 
 DEFAULT_CONFIG_PATH = Path("arxiv-feeds.toml")
 DEFAULT_STORE_URL = "sqlite:///./data/arxiv-feeds.db"
@@ -350,90 +349,6 @@ class Settings(_Strict):
         return self
 
 
-def split_list(value: str) -> list[str]:
-    """`moe, "kv cache"` -> ['moe', 'kv cache']: commas separate, double quotes group."""
-    row = next(csv.reader([value], skipinitialspace=True), [])
-    return [item.strip() for item in row if item.strip()]
-
-
-ENVIRONMENT = (
-    *("STORE_URL", "REDIS_URL", "KV_URL", "ARXIV_FEEDS_CONFIG", "ARXIV_FEEDS_CATEGORIES"),
-    *("ARXIV_FEEDS_KEYWORDS", "BASE_URL", "VERCEL_PROJECT_PRODUCTION_URL", "LLM_API_KEY"),
-    *("LLM_BASE_URL", "LLM_MODEL", "DASHSCOPE_API_KEY", "OPENAI_API_KEY"),
-)
-"""The variables that configure the service."""
-
-
-def _clean_environment(env: dict[str, str]) -> dict[str, str]:
-    """Surrounding white space dropped (a value pasted with its line break); any control
-    character left inside is a ConfigError naming the variable, never showing its value."""
-    cleaned = dict(env)
-    for name in ENVIRONMENT:
-        if name not in env:
-            continue
-        value = env[name].strip()
-        if has_control_characters(value):
-            raise ConfigError(
-                f"{name}: holds a line break or another control character; set it again"
-            )
-        cleaned[name] = value
-    return cleaned
-
-
-def _environment_overrides(
-    data: dict[str, Any], env: dict[str, str]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Apply deployment overrides; the store URL comes from STORE_URL, REDIS_URL, then KV_URL.
-    Also returns which variable set each overridden key (`store.url` -> `STORE_URL`)."""
-    sections = {key: dict(value) for key, value in data.items() if isinstance(value, dict)}
-    merged: dict[str, Any] = {**data, **sections}
-    from_env: dict[str, str] = {}
-
-    def override(section: str, key: str, variable: str, value: Any) -> None:
-        merged.setdefault(section, {})[key] = value
-        from_env[f"{section}.{key}"] = variable
-
-    if store_variable := next((n for n in ("STORE_URL", "REDIS_URL", "KV_URL") if env.get(n)), ""):
-        override("store", "url", store_variable, env[store_variable])
-    if env.get("ARXIV_FEEDS_CATEGORIES"):
-        categories = split_list(env["ARXIV_FEEDS_CATEGORIES"])
-        override("arxiv", "categories", "ARXIV_FEEDS_CATEGORIES", categories)
-    if env.get("ARXIV_FEEDS_KEYWORDS"):
-        keywords = split_list(env["ARXIV_FEEDS_KEYWORDS"])
-        override("rank", "keywords", "ARXIV_FEEDS_KEYWORDS", keywords)
-    if env.get("BASE_URL"):
-        override("site", "base_url", "BASE_URL", env["BASE_URL"].rstrip("/"))
-    elif env.get("VERCEL_PROJECT_PRODUCTION_URL"):
-        address = f"https://{env['VERCEL_PROJECT_PRODUCTION_URL']}"
-        override("site", "base_url", "VERCEL_PROJECT_PRODUCTION_URL", address.rstrip("/"))
-    merged["summaries"] = _llm_provider(merged.get("summaries", {}), env)
-    from_env.update(
-        {f"summaries.{key}": name for key, name in _LLM_VARIABLES.items() if env.get(name)}
-    )
-    return merged, from_env
-
-
-_LLM_VARIABLES = {"base_url": "LLM_BASE_URL", "model": "LLM_MODEL"}
-
-
-def _llm_provider(section: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """The key comes only from the environment; endpoint and model follow the key's provider
-    unless LLM_BASE_URL / LLM_MODEL or the file name them."""
-    if "api_key" in section:
-        raise ConfigError("summaries.api_key: put the key in LLM_API_KEY, never in the file")
-    dashscope = not env.get("LLM_API_KEY") and bool(env.get("DASHSCOPE_API_KEY"))
-    key = env.get("LLM_API_KEY") or env.get("DASHSCOPE_API_KEY") or env.get("OPENAI_API_KEY")
-    default_url, default_model = (
-        (DASHSCOPE_BASE_URL, "qwen-long") if dashscope else (OPENAI_BASE_URL, "gpt-4o-mini")
-    )
-    return {
-        **section,
-        "api_key": key or None,
-        "base_url": (env.get("LLM_BASE_URL") or section.get("base_url") or default_url).rstrip("/"),
-        "model": env.get("LLM_MODEL") or section.get("model") or default_model,
-    }
-
-
 def describe_validation_error(
     error: ValidationError, from_env: dict[str, str] | None = None, source: str = ""
 ) -> str:
@@ -462,7 +377,9 @@ def describe_validation_error(
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Read the TOML file (ARXIV_FEEDS_CONFIG, else ./arxiv-feeds.toml if present), apply the
     environment, validate. Raises ConfigError with a readable message."""
-    env = _clean_environment(dict(os.environ) if env is None else env)
+    from core.environment import clean_environment, environment_overrides  # builds on this
+
+    env = clean_environment(dict(os.environ) if env is None else env)
     explicit = path or (Path(env["ARXIV_FEEDS_CONFIG"]) if env.get("ARXIV_FEEDS_CONFIG") else None)
     chosen = explicit or DEFAULT_CONFIG_PATH
     data: dict[str, Any] = {}
@@ -478,7 +395,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     elif explicit is not None:
         raise ConfigError(f"{chosen}: no such config file (set by ARXIV_FEEDS_CONFIG or --config)")
     source = str(chosen) if chosen.is_file() else "built-in defaults"
-    merged, from_env = _environment_overrides(data, env)
+    merged, from_env = environment_overrides(data, env)
     try:
         return Settings.model_validate({**merged, "source": source})
     except ValidationError as error:

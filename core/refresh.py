@@ -30,6 +30,7 @@ from core.models import (
     Publication,
     RefreshReport,
     RenderedFeed,
+    SummaryStats,
 )
 from core.query.index import built_indexes, kept_indexes
 from core.rank.embeddings import Embedder
@@ -109,6 +110,51 @@ def _window_days(settings: Settings) -> int:
     return max([settings.feeds.days, *named])
 
 
+def _window(
+    settings: Settings, index: dict[date, list[str]], days: dict[date, list[str]]
+) -> dict[date, list[str]]:
+    """The days ranked together, newest first: those the feeds show, and the `days` published
+    now even when older (a recovered or backfilled day: ad-hoc feeds reach back as far as
+    retention)."""
+    newest = sorted(index, reverse=True)[: _window_days(settings)]
+    return {day: index[day] for day in sorted({*newest, *days}, reverse=True)}
+
+
+def _summarized(
+    settings: Settings, stages: Stages, summarizer: Summarizer, papers: list[Paper]
+) -> tuple[list[Paper], SummaryStats]:
+    """The papers with summaries of the top ones, started within the summaries' deadline and
+    ended within the refresh's budget."""
+    budget = settings.refresh.time_budget_seconds
+    start_by = stages.started + min(settings.summaries.deadline_seconds, budget)
+    return summarizer.run(papers, start_by, stages.started + budget)
+
+
+def _indexes(
+    store: Store, ranked: Ranked, ordered_days: dict[date, list[str]]
+) -> dict[date, tuple[str, bytes]]:
+    """Each day's index to store: kept as stored for the days whose scores stand (when the
+    store still has it), else built from the words read for ranking."""
+    held = {day: ordered_days[day] for day in ranked.kept}
+    stored = kept_indexes(store.day_index_bytes, held, ranked.ranking)
+    return built_indexes(ordered_days, stored, ranked.papers, ranked.ranking, ranked.read)
+
+
+def _saved(store: Store, report: RefreshReport, stages: Stages) -> RefreshReport:
+    """The report of a run that publishes nothing, finished and saved."""
+    report = report.model_copy(update={"finished": utc_now(stages.clock)})
+    store.save_report(report)
+    return report.model_copy(update={"stage_seconds": stages.seconds})
+
+
+def _counted(
+    report: RefreshReport, feeds: int, papers: int, pruned_papers: int, clock: Clock
+) -> RefreshReport:
+    """The report of a run about to publish, with what it publishes and prunes."""
+    counts = {"feeds_rendered": feeds, "papers_stored": papers, "pruned": pruned_papers}
+    return report.model_copy(update=counts | {"finished": utc_now(clock)})
+
+
 def publish_days(
     settings: Settings,
     store: Store,
@@ -121,48 +167,29 @@ def publish_days(
     only_if_summarized: bool = False,
 ) -> RefreshReport:
     """Rank the fresh papers with those still inside the feeds' window, summarize the top ones,
-    render every feed, prune what retention drops, and publish it all at once.
-
-    With `only_if_summarized`, nothing is published unless a new summary was made (a day
-    without announcements finishing the summaries an earlier refresh left undone)."""
+    render every feed, prune what retention drops, and publish it all at once. With
+    `only_if_summarized`, nothing is published unless a new summary was made (a day without
+    announcements finishing the summaries an earlier refresh left undone)."""
     with stages.stage("rank"):
         index = {**store.day_index(), **days}
-        newest = sorted(index, reverse=True)[: _window_days(settings)]
-        # the days published now are ranked and stored even when older than the feeds show
-        # (a recovered or backfilled day): ad-hoc feeds reach back as far as retention
-        window = {day: index[day] for day in sorted({*newest, *days}, reverse=True)}
+        window = _window(settings, index, days)
         ranked = rank_window(settings, store, fresh, days, window, stages.lookup, stages.embedder)
-        papers, ranking = ranked.papers, ranked.ranking
-        report = report.model_copy(
-            update={"message": report.message + ranked.notes, "ranking": ranking}
-        )
-        ordered_days = _in_ranked_order(window, papers)
+        papers, ordered_days = ranked.papers, _in_ranked_order(window, ranked.papers)
+        noted = {"message": report.message + ranked.notes, "ranking": ranked.ranking}
+        report = report.model_copy(update=noted)
     with stages.stage("index"):
-        held = {day: ordered_days[day] for day in ranked.kept}
-        stored = kept_indexes(store.day_index_bytes, held, ranking)
-        indexes = built_indexes(ordered_days, stored, papers, ranking, ranked.read)
+        indexes = _indexes(store, ranked, ordered_days)
     if summarizer is not None:
         with stages.stage("summarize"):
-            budget = settings.refresh.time_budget_seconds
-            start_by = stages.started + min(settings.summaries.deadline_seconds, budget)
-            papers, stats = summarizer.run(papers, start_by, stages.started + budget)
+            papers, stats = _summarized(settings, stages, summarizer, papers)
         report = report.model_copy(update={"summaries": stats})
         if only_if_summarized and stats.made == 0:
-            report = report.model_copy(update={"finished": utc_now(stages.clock)})
-            store.save_report(report)
-            return report.model_copy(update={"stage_seconds": stages.seconds})
+            return _saved(store, report, stages)
     with stages.stage("render"):
         now = utc_now(stages.clock).replace(microsecond=0)
         feeds, items = _rendered(settings, store, papers, ordered_days, ranked, now)
     remove_days, remove_papers = pruned(index, settings.store.retention_days)
-    report = report.model_copy(
-        update={
-            "feeds_rendered": len(feeds),
-            "papers_stored": len(papers),
-            "pruned": len(remove_papers),
-            "finished": utc_now(stages.clock),
-        }
-    )
+    report = _counted(report, len(feeds), len(papers), len(remove_papers), stages.clock)
     with stages.stage("store"):
         store.publish(
             Publication(
@@ -282,6 +309,27 @@ def _unpublishable(
     return ("no-announcement", stale) if stale else None
 
 
+def _announced(
+    report: RefreshReport, announcements: Announcements, parts: list[Announcements]
+) -> RefreshReport:
+    """The report of a day about to be published: what arXiv answered and what is kept."""
+    assert announcements.announced is not None
+    day, fresh = announcements.announced.date(), announcements.papers
+    return report.model_copy(
+        update={
+            "day": day,
+            "fetched": announcements.total,
+            "kept": len(fresh),
+            "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
+            "repaired_characters": announcements.repaired,
+            "status": "published",
+            "message": f"{counted_papers(len(fresh))} announced {day}"
+            + requests_note(parts)
+            + repaired_note(announcements.repaired),
+        }
+    )
+
+
 def refresh(
     settings: Settings,
     store: Store,
@@ -316,19 +364,7 @@ def refresh(
             return _not_published(settings, store, report, *refused, stages, summarizer)
         assert announcements.announced is not None  # else unpublishable
         day = announcements.announced.date()
-        report = report.model_copy(
-            update={
-                "day": day,
-                "fetched": announcements.total,
-                "kept": len(fresh),
-                "by_type": dict(Counter(paper.announce_type.value for paper in fresh)),
-                "repaired_characters": announcements.repaired,
-                "status": "published",
-                "message": f"{counted_papers(len(fresh))} announced {day}"
-                + requests_note(parts)
-                + repaired_note(announcements.repaired),
-            }
-        )
+        report = _announced(report, announcements, parts)
         ids = {day: [p.id for p in fresh]}
         published = publish_days(settings, store, fresh, ids, report, stages, summarizer)
         if published.status == "published":

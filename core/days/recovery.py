@@ -234,6 +234,25 @@ def _asked(
         return error, None
 
 
+def _fetcher(
+    source_file: Path | None,
+    asked: list[bytes] | ArxivError | None,
+    arxiv: ArxivClient,
+    categories: list[str],
+) -> Callable[[], list[bytes]]:
+    """What the refresh fetches: the saved file, else what arXiv already answered (`asked`,
+    the conditional request), else a new request."""
+
+    def fetch() -> list[bytes]:
+        if source_file is not None:
+            return [source_file.read_bytes()]
+        if isinstance(asked, ArxivError):
+            raise asked
+        return asked if asked is not None else arxiv.announcements(categories)
+
+    return fetch
+
+
 def live_refresh(
     settings: Settings,
     store: Store,
@@ -253,28 +272,15 @@ def live_refresh(
     categories = settings.arxiv.categories
     source = str(source_file) if source_file else settings.arxiv.rss_url + "+".join(categories)
     asked, unchanged = (None, None) if source_file else _asked(settings, store, arxiv, source)
-    summarizer = live_summarizer(
-        settings,
-        store,
-        clock,
-        deadline,
-        arxiv_transport=arxiv_transport,
-        llm_transport=llm_transport,
-    )
+    transports = {"arxiv_transport": arxiv_transport, "llm_transport": llm_transport}
+    summarizer = live_summarizer(settings, store, clock, deadline, **transports)
     embedder = live_embedder(settings, store, clock, deadline, transport=llm_transport)
-
-    def fetch() -> list[bytes]:
-        if source_file is not None:
-            return [source_file.read_bytes()]
-        if isinstance(asked, ArxivError):
-            raise asked
-        return asked if asked is not None else arxiv.announcements(categories)
 
     try:
         report = unchanged or refresh(
             settings,
             store,
-            fetch,
+            _fetcher(source_file, asked, arxiv, categories),
             source=source,
             clock=clock,
             summarizer=summarizer,
@@ -289,8 +295,6 @@ def live_refresh(
             settings, store, arxiv, report, clock=clock, summarizer=summarizer, embedder=embedder
         )
     finally:
-        arxiv.close()
-        if embedder is not None:
-            embedder.close()
-        if summarizer is not None:
-            summarizer.close()
+        for client in (arxiv, embedder, summarizer):
+            if client is not None:
+                client.close()

@@ -8,7 +8,7 @@ from datetime import date
 from typing import NamedTuple
 
 from core.arxiv import listed_under
-from core.config import Settings
+from core.config import NamedFeed, Settings
 from core.models import FeedSpec, Paper
 from core.rank.ranker import sort_key
 
@@ -51,20 +51,25 @@ def configured_feeds(settings: Settings) -> dict[str, FeedSpec]:
             days=days,
             limit=limit,
         )
-    terms = {rule.term.casefold(): rule.term for rule in settings.rank.keywords}
     for name, named in settings.feeds.named.items():
-        feeds[name] = FeedSpec(
-            name=name,
-            title=named.title or f"arXiv: {name}",
-            description=f"The '{name}' feed of this arxiv-feeds deployment.",
-            categories=named.categories,
-            rules=[terms[term.casefold()] for term in named.keywords],
-            min_score=settings.rank.min_score if named.min_score is None else named.min_score,
-            types=named.types,
-            days=named.days or settings.feeds.days,
-            limit=named.limit or settings.feeds.max_items,
-        )
+        feeds[name] = _named_feed(settings, name, named)
     return feeds
+
+
+def _named_feed(settings: Settings, name: str, named: NamedFeed) -> FeedSpec:
+    """A `[feeds.NAME]` table's feed; its keywords as the rules spell them."""
+    terms = {rule.term.casefold(): rule.term for rule in settings.rank.keywords}
+    return FeedSpec(
+        name=name,
+        title=named.title or f"arXiv: {name}",
+        description=f"The '{name}' feed of this arxiv-feeds deployment.",
+        categories=named.categories,
+        rules=[terms[term.casefold()] for term in named.keywords],
+        min_score=settings.rank.min_score if named.min_score is None else named.min_score,
+        types=named.types,
+        days=named.days or settings.feeds.days,
+        limit=named.limit or settings.feeds.max_items,
+    )
 
 
 def select(papers: list[Paper], spec: FeedSpec) -> list[Paper]:
