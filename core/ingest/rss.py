@@ -6,7 +6,7 @@ arXiv's error feed ("Feed error for query") are reported, never turned into an e
 
 Read with lxml, strictly: a response that is not one whole, well-formed RSS 2.0 document
 (cut short, a maintenance page) is arXiv failing, and feedparser, tolerant of the feeds of
-the whole web, is many times slower (docs/BENCHMARKS.md). tests/test_ingest.py checks every
+the whole web, is many times slower (docs/BENCHMARKS.md). tests/ingest/test_rss.py checks every
 field read here against feedparser's reading of the recorded responses.
 """
 

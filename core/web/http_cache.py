@@ -1,6 +1,6 @@
 """HTTP caching for feeds in one place: Cache-Control for the CDN, ETag and Last-Modified
 validators, conditional GET (RFC 9110 section 13) and the pre-compressed copy. The table of
-cases it must answer is tests/test_http_cache.py."""
+cases it must answer is tests/web/test_http_cache.py."""
 
 from __future__ import annotations
 

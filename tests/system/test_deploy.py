@@ -20,7 +20,7 @@ from core.store import Store
 from core.web.app import create_app
 from tests.conftest import ROOT, FakeClock
 from tests.factories import Drip, RssItem, arxiv_rss, chat_completion
-from tests.test_summarize import summary_json
+from tests.summarize.test_batch import summary_json
 
 SECRET = "s3cret-cron-token"
 ITEMS = [RssItem(f"2411.0000{n}", title=f"LLM inference trick {n}") for n in range(1, 5)]

@@ -97,7 +97,7 @@ def test_rss_channel_has_ttl_skipdays_self_link_and_counts() -> None:
 
 _RENDER_IN_A_PROCESS = """
 import hashlib
-from tests.test_render import META, _papers
+from tests.render.test_feeds import META, _papers
 from core.render.feeds import render
 feeds = b"".join(render(fmt, META, _papers()) for fmt in ("xml", "atom", "json"))
 print(hashlib.sha256(feeds).hexdigest())
@@ -111,7 +111,7 @@ def test_every_process_renders_the_same_feed_to_the_same_bytes() -> None:
         subprocess.run(
             [sys.executable, "-c", _RENDER_IN_A_PROCESS],
             env={**os.environ, "PYTHONHASHSEED": str(seed)},
-            cwd=Path(__file__).resolve().parents[1],
+            cwd=Path(__file__).resolve().parents[2],
             capture_output=True,
             text=True,
             check=True,

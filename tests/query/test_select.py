@@ -1,4 +1,4 @@
-"""Which papers a feed holds (`core.query.select`), checked against its definition read literally."""
+"""Which papers a feed holds (`core.query.select`), checked against its definition as read."""
 
 from __future__ import annotations
 

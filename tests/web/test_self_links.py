@@ -15,7 +15,7 @@ from core.refresh import refresh
 from core.store import open_store
 from core.web.app import create_app
 from scripts.check_vercel_build import sample_day
-from tests.test_end_to_end import serving
+from tests.system.test_end_to_end import serving
 
 FORMATS = ["xml", "atom", "json"]
 
