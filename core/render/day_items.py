@@ -37,6 +37,7 @@ _RENDER_MODULES = (
     "render/configured.py",
     "render/feeds.py",
     "render/stored.py",
+    "render/extensions.py",
     "render/feedback.py",
     "models.py",
     "text.py",

@@ -21,6 +21,7 @@ from pydantic_core import to_json
 
 from core.config import Format
 from core.models import SECTION_TITLES, Paper, RenderedFeed, Summary
+from core.render.extensions import AtomLinksExtension, SkipWeekendExtension
 from core.render.feedback import LABELS, FeedbackLinks
 from core.render.stored import Piece, piece, rendered
 from core.text import xml_safe
@@ -233,7 +234,6 @@ _RSS_NAMESPACES = {
     "content": "http://purl.org/rss/1.0/modules/content/",
     "dc": "http://purl.org/dc/elements/1.1/",
 }
-_REDECLARED = [f' xmlns:{prefix}="{uri}"' for prefix, uri in _RSS_NAMESPACES.items()]
 
 
 def _entry(paper: Paper, when: datetime) -> FeedEntry:
@@ -242,6 +242,8 @@ def _entry(paper: Paper, when: datetime) -> FeedEntry:
     # registered, not loaded by name: feedgen's load_extension first tries to import a module
     # that does not exist, for every entry
     entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+    entry.register_extension("arxiv", AtomLinksExtension, atom=True, rss=False)
+    entry.arxiv.links(paper.abs_url, paper.pdf_url, paper.html_url)
     entry.id(paper.abs_url)
     entry.guid(paper.abs_url, permalink=True)
     entry.title(xml_safe(paper.title))
@@ -270,18 +272,15 @@ def _xml_item(
     if fmt == "atom":
         entry.summary(teaser)
         entry.content(xml_safe(body), type="html")
-        element = entry.atom_entry()
-        _atom_links(element, paper)
-        return str(etree.tostring(element, encoding="unicode"))
+        return str(etree.tostring(entry.atom_entry(), encoding="unicode"))
     entry.description(escape(teaser))
     entry.content(xml_safe(body), type="CDATA")
-    channel = etree.Element("rss", nsmap=_RSS_NAMESPACES)  # so the item uses these prefixes
-    channel.append(entry.rss_entry())
-    item = str(etree.tostring(channel[0], encoding="unicode"))
-    start, rest = item.split(">", 1)
-    for declaration in _REDECLARED:  # declared once on the document's root instead
-        start = start.replace(declaration, "")
-    return f"{start}>{rest}"
+    # made inside an <rss> root that declares the namespaces, as the document's root does,
+    # then taken out of it: the item itself declares none
+    root = etree.Element("rss", nsmap=_RSS_NAMESPACES)
+    root.append(entry.rss_entry())
+    wrapped = str(etree.tostring(root, encoding="unicode"))
+    return wrapped[wrapped.index(">") + 1 : wrapped.rindex("</rss>")]
 
 
 class XmlPairs:
@@ -302,29 +301,11 @@ class XmlPairs:
         return made
 
 
-def _atom_links(entry: Any, paper: Paper) -> None:
-    """The entry's links as RFC 4287 wants them. feedgen 1.0 writes every entry link without
-    its `rel` and `type`, so all of them would read as `alternate`."""
-    for link in entry.findall("link"):
-        entry.remove(link)
-    links = [
-        {"rel": "alternate", "type": "text/html", "href": paper.abs_url},
-        {"rel": "related", "type": "application/pdf", "href": paper.pdf_url, "title": "PDF"},
-        {"rel": "related", "type": "text/html", "href": paper.html_url, "title": "HTML"},
-    ]
-    for attributes in links:
-        etree.SubElement(entry, "link", attributes)
-
-
-_SKIP_DAYS = b"<skipDays><day>Saturday</day><day>Sunday</day></skipDays>"
-"""No announcements at weekends. Written here: feedgen keeps skip days in a set, whose order
-changes with each process's string hashing, and so would a feed's bytes and ETag."""
-
-
 def _channel(fmt: Format, meta: FeedMeta, days: list[date]) -> bytes:
     """The feed document without its items (feedgen)."""
     generator = FeedGenerator()
     generator.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
+    generator.register_extension("weekend", SkipWeekendExtension, atom=False, rss=True)
     generator.id(meta.self_url)
     generator.title(xml_safe(meta.title))
     generator.description(xml_safe(_description(meta, days)))
@@ -426,8 +407,6 @@ def render_items(fmt: Format, meta: FeedMeta, items: list[Piece], days: list[dat
     head, found, tail = document.rpartition(closing)
     if not found:
         raise RuntimeError(f"feedgen's {fmt} document lacks {closing!r}")
-    if fmt == "xml":
-        head += _SKIP_DAYS
     pack = _packed(items)
     return [piece(head, pack), *items, piece(found + tail, pack)]
 
