@@ -367,20 +367,4 @@ class Publication(BaseModel):
     indexes: dict[date, tuple[str, bytes]] = Field(
         default_factory=dict, description="day -> its index's key and bytes (core.query.index)"
     )
-    items: dict[date, tuple[str, bytes]] = Field(
-        default_factory=dict,
-        description="day -> its feed items' key and bytes (core.render.day_items)",
-    )
-    drop_items: list[date] = Field(
-        default_factory=list, description="days whose feed items go (out of the feeds' window)"
-    )
     report: RefreshReport
-
-    def day_records(self) -> dict[str, dict[date, tuple[str, bytes]]]:
-        """What it writes per day under a key, by kind: "index", "items"."""
-        return {"index": self.indexes, "items": self.items}
-
-    def records_removed(self, kind: str) -> list[date]:
-        """The days whose record of `kind` goes: those removed, and for items, those
-        dropped."""
-        return [*self.remove_days, *(self.drop_items if kind == "items" else [])]

@@ -36,9 +36,8 @@ from core.query.index import built_indexes, kept_indexes
 from core.rank.embeddings import Embedder
 from core.rank.reader import Lookup, Ranked, opinions, rank_window, ranking_fingerprint
 from core.render.configured import dated, render_all
-from core.render.day_items import DayItems, changed_items, items_keys, merged
 from core.render.feedback import SECRET_NAME, FeedbackLinks
-from core.store import Store, stored_under
+from core.store import Store
 from core.store.lock import locked
 from core.summarize.batch import Summarizer
 
@@ -78,24 +77,12 @@ def keep(papers: list[Paper], settings: Settings) -> list[Paper]:
 
 
 def _rendered(
-    settings: Settings,
-    store: Store,
-    papers: list[Paper],
-    days: dict[date, list[str]],
-    ranked: Ranked,
-    now: datetime,
-) -> tuple[dict[str, RenderedFeed], dict[date, tuple[str, bytes]]]:
-    """Every feed, dated (`_validators`), made with the stored items of the days whose
-    scores stand; and the items of each day whose stored items changed, to store."""
-    secret = store.secret(SECRET_NAME)
-    keys = items_keys(settings, secret, days, ranked.ranking)
-    stored = stored_under(store.day_items_bytes, {day: keys[day] for day in ranked.kept})
-    held = {day: DayItems.loads(data) for day, data in stored.items()}
-    feedback = FeedbackLinks(settings.site.base_url, secret)
-    made = render_all(settings, papers, now, feedback, merged(held.values()))
-    return dated(made.feeds, store.feed_validators(), now), changed_items(
-        days, keys, made.items, held
-    )
+    settings: Settings, store: Store, papers: list[Paper], now: datetime
+) -> dict[str, RenderedFeed]:
+    """Every feed, dated against the stored ones (`dated`), its items with feedback links."""
+    feedback = FeedbackLinks(settings.site.base_url, store.secret(SECRET_NAME))
+    made = render_all(settings, papers, now, feedback)
+    return dated(made, store.feed_validators(), now)
 
 
 def _changed_papers(papers: list[Paper], ranked: Ranked) -> list[Paper]:
@@ -187,7 +174,7 @@ def publish_days(
             return _saved(store, report, stages)
     with stages.stage("render"):
         now = utc_now(stages.clock).replace(microsecond=0)
-        feeds, items = _rendered(settings, store, papers, ordered_days, ranked, now)
+        feeds = _rendered(settings, store, papers, now)
     remove_days, remove_papers = pruned(index, settings.store.retention_days)
     report = _counted(report, len(feeds), len(papers), len(remove_papers), stages.clock)
     with stages.stage("store"):
@@ -199,8 +186,6 @@ def publish_days(
                 remove_days=remove_days,
                 remove_papers=remove_papers,
                 indexes=_kept_days(indexes, remove_days),
-                items=_kept_days(items, remove_days),
-                drop_items=[day for day in index if day not in window and day not in remove_days],
                 report=report,
             )
         )

@@ -38,16 +38,15 @@ from isal import isal_zlib
 from core.clock import SystemClock, utc_now
 from core.config import Settings, StoreConfig
 from core.ingest.rss import parse_announcements
-from core.models import AnnounceType, Paper, Publication
+from core.models import AnnounceType, Paper
 from core.query.index import day_indexes
 from core.rank.ranker import Examples, Ranker
 from core.rank.reader import interests_examples, opinions, ranking_fingerprint
 from core.rank.words import fields_of
 from core.refresh import refresh
 from core.render.configured import render_all
-from core.render.day_items import items_keys
-from core.render.feedback import SECRET_NAME, FeedbackLinks
-from core.store import Store, open_store, papers_of_days
+from core.render.feedback import FeedbackLinks
+from core.store import Store, open_store
 from scripts.bench_adhoc import fill
 
 DEFAULT_FIXTURE = (
@@ -128,7 +127,7 @@ def main() -> None:
         ranked_at = time.perf_counter()
         day_indexes({ranked[0].day: [paper.id for paper in ranked]}, ranked, "", read)
         indexed = time.perf_counter()
-        feeds = render_all(settings, ranked, utc_now(clock), feedback).feeds
+        feeds = render_all(settings, ranked, utc_now(clock), feedback)
         done = time.perf_counter()
         samples["ingest"].append(ingested - started)
         samples["rank"].append(ranked_at - ingested)
@@ -147,13 +146,10 @@ def main() -> None:
     print(f"  ingest+rank+index+render / feedparser alone = {ratio:.2f}x")
 
 
-def hold_earlier_days(
-    settings: Settings, store: Store, kept: list[Paper], days: int, with_items: bool = True
-) -> None:
+def hold_earlier_days(settings: Settings, store: Store, kept: list[Paper], days: int) -> None:
     """`days` copies of the `kept` papers in `store`, the days before theirs, as a refresh
-    under the same rules leaves them (`with_items`: their feed items too, as a release
-    before day items did not); numbered as no real paper is, so that no announcement of the
-    recorded day replaces one of them."""
+    under the same rules leaves them; numbered as no real paper is, so that no announcement
+    of the recorded day replaces one of them."""
     ranker = Ranker.from_config(settings.rank, _interests(settings))
     ranking = ranking_fingerprint(settings, opinions(settings, store))
     fill(
@@ -165,47 +161,25 @@ def hold_earlier_days(
         ranking=ranking,
         numbered_from=9000,
     )
-    if with_items and days:
-        _store_held_items(settings, store, ranking)
-
-
-def _store_held_items(settings: Settings, store: Store, ranking: str) -> None:
-    """The held days' feed items, as the refresh that published them stored them."""
-    secret = store.secret(SECRET_NAME)
-    held = store.day_index()
-    papers = papers_of_days(store, list(held))
-    feedback = FeedbackLinks(settings.site.base_url, secret)
-    made = render_all(settings, papers, utc_now(SystemClock()), feedback).items
-    keys = items_keys(settings, secret, held, ranking)
-    items = {day: (keys[day], made.of_papers(ids).dumps()) for day, ids in held.items()}
-    report = store.last_report()
-    assert report is not None
-    store.publish(Publication(items=items, report=report))
-
-
-VARIANTS = {"held items stored": True, "no held items": False}
-"""The held days as a refresh of this release leaves them, and as an earlier release did."""
 
 
 def _whole_refreshes(settings: Settings, raw: bytes, held_days: int, rounds: int) -> None:
     """The whole refresh of the fixture's day into a store holding `held_days` earlier days,
-    a fresh store each round, interleaved with feedparser alone; the held days with and
-    without their stored feed items."""
+    a fresh store each round, interleaved with feedparser alone."""
     kept = parse_announcements(raw, settings.arxiv.categories, settings.arxiv.announce_types).papers
     alone: list[float] = []
-    samples: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in VARIANTS}
+    samples: dict[str, list[float]] = defaultdict(list)
     for _ in range(rounds):
         alone.append(_timed(lambda: feedparser.parse(raw)))
-        for name, with_items in VARIANTS.items():
-            with tempfile.TemporaryDirectory() as directory:
-                store = open_store(StoreConfig(url=f"sqlite:///{directory}/held.db"))
-                hold_earlier_days(settings, store, kept, held_days, with_items)
-                report = refresh(settings, store, lambda: raw, source="bench")
-                store.close()
-            assert report.status == "published", report.message
-            for stage, seconds in report.stage_seconds.items():
-                samples[name][stage].append(seconds)
-            samples[name]["refresh"].append(sum(report.stage_seconds.values()))
+        with tempfile.TemporaryDirectory() as directory:
+            store = open_store(StoreConfig(url=f"sqlite:///{directory}/held.db"))
+            hold_earlier_days(settings, store, kept, held_days)
+            report = refresh(settings, store, lambda: raw, source="bench")
+            store.close()
+        assert report.status == "published", report.message
+        for stage, seconds in report.stage_seconds.items():
+            samples[stage].append(seconds)
+        samples["refresh"].append(sum(report.stage_seconds.values()))
     print(
         f"{len(kept)} papers kept a day ({len(settings.arxiv.categories)} categories), "
         f"{held_days} earlier days held; {report.papers_stored} papers ranked, "
@@ -213,13 +187,9 @@ def _whole_refreshes(settings: Settings, raw: bytes, held_days: int, rounds: int
     )
     baseline = statistics.median(alone)
     print(f"  {'feedparser alone':<17} {baseline * 1000:8.1f} ms")
-    stages = list(samples["held items stored"])
-    print(f"  {'':<17} " + " ".join(f"{name:>18}" for name in VARIANTS))
-    for stage in stages:
-        cells = [statistics.median(samples[name][stage]) * 1000 for name in VARIANTS]
-        print(f"  {stage:<17} " + " ".join(f"{cell:15.1f} ms" for cell in cells))
-    ratios = [statistics.median(samples[name]["refresh"]) / baseline for name in VARIANTS]
-    print(f"  {'/ feedparser':<17} " + " ".join(f"{ratio:17.2f}x" for ratio in ratios))
+    for stage, values in samples.items():
+        print(f"  {stage:<17} {statistics.median(values) * 1000:8.1f} ms")
+    print(f"  {'/ feedparser':<17} {statistics.median(samples['refresh']) / baseline:8.2f}x")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS of this process (store building included): {peak:.0f} MB")
     print("  bound: a refresh without summaries in at most 30 s and 1 GB")
@@ -235,7 +205,7 @@ def _gzip_levels(settings: Settings, raw: bytes, rounds: int) -> None:
     papers = parse_announcements(raw, settings.arxiv.categories, settings.arxiv.announce_types)
     ranked = Ranker.from_config(settings.rank, _interests(settings)).rank(papers.papers)
     feedback = FeedbackLinks(settings.site.base_url, "a-secret-of-the-deployment")
-    feeds = render_all(settings, ranked, utc_now(SystemClock()), feedback).feeds
+    feeds = render_all(settings, ranked, utc_now(SystemClock()), feedback)
     bodies = [feed.body for feed in feeds.values()]
     size = sum(map(len, bodies))
     print(f"{len(bodies)} feeds, {size / 1e6:.1f} MB; fastest of {rounds}")

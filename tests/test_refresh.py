@@ -23,13 +23,11 @@ from core.query.index import stored_key
 from core.rank.ranker import Ranker
 from core.rank.words import Fields, fields_of
 from core.refresh import refresh
-from core.render.day_items import items_keys
-from core.render.feedback import SECRET_NAME
 from core.store import Store, papers_of_days
 from core.store.lock import LOCK_NAME
 from core.store.sqlite import SQLiteStore
 from core.web.gate import QueryGate
-from tests.conftest import FakeClock, items_made
+from tests.conftest import FakeClock
 from tests.factories import RssItem, ServerMessages, arxiv_rss
 
 ITEMS = [
@@ -403,32 +401,11 @@ def _etags(store: Store) -> dict[str, str]:
     return {key: etag for key, (etag, _) in store.feed_validators().items()}
 
 
-def test_a_new_day_makes_only_its_own_feed_items_and_every_feed_comes_out_the_same(
-    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The held day's items are read back from the store, as the refresh before made them:
-    every feed is byte for byte what making every item again gives."""
-    settings = _settings(tmp_path)
-    reference = SQLiteStore(tmp_path / "reference.db")
-    with monkeypatch.context() as every_item_again:
-        every_item_again.setattr(reference, "day_items_bytes", lambda day, key: None)
-        every_item_again.setattr(reference, "secret", store.secret)
-        _two_days(settings, reference, clock)
-    refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
-    made = items_made(monkeypatch)
-    day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
-    assert refresh(settings, store, day2, source="t", clock=clock).status == "published"
-    new_ids = [item.arxiv_id for item in NEW_DAY]
-    assert sorted(made) == sorted(f"{fmt}:{i}" for fmt in ("xml", "atom", "json") for i in new_ids)
-    assert _etags(store) == _etags(reference)
-    assert _state(store) == _state(reference)
-
-
 def test_a_new_day_writes_only_what_changed(
     tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The held day's papers, index and items stay as stored (what they hold is checked
-    against ranking every day again above); the new day's are written."""
+    """The held day's papers and index stay as stored (what they hold is checked against
+    ranking every day again above); the new day's are written."""
     settings = _settings(tmp_path)
     refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
     published: list[Publication] = []
@@ -444,38 +421,19 @@ def test_a_new_day_writes_only_what_changed(
     (publication,) = published
     new_day = max(publication.days)
     assert sorted(p.id for p in publication.papers) == [i.arxiv_id for i in NEW_DAY]
-    assert list(publication.indexes) == list(publication.items) == [new_day]
+    assert list(publication.indexes) == [new_day]
     assert len(publication.days) == 2
-    assert publication.drop_items == []
 
 
-def test_the_items_of_a_day_that_left_the_feeds_window_are_dropped(
+def test_a_new_site_address_moves_every_items_links(
     tmp_path: Path, store: Store, clock: FakeClock
 ) -> None:
-    settings = _settings(tmp_path, "[feeds]\ndays = 1\n")
-    refresh(settings, store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
-    (first_day,) = store.day_index()
-    ranking = store.last_report().ranking  # type: ignore[union-attr]
-    keys = items_keys(settings, store.secret(SECRET_NAME), store.day_index(), ranking)
-    key = keys[first_day]
-    assert store.day_items_bytes(first_day, key) is not None
-    day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
-    assert refresh(settings, store, day2, source="t", clock=clock).status == "published"
-    assert store.day_items_bytes(first_day, key) is None
-    assert len(store.day_index()) == 2, "the day itself is kept (retention: 2 days)"
-
-
-def test_held_items_made_for_another_site_address_are_made_again(
-    tmp_path: Path, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An item's links carry the site's address (and the feedback secret's signatures):
-    items made under others are not used."""
+    """An item's links carry the site's address (and the feedback secret's signatures): the
+    held day's items move with it."""
     refresh(_settings(tmp_path), store, lambda: arxiv_rss(HELD_DAY), source="t", clock=clock)
-    made = items_made(monkeypatch)
     moved = _settings(tmp_path, '[site]\nbase_url = "https://feeds.example.org"\n')
     day2 = partial(arxiv_rss, NEW_DAY, day="Fri, 29 Nov 2024")
     assert refresh(moved, store, day2, source="t", clock=clock).status == "published"
-    assert {entry.split(":")[1] for entry in made} >= {i.arxiv_id for i in HELD_DAY}
     feed = store.feed("cs.LG.xml")
     assert feed is not None and b"https://feeds.example.org/feedback?id=2411.00001" in feed.body
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
 
 from core.config import FORMATS, Format, Settings
 from core.models import Paper, RenderedFeed
 from core.query.select import configured_feeds, feed_order, select_all
-from core.render.day_items import DayItems, item_kind, item_languages, made_from
 from core.render.feedback import FeedbackLinks
 from core.render.feeds import (
     FeedMeta,
@@ -23,11 +21,10 @@ from core.render.feeds import (
 from core.store import feed_key
 
 
-class Rendered(NamedTuple):
-    feeds: dict[str, RenderedFeed]
-    """Keyed by `feed_key`."""
-    items: DayItems
-    """Every item of every feed, those taken from `held` included."""
+def item_languages(settings: Settings) -> list[str | None]:
+    """The summary languages items are made in, the first as the feeds' own; with summaries
+    off, one pass whose items show whatever summary a paper has (None)."""
+    return list(settings.summaries.languages) if settings.summaries.enabled else [None]
 
 
 def render_all(
@@ -35,28 +32,23 @@ def render_all(
     papers: list[Paper],
     now: datetime,
     feedback: FeedbackLinks | None = None,
-    held: DayItems | None = None,
-) -> Rendered:
-    """Every configured feed in every format (and summary language); each item with "more /
-    less like this" links when `feedback` is given. `now` dates a feed only when no paper
-    does. Each paper's item is made once per format and language (or taken from `held`,
-    items an earlier refresh made, where they were made from the same), and dated by its
-    rank among all papers of its day, which every feed's order keeps."""
+) -> dict[str, RenderedFeed]:
+    """Every configured feed in every format (and summary language), keyed by `feed_key`;
+    each item with "more / less like this" links when `feedback` is given. `now` dates a
+    feed only when no paper does. Each paper's item is made once per format and language,
+    and dated by its rank among all papers of its day, which every feed's order keeps."""
     now = now.replace(microsecond=0)
     base = settings.site.base_url
-    languages = item_languages(settings)
     rendered: dict[str, RenderedFeed] = {}
     configured = configured_feeds(settings)
     chosen_for = select_all(papers, configured)
     specs = {name: (spec, chosen_for[name]) for name, spec in configured.items()}
     newest = max((paper.announced for paper in papers), default=now)
     times = item_times(feed_order(papers))
-    tags = {paper.id: made_from(paper, times[paper.id]) for paper in papers}
-    items = (held or DayItems()).still_made_from(tags)
-    for position, language in enumerate(languages):
+    for position, language in enumerate(item_languages(settings)):
         extra_language = language if position > 0 else None
         query = f"?lang={language}" if extra_language else ""
-        fragments = _fragments(_bodies(language, feedback), times, items, extra_language)
+        fragments = _fragments(_bodies(language, feedback), times)
         for name, (spec, chosen) in specs.items():
             # the content's own time, so that the same papers render to the same bytes
             updated = max((paper.announced for paper in chosen), default=newest)
@@ -72,29 +64,13 @@ def render_all(
                 rendered[feed_key(name, fmt, extra_language)] = render_feed(
                     fmt, meta, chosen, base_url=base, fragments=fragments[fmt]
                 )
-    items.made_from = {i: tags[i] for kind in items.pieces.values() for i in kind}
-    return Rendered(rendered, items)
+    return rendered
 
 
-def _fragments(
-    body: Callable[[Paper], str],
-    times: ItemTimes,
-    items: DayItems,
-    extra_language: str | None,
-) -> dict[Format, ItemFragments]:
-    """Each format's items in one language, kept among `items` (those held included); RSS
-    and Atom made together."""
+def _fragments(body: Callable[[Paper], str], times: ItemTimes) -> dict[Format, ItemFragments]:
+    """Each format's items in one language; RSS and Atom made together."""
     pairs = XmlPairs()
-    return {
-        fmt: ItemFragments(
-            fmt,
-            body,
-            times,
-            items.pieces.setdefault(item_kind(extra_language, fmt), {}),
-            pairs=pairs,
-        )
-        for fmt in FORMATS
-    }
+    return {fmt: ItemFragments(fmt, body, times, pairs=pairs) for fmt in FORMATS}
 
 
 def _bodies(language: str | None, feedback: FeedbackLinks | None) -> Callable[[Paper], str]:

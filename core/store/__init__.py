@@ -97,11 +97,6 @@ class Publications(Protocol):
         replaces a day's index; removing the day removes it)."""
         ...
 
-    def day_items_bytes(self, day: date, key: str) -> bytes | None:
-        """The day's stored feed items if they were written under `key`, else None (kept
-        and replaced as a day's index is)."""
-        ...
-
     def calendar(self) -> Calendar:
         """The announcement days' records (`core.days.calendar`), by day."""
         ...

@@ -21,10 +21,8 @@ at once. Keys (all under the prefix):
 - `dayindexes` (hash day -> the key of its stored index and how many parts it has) and
   `dayindex:{key}:{n}` (part n of that index), switched with `current` and pruned with
   the day; a reader that finds a part gone (replaced meanwhile) builds the index itself.
-  `dayitems` and `dayitem:{key}:{n}` keep each day's feed items the same way.
-  `v:{version}:dayindexes` and `v:{version}:dayitems` list those a version wrote, and
-  `v:{version}:papers` the papers, so that what one that never became current wrote is
-  deleted with it.
+  `v:{version}:dayindexes` lists those a version wrote, and `v:{version}:papers` the papers,
+  so that what one that never became current wrote is deleted with it.
 - `likes` (hash arXiv id -> like | dislike), `example:{id}` (a liked or disliked paper,
   never pruned), `secret:{name}` (made once with SET NX), `calendar` (the announcement
   days' records, JSON).
@@ -62,12 +60,13 @@ from core.store.redis_records import MAX_COMMAND_BYTES, BatchedWriter, RedisReco
 
 FEED_PART_BYTES = 900_000
 """A stored feed is cut into parts of this size, so one SET stays under MAX_COMMAND_BYTES."""
-_HASHES = {"index": "dayindexes", "items": "dayitems"}
-"""What is kept per day under a key, by kind (`Publication.day_records`) -> the hash of each
-day's entry (`{key} {number of parts}`)."""
-_PARTS = {"index": "dayindex", "items": "dayitem"}
-"""The same -> the name of its parts (`{name}:{key}:{n}`)."""
+_INDEXES = "dayindexes"
+"""The hash of each day's index entry (`{key} {number of parts}`); parts are
+`dayindex:{key}:{n}`."""
 _LEGACY_KEYS = ("papers", "days", "feeds")
+_RETIRED_ITEMS = "dayitems"
+"""Each day's feed items, kept the same way (parts `dayitem:{key}:{n}`) by releases before
+2026-12-07: deleted by the next publication."""
 
 _SCAN_COUNT = 1000
 """Keys SCAN looks at per call when finding a dead version's keys: at Redis's default (10),
@@ -103,21 +102,16 @@ class RedisStore(RedisRecords):
         for day in publication.remove_days:
             days.pop(day.isoformat(), None)
         version = uuid.uuid4().hex
-        record_parts = {
-            kind: {day.isoformat(): (key, _parts(data)) for day, (key, data) in records.items()}
-            for kind, records in publication.day_records().items()
+        index_parts = {
+            day.isoformat(): (key, _parts(data)) for day, (key, data) in publication.indexes.items()
         }
-        entries = {
-            kind: {day: f"{key} {len(parts)}" for day, (key, parts) in by_day.items()}
-            for kind, by_day in record_parts.items()
-        }
+        entries = {day: f"{key} {len(parts)}" for day, (key, parts) in index_parts.items()}
         writer = BatchedWriter(self.client)
         # The version and its manifests (its days, the day records it writes) go first: a
         # publication that dies later leaves a trail for the next one to clean up.
         writer.command("SADD", self._key("versions"), version)
         writer.grouped("HSET", [self._version_key(version, "days")], days.items())
-        for kind, written in entries.items():
-            writer.grouped("HSET", [self._version_key(version, _HASHES[kind])], written.items())
+        writer.grouped("HSET", [self._version_key(version, _INDEXES)], entries.items())
         ids = ((paper.id,) for paper in publication.papers)
         writer.grouped("SADD", [self._version_key(version, "papers")], ids)
         writer.flush()
@@ -137,32 +131,25 @@ class RedisStore(RedisRecords):
                     )
             index[key] = _feed_header(feed, len(parts["body"]), len(parts["gzip"]))
         writer.grouped("HSET", [self._version_key(version, "feeds")], index.items())
-        for kind, by_day in record_parts.items():
-            for key, pieces in by_day.values():
-                for n, piece in enumerate(pieces):
-                    writer.command("SET", self._key(f"{_PARTS[kind]}:{key}:{n}"), piece)
+        for key, pieces in index_parts.values():
+            for n, piece in enumerate(pieces):
+                writer.command("SET", self._key(f"dayindex:{key}:{n}"), piece)
         writer.flush()
         self._switch(version, publication, entries)
 
-    def _replaced_parts(
-        self, kind: str, publication: Publication, entries: dict[str, str]
-    ) -> list[str]:
-        """The parts of the day records of `kind` this publication replaces or removes."""
-        replaced = [day.isoformat() for day in publication.records_removed(kind)] + list(entries)
-        old = self.client.hmget(self._key(_HASHES[kind]), replaced) if replaced else []
+    def _replaced_parts(self, publication: Publication, entries: dict[str, str]) -> list[str]:
+        """The parts of the day indexes this publication replaces or removes."""
+        replaced = [day.isoformat() for day in publication.remove_days] + list(entries)
+        old = self.client.hmget(self._key(_INDEXES), replaced) if replaced else []
         return [
             part
             for entry in old
             if entry and entry.decode() not in entries.values()
-            for part in self._record_part_keys(kind, entry)
+            for part in self._part_keys("dayindex", entry)
         ]
 
-    def _switch(
-        self, version: str, publication: Publication, entries: dict[str, dict[str, str]]
-    ) -> None:
-        stale = [
-            p for kind in _HASHES for p in self._replaced_parts(kind, publication, entries[kind])
-        ]
+    def _switch(self, version: str, publication: Publication, entries: dict[str, str]) -> None:
+        stale = self._replaced_parts(publication, entries)
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self._key("current"), version)
         pipe.set(self._key("report"), publication.report.model_dump_json())
@@ -174,12 +161,11 @@ class RedisStore(RedisRecords):
         )
         for group in groups(removed, MAX_COMMAND_BYTES - 1024):
             pipe.unlink(*group)
-        for kind, hash_name in _HASHES.items():
-            if entries[kind]:
-                mapping: dict[str | bytes, str | bytes | float | int] = dict(entries[kind].items())
-                pipe.hset(self._key(hash_name), mapping=mapping)
-            if removed_days := publication.records_removed(kind):
-                pipe.hdel(self._key(hash_name), *(day.isoformat() for day in removed_days))
+        if entries:
+            mapping: dict[str | bytes, str | bytes | float | int] = dict(entries.items())
+            pipe.hset(self._key(_INDEXES), mapping=mapping)
+        if publication.remove_days:
+            pipe.hdel(self._key(_INDEXES), *(day.isoformat() for day in publication.remove_days))
         for group in groups(((key,) for key in stale), MAX_COMMAND_BYTES - 1024):
             pipe.unlink(*group)
         pipe.execute()
@@ -192,23 +178,19 @@ class RedisStore(RedisRecords):
         members: set[bytes] = self.client.smembers(self._key("versions"))
         stale = [m.decode() for m in members if m.decode() != current]
         doomed: list[str] = []
-        current_records = {
-            kind: set(self.client.hvals(self._key(hash_name))) if stale else set()
-            for kind, hash_name in _HASHES.items()
-        }
+        current_indexes = set(self.client.hvals(self._key(_INDEXES))) if stale else set()
         papers: set[bytes] = set()
         for version in stale:
             doomed += [
                 self._key(f"day:{d}") for d in self._manifest(version).values() if d not in keep
             ]
-            for kind, hash_name in _HASHES.items():
-                written = self.client.hvals(self._version_key(version, hash_name))
-                doomed += [
-                    part
-                    for entry in written
-                    if entry not in current_records[kind]
-                    for part in self._record_part_keys(kind, entry)
-                ]
+            written = self.client.hvals(self._version_key(version, _INDEXES))
+            doomed += [
+                part
+                for entry in written
+                if entry not in current_indexes
+                for part in self._part_keys("dayindex", entry)
+            ]
             papers |= self.client.smembers(self._version_key(version, "papers"))
             found = self.client.scan_iter(self._version_key(version, "*"), count=_SCAN_COUNT)
             doomed += [k.decode() for k in found]
@@ -216,7 +198,9 @@ class RedisStore(RedisRecords):
             held = self._held_papers(keep)
             doomed += [self._key(f"paper:{i.decode()}") for i in papers if i.decode() not in held]
         if current is not None:
-            doomed += [self._key(name) for name in _LEGACY_KEYS]
+            doomed += [self._key(name) for name in (*_LEGACY_KEYS, _RETIRED_ITEMS)]
+            retired = self.client.hvals(self._key(_RETIRED_ITEMS))
+            doomed += [part for entry in retired for part in self._part_keys("dayitem", entry)]
         writer = BatchedWriter(self.client)
         writer.grouped("UNLINK", [], ((key,) for key in doomed))
         writer.grouped("SREM", [self._key("versions")], ((version,) for version in stale))
@@ -227,13 +211,11 @@ class RedisStore(RedisRecords):
         lists = self._get_many([self._key(f"day:{digest}") for digest in sorted(digests)])
         return {paper_id for ids in lists if ids for paper_id in json.loads(ids)}
 
-    def _record_part_keys(self, kind: str, entry: bytes) -> list[str]:
-        """The keys of a stored day record's parts, from its entry in the hash of `kind`."""
+    def _part_keys(self, name: str, entry: bytes) -> list[str]:
+        """The keys of a stored day record's parts (`{name}:{key}:{n}`), from its entry."""
         key, _, parts = entry.decode().partition(" ")
         return (
-            [self._key(f"{_PARTS[kind]}:{key}:{n}") for n in range(int(parts))]
-            if parts.isdigit()
-            else []
+            [self._key(f"{name}:{key}:{n}") for n in range(int(parts))] if parts.isdigit() else []
         )
 
     def _manifest(self, version: str | None) -> dict[str, str]:
@@ -354,19 +336,16 @@ class RedisStore(RedisRecords):
         return {date.fromisoformat(day): self._days_by_digest[d] for day, d in manifest.items()}
 
     def day_index_bytes(self, day: date, key: str) -> bytes | None:
-        return self._call(lambda: self._read_day_record("index", day, key))
+        return self._call(lambda: self._read_index_bytes(day, key))
 
-    def day_items_bytes(self, day: date, key: str) -> bytes | None:
-        return self._call(lambda: self._read_day_record("items", day, key))
-
-    def _read_day_record(self, kind: str, day: date, key: str) -> bytes | None:
-        entry = self.client.hget(self._key(_HASHES[kind]), day.isoformat())
+    def _read_index_bytes(self, day: date, key: str) -> bytes | None:
+        entry = self.client.hget(self._key(_INDEXES), day.isoformat())
         if entry is None:
             return None
         stored_key, _, parts = entry.decode().partition(" ")
         if stored_key != key or not parts.isdigit():
             return None
-        pieces = self._get_many(self._record_part_keys(kind, entry))
+        pieces = self._get_many(self._part_keys("dayindex", entry))
         if any(piece is None for piece in pieces):
             return None  # replaced since the entry was read
         return b"".join(piece for piece in pieces if piece is not None)

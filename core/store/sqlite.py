@@ -46,15 +46,11 @@ CREATE TABLE IF NOT EXISTS embeddings (
 CREATE TABLE IF NOT EXISTS day_indexes (
     day TEXT PRIMARY KEY, key TEXT NOT NULL, data BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS day_items (
-    day TEXT PRIMARY KEY, key TEXT NOT NULL, data BLOB NOT NULL
-);
 CREATE TABLE IF NOT EXISTS usage (day TEXT PRIMARY KEY, tokens INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS likes (id TEXT PRIMARY KEY, opinion TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS examples (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+DROP TABLE IF EXISTS day_items;
 """
-_DAY_TABLES = {"index": "day_indexes", "items": "day_items"}
-"""What is kept per day under a key, by kind (`Publication.day_records`)."""
 
 
 def path_from_url(url: str) -> Path:
@@ -138,16 +134,14 @@ class SQLiteStore:
                 "DELETE FROM days WHERE day = ?",
                 [(day.isoformat(),) for day in publication.remove_days],
             )
-            for kind, records in publication.day_records().items():
-                table = _DAY_TABLES[kind]
-                db.executemany(
-                    f"INSERT OR REPLACE INTO {table} (day, key, data) VALUES (?, ?, ?)",
-                    [(day.isoformat(), key, data) for day, (key, data) in records.items()],
-                )
-                db.executemany(
-                    f"DELETE FROM {table} WHERE day = ?",
-                    [(day.isoformat(),) for day in publication.records_removed(kind)],
-                )
+            db.executemany(
+                "INSERT OR REPLACE INTO day_indexes (day, key, data) VALUES (?, ?, ?)",
+                [(day.isoformat(), key, data) for day, (key, data) in publication.indexes.items()],
+            )
+            db.executemany(
+                "DELETE FROM day_indexes WHERE day = ?",
+                [(day.isoformat(),) for day in publication.remove_days],
+            )
             for table in ("papers", "summaries", "embeddings"):
                 db.executemany(
                     f"DELETE FROM {table} WHERE id = ?", [(i,) for i in publication.remove_papers]
@@ -258,13 +252,7 @@ class SQLiteStore:
         return found
 
     def day_index_bytes(self, day: date, key: str) -> bytes | None:
-        return self._day_record("day_indexes", day, key)
-
-    def day_items_bytes(self, day: date, key: str) -> bytes | None:
-        return self._day_record("day_items", day, key)
-
-    def _day_record(self, table: str, day: date, key: str) -> bytes | None:
-        sql = f"SELECT data FROM {table} WHERE day = ? AND key = ?"
+        sql = "SELECT data FROM day_indexes WHERE day = ? AND key = ?"
         row = self._connection().execute(sql, (day.isoformat(), key)).fetchone()
         return bytes(row[0]) if row else None
 

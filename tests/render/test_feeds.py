@@ -196,7 +196,7 @@ def test_every_feed_dates_a_paper_alike_and_in_its_ranked_order(
         _scored("2411.00003", 3.0, ("cs.AI",), 28),
     ]
     made = items_made(monkeypatch)
-    rendered = render_all(Settings(), papers, datetime(2024, 11, 28, 6, tzinfo=UTC)).feeds
+    rendered = render_all(Settings(), papers, datetime(2024, 11, 28, 6, tzinfo=UTC))
     assert sorted(made) == sorted({*made}), "each paper's item made once per format"
     dates: dict[str, set[tuple[int, ...]]] = {}
     for key, feed in rendered.items():
@@ -208,46 +208,3 @@ def test_every_feed_dates_a_paper_alike_and_in_its_ranked_order(
         for entry in entries:
             dates.setdefault(entry.id, set()).add(tuple(entry.published_parsed))
     assert len(dates) == 5 and all(len(found) == 1 for found in dates.values()), dates
-
-
-def test_items_made_before_are_used_only_where_made_from_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A refresh hands `render_all` the items it made for the days it holds: a paper since
-    given a summary, or moved in its day, has its items made again; the feeds come out as
-    if every item were made anew."""
-    from core.config import Settings
-    from core.render.configured import render_all
-    from core.render.day_items import DayItems
-
-    when = datetime(2024, 11, 28, 6, tzinfo=UTC)
-    papers = [_scored(f"2411.0000{n}", 5.0, ("cs.LG",), 28) for n in range(1, 5)]  # ties
-    earlier = render_all(Settings(), papers, when).items
-    stored = DayItems.loads(earlier.dumps())
-    assert stored == earlier, "read back as written"
-    summarized = with_summary(papers[0], "A new summary.")
-    now = [summarized, papers[2], papers[1], papers[3]]  # 2 and 3 swap places
-    made = items_made(monkeypatch)
-    again = render_all(Settings(), now, when, held=stored)
-    changed = ("2411.00001", "2411.00002", "2411.00003")
-    assert sorted(made) == sorted(f"{fmt}:{i}" for fmt in ("xml", "atom", "json") for i in changed)
-    anew = render_all(Settings(), now, when)
-    assert {k: f.body for k, f in again.feeds.items()} == {k: f.body for k, f in anew.feeds.items()}
-    assert again.items == anew.items
-
-
-def test_stored_items_of_another_format_or_damaged_are_made_again() -> None:
-    from isal import isal_zlib
-
-    from core.render.day_items import ITEMS_FORMAT, DayItems
-    from core.render.stored import piece
-
-    items = DayItems({"2411.00001": "t"}, {"xml": {"2411.00001": piece(b"<item/>")}})
-    assert DayItems.loads(items.dumps()) == items
-    written = isal_zlib.decompress(items.dumps())
-    other = written.replace(f"[{ITEMS_FORMAT},".encode(), f"[{ITEMS_FORMAT + 1},".encode(), 1)
-    assert DayItems.loads(isal_zlib.compress(other)) == DayItems(), "another format"
-    assert DayItems.loads(b"not compressed") == DayItems()
-    assert DayItems.loads(isal_zlib.compress(b'{"a": 1}\n')) == DayItems()
-    short = f'[{ITEMS_FORMAT}, {{"a": "t"}}, [["xml", "a", 3]]]\nabc'.encode()
-    assert DayItems.loads(isal_zlib.compress(short)) == DayItems(), "an entry lacks its digest"

@@ -347,50 +347,30 @@ def test_likes_examples_and_secrets(store: Store) -> None:
     assert store.secret("other") != secret
 
 
-DAY_RECORDS = {"indexes": "day_index_bytes", "items": "day_items_bytes"}
-"""What a publication keeps per day under a key -> how a store reads it back."""
-
-
-@pytest.mark.parametrize("kind", DAY_RECORDS)
-def test_a_day_s_index_is_read_under_its_key_until_replaced_or_pruned(
-    store: Store, kind: str
-) -> None:
-    """And so are its feed items, kept the same way."""
-    read = getattr(store, DAY_RECORDS[kind])
+def test_a_day_s_index_is_read_under_its_key_until_replaced_or_pruned(store: Store) -> None:
     big = bytes(range(256)) * 8000  # over 2 MB: stored in parts on Redis
     store.publish(
         Publication(
             papers=[make_paper("a"), make_paper("b")],
             days={DAY1: ["a"], DAY2: ["b"]},
+            indexes={DAY1: ("k1", b"one"), DAY2: ("k2", big)},
             report=_report(),
-        ).model_copy(update={kind: {DAY1: ("k1", b"one"), DAY2: ("k2", big)}})
-    )
-    assert read(DAY1, "k1") == b"one"
-    assert read(DAY2, "k2") == big
-    assert read(DAY1, "other") is None, "made from something else"
-    other = next(reader for name, reader in DAY_RECORDS.items() if name != kind)
-    assert getattr(store, other)(DAY1, "k1") is None, "kept apart from the other kind"
-    store.publish(
-        Publication(days={DAY2: ["b"]}, remove_days=[DAY1], report=_report("second")).model_copy(
-            update={kind: {DAY2: ("k3", b"three")}}
         )
     )
-    assert read(DAY1, "k1") is None, "pruned with its day"
-    assert read(DAY2, "k2") is None, "replaced"
-    assert read(DAY2, "k3") == b"three"
-
-
-def test_a_day_s_items_go_when_dropped_and_its_index_stays(store: Store) -> None:
-    """A day that left the feeds' window keeps its index (ad-hoc feeds read it) but not its
-    feed items (no refresh makes its items again)."""
-    both = {DAY1: ("k1", b"one"), DAY2: ("k2", b"two")}
-    store.publish(
-        Publication(days={DAY1: ["a"], DAY2: ["b"]}, indexes=both, items=both, report=_report())
-    )
-    store.publish(Publication(drop_items=[DAY1], report=_report("second")))
-    assert store.day_items_bytes(DAY1, "k1") is None
-    assert store.day_items_bytes(DAY2, "k2") == b"two"
     assert store.day_index_bytes(DAY1, "k1") == b"one"
+    assert store.day_index_bytes(DAY2, "k2") == big
+    assert store.day_index_bytes(DAY1, "other") is None, "made from something else"
+    store.publish(
+        Publication(
+            days={DAY2: ["b"]},
+            remove_days=[DAY1],
+            indexes={DAY2: ("k3", b"three")},
+            report=_report("second"),
+        )
+    )
+    assert store.day_index_bytes(DAY1, "k1") is None, "pruned with its day"
+    assert store.day_index_bytes(DAY2, "k2") is None, "replaced"
+    assert store.day_index_bytes(DAY2, "k3") == b"three"
 
 
 def test_a_feeds_head_is_its_validators_without_its_bytes(store: Store) -> None:

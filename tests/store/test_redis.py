@@ -182,46 +182,50 @@ def _died(redis_url: str, prefix: str, publication: Publication, after: int) -> 
     return False
 
 
-@pytest.mark.parametrize(("kind", "name"), [("indexes", "dayindex"), ("items", "dayitem")])
 def test_an_interrupted_publications_day_index_parts_go_with_the_next_publication(
-    redis_store: RedisStore, redis_url: str, kind: str, name: str
+    redis_store: RedisStore, redis_url: str
 ) -> None:
-    """Index parts (and a day's feed items, kept the same way) are content-addressed,
-    outside any version: a publication that dies after writing them must not leave them in
-    the store for good. Each attempt below dies one command later than the one before, and
-    writes an index of its own, until one lives."""
+    """Index parts are content-addressed, outside any version: a publication that dies after
+    writing them must not leave them in the store for good. Each attempt below dies one
+    command later than the one before, and writes an index of its own, until one lives."""
     first, second = two_publications()
-    setattr(first, kind, {DAY - timedelta(days=1): ("old-index", b"old")})
+    first.indexes = {DAY - timedelta(days=1): ("old-index", b"old")}
     redis_store.publish(first)
-    kept = _record_parts(redis_store, name)
+    kept = _record_parts(redis_store, "dayindex")
     most_left = 0
     for cut in range(1, 1000):
         attempt = second.model_copy(
-            update={kind: {DAY: (f"attempt-{cut}", noise(1_500_000, seed=cut))}}
+            update={"indexes": {DAY: (f"attempt-{cut}", noise(1_500_000, seed=cut))}}
         )
         if not _died(redis_url, redis_store.prefix, attempt, after=cut):
             break
-        left = _record_parts(redis_store, name) - kept
+        left = _record_parts(redis_store, "dayindex") - kept
         assert len(left) <= 2, "an earlier attempt's parts are still there"
         most_left = max(most_left, len(left))
     assert most_left == 2, "no attempt died between writing its index and the switch"
     third = first.model_copy(update={"remove_days": [DAY], "report": published_report("third")})
     redis_store.publish(third)
-    assert _record_parts(redis_store, name) == kept
+    assert _record_parts(redis_store, "dayindex") == kept
     # versions that wrote an index the current one still uses go, not the index
     for _ in range(2):
-        redis_store.publish(third.model_copy(update={kind: {}}))
-    assert _record_parts(redis_store, name) == kept
+        redis_store.publish(third.model_copy(update={"indexes": {}}))
+    assert _record_parts(redis_store, "dayindex") == kept
 
 
-def test_dropped_day_items_leave_no_parts_behind(redis_store: RedisStore) -> None:
+def test_the_day_items_an_earlier_release_kept_go_with_the_next_publication(
+    redis_store: RedisStore,
+) -> None:
+    """Releases before 2026-12-07 kept each day's feed items (`dayitems`, parts
+    `dayitem:{key}:{n}`); nothing reads them now, and they cost Upstash's storage."""
     first, second = two_publications()
-    first.items = {DAY - timedelta(days=1): ("old-items", noise(1_500_000, seed=1))}
     redis_store.publish(first)
-    assert len(_record_parts(redis_store, "dayitem")) == 2
-    dropped = second.model_copy(update={"remove_days": [], "drop_items": [DAY - timedelta(days=1)]})
-    redis_store.publish(dropped)
+    client, prefix = redis_store.client, redis_store.prefix
+    client.hset(f"{prefix}dayitems", str(DAY), "old-items 2")
+    client.set(f"{prefix}dayitem:old-items:0", b"x")
+    client.set(f"{prefix}dayitem:old-items:1", b"y")
+    redis_store.publish(second)
     assert _record_parts(redis_store, "dayitem") == set()
+    assert not client.exists(f"{prefix}dayitems")
 
 
 def _paper_ids(store: RedisStore) -> set[str]:
