@@ -170,6 +170,12 @@ class RankConfig(_Strict):
         le=100,
         description="points for a paper as like your interests as can be",
     )
+    meaning_weight: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="how much similarity by meaning to your interests counts (0: not at all)",
+    )
     embeddings: bool = Field(
         default=False,
         description="similarity to likes by embeddings from the summaries' provider (its key)",

@@ -30,11 +30,12 @@ class Hit(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     rule: str
-    field: Literal["title", "abstract", "author", "category", "like", "dislike"]
+    field: Literal["title", "abstract", "author", "category", "like", "dislike", "meaning"]
     matched: str
     points: float
     similarity: float | None = None
-    """For `like` and `dislike`: the cosine similarity to the nearest example (`matched`)."""
+    """For `like`, `dislike` and `meaning`: the cosine similarity to the nearest example, or
+    to the interests (`matched`)."""
     among: tuple[int, int] | None = None
     """For a keyword weighed by its specificity: it matched this many of so many papers."""
 
@@ -47,6 +48,8 @@ class Hit(BaseModel):
 
 
 WHY_LENGTH = 120
+NOT_RULES = ("like", "dislike", "meaning")
+"""Hits that come from what the reader likes or wrote, not from a rule that matched."""
 INTERESTS_TITLE = "your interests"
 """What the reader's interests are called where a liked paper's title would stand."""
 
@@ -76,13 +79,11 @@ class Score(BaseModel):
 
     @property
     def rules(self) -> list[str]:
-        """The matched rule names, each once, in the order they scored (likes are not rules:
-        a keyword named "like" is not matched by a liked paper)."""
+        """The matched rule names, each once, in the order they scored (likes and meaning are
+        not rules: a keyword named "like" is not matched by a liked paper)."""
         return list(
             dict.fromkeys(
-                hit.rule
-                for hit in self.hits
-                if hit.points > 0 and hit.field not in ("like", "dislike")
+                hit.rule for hit in self.hits if hit.points > 0 and hit.field not in NOT_RULES
             )
         )
 
@@ -93,12 +94,14 @@ class Score(BaseModel):
         if self.vetoed_by:
             return f"Why last: excluded by your rule '{self.vetoed_by}'"
         ranked = sorted((h for h in self.hits if h.points > 0), key=lambda h: -h.points)
-        rules = list(dict.fromkeys(h.rule for h in ranked if h.field not in ("like", "dislike")))
-        examples = [
-            "your interests" if h.matched == INTERESTS_TITLE else f'like "{_short(h.matched)}"'
-            for h in ranked
-            if h.field == "like"
-        ]
+        rules = list(dict.fromkeys(h.rule for h in ranked if h.field not in NOT_RULES))
+        examples = list(
+            dict.fromkeys(
+                "your interests" if h.matched == INTERESTS_TITLE else f'like "{_short(h.matched)}"'
+                for h in ranked
+                if h.field in ("like", "meaning")
+            )
+        )
         if not rules and not examples:
             return "Why: in a category you follow; nothing else matched"
         tail = "".join(f" · {example}" for example in examples)

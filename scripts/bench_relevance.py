@@ -40,7 +40,7 @@ from core.config import Settings, load_settings
 from core.ingest.rss import parse_announcements
 from core.models import Paper
 from core.rank.ranker import Examples, Ranker
-from core.rank.reader import interests_examples
+from core.rank.reader import interests_examples, with_meaning
 from core.rank.similarity import Example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,9 +97,14 @@ def substring(settings: Settings) -> Ranking:
 
 
 def ranked(
-    settings: Settings, *, specificity: bool, interests: bool, liked: Sequence[Paper] = ()
+    settings: Settings,
+    *,
+    specificity: bool,
+    interests: bool,
+    meaning: bool = False,
+    liked: Sequence[Paper] = (),
 ) -> Ranking:
-    """The service's ranking with these parts (served: both, and whatever is liked)."""
+    """The service's ranking with these parts (served: all of them, and whatever is liked)."""
     config = settings.rank.model_copy(update={"specificity": specificity})
     examples = Examples(
         [Example.of(paper) for paper in liked],
@@ -108,8 +113,12 @@ def ranked(
         interests=interests_examples(settings) if interests else [],
         interests_weight=settings.rank.interests_weight,
     )
-    ranker = Ranker.from_config(config, examples)
-    return lambda papers: [paper.id for paper in ranker.rank(papers)]
+
+    def rank(papers: list[Paper]) -> list[str]:
+        found = with_meaning(settings, None, examples, papers)[0] if meaning else examples
+        return [paper.id for paper in Ranker.from_config(config, found).rank(papers)]
+
+    return rank
 
 
 def rankings(day: GradedDay, earlier: list[GradedDay]) -> dict[str, Ranking]:
@@ -118,12 +127,13 @@ def rankings(day: GradedDay, earlier: list[GradedDay]) -> dict[str, Ranking]:
         "substring": substring(settings),
         "rules": ranked(settings, specificity=False, interests=False),
         "rules+specificity": ranked(settings, specificity=True, interests=False),
-        "served": ranked(settings, specificity=True, interests=True),
+        "+ interests by words": ranked(settings, specificity=True, interests=True),
+        "served (+ meaning)": ranked(settings, specificity=True, interests=True, meaning=True),
     }
     for before in earlier:
         liked = [paper for paper in before.papers if before.labels[paper.id]["rel"] == 3]
         name = f"likes from {before.day} ({len(liked)})"
-        found[name] = ranked(settings, specificity=True, interests=True, liked=liked)
+        found[name] = ranked(settings, specificity=True, interests=True, meaning=True, liked=liked)
     return found
 
 
@@ -177,7 +187,7 @@ def _report(evaluator: ModuleType, days: list[GradedDay]) -> None:
         for name, ranking in rankings(day, earlier).items():
             found = measure(evaluator, day, ranking(day.papers))
             print(f"  {name:32}" + "".join(f"{found[m]:14.3f}" for m in METRICS))
-            served = found["NDCG@15"] if name == "served" else served
+            served = found["NDCG@15"] if name == "served (+ meaning)" else served
             if name.startswith("likes"):  # beside what the same day serves without them
                 per_reader.setdefault((day.reader, "served, those days"), []).append(served)
                 name = "likes from an earlier day"

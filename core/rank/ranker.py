@@ -8,6 +8,7 @@ announcement day (see `specificity`): a word most papers use counts little, a ra
 from __future__ import annotations
 
 import math
+import statistics
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,7 +18,7 @@ from typing import Literal
 
 from core.code import code_digest
 from core.config import RankConfig, Rule
-from core.models import Hit, Paper, Score
+from core.models import INTERESTS_TITLE, Hit, Paper, Score
 from core.rank.rules import CompiledRule, Place, RuleIndex, first_hit
 from core.rank.similarity import PRIOR_PAPERS, Example, Similarity, VectorSimilarity
 from core.rank.words import (
@@ -26,14 +27,20 @@ from core.rank.words import (
     fields_of,
 )
 
-_SCORING_MODULES = ("rank/ranker.py", "rank/rules.py", "rank/similarity.py", "rank/words.py")
+_SCORING_MODULES = (
+    "rank/ranker.py",
+    "rank/rules.py",
+    "rank/similarity.py",
+    "rank/words.py",
+    "rank/meaning.py",
+)
 
 
 def scoring_code() -> str:
     """A digest of what makes scores besides the configuration: the code of this module, the
     similarity and the word keys, and the stemmer's release. Stored scores made by other
     code are made again, as after changed rules."""
-    return code_digest(_SCORING_MODULES, ("snowballstemmer",))
+    return code_digest(_SCORING_MODULES, ("snowballstemmer", "wordllama"))
 
 
 def _fold(name: str) -> str:
@@ -192,6 +199,8 @@ class Ranker:
         if self.examples.all():
             nearest = self.examples.nearest_hits(papers, keys)
             hits = [[*mine, *added] for mine, added in zip(hits, nearest, strict=True)]
+        if self.examples.meaning:
+            hits = self.examples.meaning_hits(papers, hits)
         return hits
 
     def rank(self, papers: Iterable[Paper], read: Fields | None = None) -> list[Paper]:
@@ -204,6 +213,11 @@ class Ranker:
         return sorted(scored, key=sort_key)
 
 
+MEANING_ABOVE = 0.5
+"""Meaning adds points to papers this many standard deviations closer to the interests than
+the day's mean, and more the closer they are: nothing to the many that are only as close as
+any paper of the field."""
+LIKES_TO_HALVE = 4
 MIN_SIMILARITY = 0.03
 """A similarity below this comes from words most texts share: it adds nothing, and no line to
 the explanation (on the graded day, 207 of 237 papers had such a line from the default
@@ -226,6 +240,9 @@ class Examples:
     instead of term statistics."""
     interests: Sequence[Example] = ()
     interests_weight: float = 0.0
+    meaning: Mapping[str, float] = field(default_factory=dict)
+    """Each paper's similarity by meaning to the interests (`core.rank.meaning`), by id."""
+    meaning_weight: float = 0.0
 
     def all(self) -> list[Example]:
         return [*self.interests, *self.liked, *self.disliked]
@@ -265,6 +282,37 @@ class Examples:
                     )
             added.append(hits)
         return added
+
+    def meaning_hits(self, papers: list[Paper], hits: list[list[Hit]]) -> list[list[Hit]]:
+        """One day's `hits` with points for the papers closest in meaning to the interests:
+        those more than MEANING_ABOVE standard deviations above the day's mean closeness,
+        in the day's own scale (the spread of its scores so far, at least a point), times
+        the weight, which halves by LIKES_TO_HALVE liked papers (likes say more precisely
+        what the reader wants)."""
+        closeness = [self.meaning.get(paper.id) for paper in papers]
+        known = [value for value in closeness if value is not None]
+        weight = self.meaning_weight / (1 + len(self.liked) / LIKES_TO_HALVE)
+        spread = statistics.pstdev(known) if len(known) > 1 else 0.0
+        if weight <= 0 or spread == 0:
+            return hits
+        mean = statistics.fmean(known)
+        scale = weight * max(statistics.pstdev([_total(h) for h in hits]), 1.0)
+        return [
+            [*mine, _meaning_hit(scale * ((value - mean) / spread - MEANING_ABOVE), value)]
+            if value is not None and (value - mean) / spread > MEANING_ABOVE
+            else mine
+            for mine, value in zip(hits, closeness, strict=True)
+        ]
+
+
+def _meaning_hit(points: float, closeness: float) -> Hit:
+    return Hit(
+        rule="meaning",
+        field="meaning",
+        matched=INTERESTS_TITLE,
+        points=round(points, 2),
+        similarity=round(closeness, 3),
+    )
 
 
 def specificity(matching: int, papers: int) -> float:

@@ -19,7 +19,7 @@ from core.rank.embeddings import Embedder, EmbeddingError
 from core.rank.ranker import Examples, Ranker, scoring_code
 from core.rank.similarity import Example
 from core.rank.words import Fields, fields_of
-from core.store import Store
+from core.store import Caches, Store
 
 Lookup = Callable[[list[str]], list[Paper]]
 """Papers by arXiv id from outside the store (the export API), for liked papers."""
@@ -106,6 +106,29 @@ def embedded(
     return replace(examples, vectors=vectors), ""
 
 
+def meaning_text(settings: Settings) -> str:
+    """What papers are compared with by meaning: the interests, else the keywords."""
+    return settings.rank.interests.strip() or ", ".join(r.term for r in settings.rank.keywords)
+
+
+def with_meaning(
+    settings: Settings, store: Caches | None, examples: Examples, papers: list[Paper]
+) -> tuple[Examples, str]:
+    """`examples` with each paper's similarity by meaning to the reader's interests
+    (`core.rank.meaning`), unless `rank.meaning_weight` is 0 or the reader wrote nothing to
+    compare with; the second value is the report's note when the model failed."""
+    text = meaning_text(settings)
+    if settings.rank.meaning_weight == 0 or not text or not papers:
+        return examples, ""
+    from core.rank.meaning import MeaningError, closeness  # numpy and the model: refresh only
+
+    try:
+        found = closeness(papers, text, store)
+    except MeaningError as error:
+        return examples, f"; ranked without meaning: {error}"
+    return replace(examples, meaning=found, meaning_weight=settings.rank.meaning_weight), ""
+
+
 def _held_scores_stand(settings: Settings, store: Store, ranking: str, resolved: Resolved) -> bool:
     """Whether the days a store holds keep their stored scores: the last report says they
     were made with the same rules, opinions and code, every liked or disliked paper was
@@ -152,6 +175,8 @@ def rank_window(
     wanted = opinions(settings, store)
     resolved = resolve_examples(settings, store, wanted, window_papers, lookup)
     examples, notes = embedded(settings, resolved.examples, window_papers, embedder)
+    examples, meaning_note = with_meaning(settings, store, examples, window_papers)
+    notes += meaning_note
     if resolved.not_found:
         missing = ", ".join(resolved.not_found[:10])
         notes = f"; liked or disliked papers not found: {missing}{notes}"

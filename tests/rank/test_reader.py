@@ -35,8 +35,10 @@ KNOTS = RssItem(
 
 
 def _settings(tmp_path: Path, rank: str) -> Settings:
+    """Likes and interests by shared words alone (meaning off: `tests/rank/test_meaning.py`)."""
     path = tmp_path / "config.toml"
-    path.write_text(f'[arxiv]\ncategories = ["cs.LG"]\n[rank]\nkeywords = ["topology"]\n{rank}')
+    rules = 'keywords = ["topology"]\nmeaning_weight = 0\n'
+    path.write_text(f'[arxiv]\ncategories = ["cs.LG"]\n[rank]\n{rules}{rank}')
     return load_settings(path, env={})
 
 

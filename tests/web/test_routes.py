@@ -469,13 +469,14 @@ def test_an_ad_hoc_term_is_weighed_as_a_configured_keyword_would_be(
     """Same word rules, same specificity: `q=serving` scores what `serving` as a configured
     keyword scores, and says so in the same words."""
     path = tmp_path / "config.toml"
-    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n[rank]\ninterests = ""\n')
+    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n[rank]\ninterests = ""\nmeaning_weight = 0\n')
     items = [RssItem(f"2411.000{n:02}", title=f"Paper {n} on graphs") for n in range(10)]
     items += [RssItem("2411.00099", title="LLM serving", abstract="We serve models.")]
     refresh(load_settings(path, env={}), store, lambda: arxiv_rss(items), source="t", clock=clock)
     client = TestClient(create_app(load_settings(path, env={}), lambda: store, clock=clock))
     queried = client.get("/api/papers", params={"q": "serving"}).json()["papers"]
-    path.write_text('[arxiv]\ncategories = ["cs.LG"]\n[rank]\nkeywords = ["LLM", "serving"]\n')
+    rules = 'keywords = ["LLM", "serving"]\nmeaning_weight = 0\n'
+    path.write_text(f'[arxiv]\ncategories = ["cs.LG"]\n[rank]\n{rules}')
     configured = load_settings(path, env={})
     refresh(configured, store, lambda: arxiv_rss(items), source="t", clock=clock)
     stored = TestClient(create_app(configured, lambda: store, clock=clock))
