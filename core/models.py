@@ -104,8 +104,9 @@ class Score(BaseModel):
         )
         if not rules and not examples:
             return "Why: in a category you follow; nothing else matched"
-        tail = "".join(f" · {example}" for example in examples)
-        line = "Why: " + _fitted(rules, WHY_LENGTH - len("Why: ") - len(tail)) + tail
+        tail = " · ".join(examples)
+        room = WHY_LENGTH - len("Why: ") - len(tail) - len(" · ")
+        line = "Why: " + " · ".join(part for part in (_fitted(rules, room), tail) if part)
         return line if len(line) <= WHY_LENGTH else line[: WHY_LENGTH - 1] + "…"
 
     def explain(self) -> str:
