@@ -4,6 +4,7 @@ ranking a paper about the reader's interests above one that is not, whatever wor
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ OFF_TOPIC = [
 
 
 @pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every attempt to reach the network fails and is recorded; the model loads anew."""
     attempts: list[str] = []
 
