@@ -37,6 +37,9 @@ HEAVY = (
     "uvicorn",
     "argparse",
     "snowballstemmer",
+    "numpy",
+    "wordllama",
+    "tokenizers",
 )
 
 

@@ -49,8 +49,10 @@ UNWANTED_PACKAGES = {
     *("core", "api", "arxiv_feeds"),
 }
 UNWANTED_DIRS = ("tests/", "scripts/", "docs/", ".ci/", ".github/")
-BUNDLE_BUDGET_MB = 80.0
-"""37 MB of sources and packages, as much again of their bytecode; Vercel allows 250 MB."""
+BUNDLE_BUDGET_MB = 220.0
+"""About 55 MB for the service's own packages with their bytecode, 136 MB more for similarity
+by meaning (numpy with its OpenBLAS, tokenizers and huggingface-hub, the model's weights):
+under Vercel's 250 MB with room for a release or two."""
 _BYTECODE = ".cpython-312.pyc"
 BUILD_ENV = {"VERCEL_PYTHON_COMPILEALL": "1"}
 """What docs/deploy.md has every deployment set: the builder precompiles every module."""
