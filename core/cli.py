@@ -292,7 +292,7 @@ def _check_config(settings: Settings) -> int:
     effective["store"]["url"] = redact(settings.store.url)
     print(
         f"config OK ({settings.source}); summaries {settings.summaries.status}; "
-        f"likes {settings.likes_status}"
+        f"likes {settings.likes_status}; meaning {settings.meaning_status}"
     )
     print(json.dumps(effective, indent=2, ensure_ascii=False))
     return 0

@@ -332,6 +332,14 @@ class Settings(_Strict):
             return "by shared words: rank.embeddings needs LLM_API_KEY (or a provider's key)"
         return f"by embeddings: {self.rank.embedding_model} at {self.summaries.base_url}"
 
+    @property
+    def meaning_status(self) -> str:
+        """Whether papers are also ranked by meaning, and against what."""
+        if self.rank.meaning_weight == 0:
+            return "off (rank.meaning_weight is 0)"
+        against = "your interests" if self.rank.interests.strip() else "your keywords"
+        return f"on: similarity to {against}, weight {self.rank.meaning_weight:g}, offline model"
+
     source: str = Field(default="built-in defaults", exclude=True)
 
     @model_validator(mode="after")

@@ -251,6 +251,7 @@ def test_health_and_home(client: TestClient) -> None:
     health = client.get("/health").json()
     assert health["status"] == "ok"
     assert health["likes"] == "by shared words (rank.embeddings is off)"
+    assert health["meaning"] == "on: similarity to your keywords, weight 1, offline model"
     assert health["store"]["reachable"] is True
     assert health["last_refresh"]["status"] == "published"
     assert health["days"] == ["2024-11-28"]

@@ -120,6 +120,7 @@ def health(request: Request) -> JSONResponse:
         "store": {"kind": ctx.settings.store.url.split(":", 1)[0], "reachable": reachable},
         "summaries": ctx.settings.summaries.status,
         "likes": ctx.settings.likes_status,
+        "meaning": ctx.settings.meaning_status,
         "last_refresh": report.model_dump(mode="json") if report else None,
         "last_published": published.model_dump(mode="json") if published else None,
         "days": [day.isoformat() for day in sorted(index, reverse=True)],
