@@ -42,7 +42,7 @@ def _model() -> Any:
 
         folder = Path(wordllama.__file__).parent
         return WordLlama.load(config=MODEL, dim=DIMENSIONS, cache_dir=folder, disable_download=True)
-    except (ImportError, OSError, ValueError) as error:
+    except Exception as error:  # a third party's import or files: whatever fails costs only meaning
         raise MeaningError(f"the embedding model could not be loaded: {error}") from error
 
 
