@@ -175,8 +175,6 @@ def rank_window(
     wanted = opinions(settings, store)
     resolved = resolve_examples(settings, store, wanted, window_papers, lookup)
     examples, notes = embedded(settings, resolved.examples, window_papers, embedder)
-    examples, meaning_note = with_meaning(settings, store, examples, window_papers)
-    notes += meaning_note
     if resolved.not_found:
         missing = ", ".join(resolved.not_found[:10])
         notes = f"; liked or disliked papers not found: {missing}{notes}"
@@ -187,7 +185,8 @@ def rank_window(
         # scores depend on all its papers
         kept = {d for d, ids in window.items() if d not in days and fresh_ids.isdisjoint(ids)}
     to_rank = [*fresh, *(p for p in held if p.day not in kept)]
+    examples, meaning_note = with_meaning(settings, store, examples, to_rank)
     read = fields_of(to_rank)  # once, for ranking and for the day indexes
     papers = Ranker.from_config(settings.rank, examples).rank(to_rank, read)
     papers.extend(p for p in held if p.day in kept)  # in stored order: their ranked order
-    return Ranked(papers, read, kept, ranking, notes)
+    return Ranked(papers, read, kept, ranking, notes + meaning_note)
