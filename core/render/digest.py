@@ -15,7 +15,7 @@ ABSTRACT_LIMIT = 1200
 _INLINE_MARKUP = re.compile(r"([\\`*_\[\]<~]|&(?=#?[0-9A-Za-z]+;))")
 """What can start markup inside a line: escapes, code, emphasis, links and images, HTML and
 autolinks, strikethrough (GFM), character references. Other punctuation stays as written."""
-_BLOCK_START = re.compile(r"([#>+=-]|\d+(?=[.)]))")
+_BLOCK_START = re.compile(r"([#>+=-]|\d+(?=[.)](?:\s|$)))")
 """What makes a line a heading, quote, list or rule when the text opens it."""
 
 

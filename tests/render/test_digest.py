@@ -66,3 +66,9 @@ def test_text_opening_like_a_block_stays_in_its_quote() -> None:
         f"{opening} and more" for opening in openings
     ]
     assert not document.xpath("//blockquote//*[not(self::p)]")
+
+
+def test_a_number_that_opens_no_list_is_written_as_it_is() -> None:
+    paper = make_paper(abstract="18.11 points, 2.5x faster; 3.")
+    markdown = render_digest([paper], date(2024, 11, 28), ["cs.LG"], None)
+    assert "> 18.11 points, 2.5x faster; 3." in markdown
