@@ -1,5 +1,5 @@
-"""Digests of the code that makes stored data (scores, rendered items), so that what one
-release stored is made again by a release that would make it otherwise."""
+"""Digests of the code that makes stored data (scores, and the day indexes keyed by them), so
+that what one release stored is made again by a release that would make it otherwise."""
 
 from __future__ import annotations
 

@@ -23,7 +23,6 @@ from core.arxiv import listed_under
 from core.models import AnnounceType, Paper
 from core.rank.rules import CompiledRule
 from core.rank.words import Fields, TextField, fields_of, stemmer_release
-from core.store import stored_under
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -222,9 +221,12 @@ def kept_indexes(
 ) -> dict[date, tuple[str, bytes]]:
     """The stored indexes of `days` (`read` from the store by day and key), where one is kept
     for the same papers in the same order under the same ranking."""
-    keys = {day: stored_key(day, ids, ranking) for day, ids in days.items()}
-    found = stored_under(read, keys)
-    return {day: (keys[day], data) for day, data in found.items()}
+    kept = {}
+    for day, ids in days.items():
+        key = stored_key(day, ids, ranking)
+        if (data := read(day, key)) is not None:
+            kept[day] = (key, data)
+    return kept
 
 
 def built_indexes(

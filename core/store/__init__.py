@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import NamedTuple, Protocol
 
@@ -197,16 +196,3 @@ def open_store(config: StoreConfig) -> Store:
     return RedisStore.from_url(
         config.url, prefix=config.redis_prefix, timeout=config.redis_timeout_seconds
     )
-
-
-def stored_under(
-    read: Callable[[date, str], bytes | None], keys: dict[date, str]
-) -> dict[date, bytes]:
-    """What the store keeps for each day under its key in `keys` (a day index or a day's
-    items, by `read`); days it keeps nothing under that key for are left out."""
-    found = {}
-    for day, key in keys.items():
-        data = read(day, key)
-        if data is not None:
-            found[day] = data
-    return found
