@@ -3,18 +3,10 @@ settings each overrides (`core.config.load_settings` applies them over the file)
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from core.config import DASHSCOPE_BASE_URL, OPENAI_BASE_URL, ConfigError
-from core.text import has_control_characters
-
-
-def split_list(value: str) -> list[str]:
-    """`moe, "kv cache"` -> ['moe', 'kv cache']: commas separate, double quotes group."""
-    row = next(csv.reader([value], skipinitialspace=True), [])
-    return [item.strip() for item in row if item.strip()]
-
+from core.text import has_control_characters, split_list
 
 ENVIRONMENT = (
     *("STORE_URL", "REDIS_URL", "KV_URL", "ARXIV_FEEDS_CONFIG", "ARXIV_FEEDS_CATEGORIES"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 
 ARXIV_ID = r"(?:[a-z-]+(?:\.[A-Z]{2})?/\d{7})|(?:\d{4}\.\d{4,5})"
@@ -46,3 +47,9 @@ def redact(text: str) -> str:
 def slugify(text: str) -> str:
     """A URL segment for a keyword: 'KV cache' -> 'kv-cache', 'decod*' -> 'decod'."""
     return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+
+
+def split_list(value: str) -> list[str]:
+    """`moe, "kv cache"` -> ['moe', 'kv cache']: commas separate, double quotes group."""
+    row = next(csv.reader([value], skipinitialspace=True), [])
+    return [item.strip() for item in row if item.strip()]

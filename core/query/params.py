@@ -8,10 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.arxiv import covered
 from core.config import Settings
-from core.environment import split_list as _split
 from core.models import AnnounceType
 from core.query.search import Query
 from core.text import has_control_characters, slugify
+from core.text import split_list as _split
 
 MAX_TERMS = 20
 DEFAULT_LIMIT = 200
