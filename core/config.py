@@ -337,7 +337,11 @@ class Settings(_Strict):
         """Whether papers are also ranked by meaning, and against what."""
         if self.rank.meaning_weight == 0:
             return "off (rank.meaning_weight is 0)"
-        against = "your interests" if self.rank.interests.strip() else "your keywords"
+        from core.rank.meaning import compared_with  # the module that decides, imported late
+
+        text, against = compared_with(self.rank)
+        if not text:
+            return "off (no interests or keywords to compare with)"
         return f"on: similarity to {against}, weight {self.rank.meaning_weight:g}, offline model"
 
     source: str = Field(default="built-in defaults", exclude=True)

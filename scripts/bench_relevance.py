@@ -14,6 +14,10 @@ labels' own evaluator (`relevance_eval.py`): NDCG@15, NDCG@30, P@15 (rel >= 2), 
 - likes from D: served, with the rel-3 papers of an earlier graded day D of the same reader
   liked (never the measured day's own papers).
 
+Then each reader's configuration written otherwise, the way other readers write theirs (one
+sentence of interests, interests only, keywords only), by interests in shared words against
+served, the grades unchanged: what a reader's style of configuration costs.
+
 It also times ranking every paper of the recorded 2024-11-28 day (all categories), without
 and with 50 liked papers, beside feedparser parsing the same day (interleaved, median of 5).
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import re
 import statistics
 import sys
 import time
@@ -36,7 +41,7 @@ from typing import NamedTuple
 
 import feedparser
 
-from core.config import Settings, load_settings
+from core.config import RankConfig, Settings, load_settings
 from core.ingest.rss import parse_announcements
 from core.models import Paper
 from core.rank.ranker import Examples, Ranker
@@ -177,6 +182,34 @@ def ranking_milliseconds(settings: Settings) -> RankingTimes:
     return RankingTimes(len(papers), *(statistics.median(spent) for spent in times))
 
 
+WRITTEN_OTHERWISE: dict[str, Callable[[RankConfig], dict[str, object]]] = {
+    "one sentence of interests": lambda rank: {"interests": re.split(r"[.:]", rank.interests)[0]},
+    "interests only": lambda rank: {"keywords": []},
+    "keywords only": lambda rank: {"interests": ""},
+}
+
+
+def _written_otherwise(evaluator: ModuleType, days: list[GradedDay]) -> None:
+    print("\nmean NDCG@15 with the configuration written otherwise (A / B)")
+    for style, change in WRITTEN_OTHERWISE.items():
+        found: dict[str, dict[str, list[float]]] = {}
+        for day in days:
+            settings = reader_settings(day.reader)
+            rank = settings.rank.model_copy(update=change(settings.rank))
+            settings = settings.model_copy(update={"rank": rank})
+            for name, meaning in (("by words", False), ("served", True)):
+                ranking = ranked(settings, specificity=True, interests=True, meaning=meaning)
+                score = measure(evaluator, day, ranking(day.papers))["NDCG@15"]
+                found.setdefault(name, {}).setdefault(day.reader, []).append(score)
+        print(
+            f"  {style:28}"
+            + "".join(
+                f"  {name} " + " / ".join(f"{statistics.mean(v):.3f}" for v in per.values())
+                for name, per in found.items()
+            )
+        )
+
+
 def _report(evaluator: ModuleType, days: list[GradedDay]) -> None:
     per_reader: dict[tuple[str, str], list[float]] = {}
     for day in days:
@@ -204,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     if not RELEVANCE.is_dir():
         print(f"no graded days: {RELEVANCE} is missing", file=sys.stderr)
         return 2
-    _report(_evaluator(), graded_days())
+    days = graded_days()
+    _report(_evaluator(), days)
+    _written_otherwise(_evaluator(), days)
     if not args.no_timing:
         timed = ranking_milliseconds(reader_settings("A"))
         print(

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.config import RankConfig
 from core.models import Paper
 from core.store import Caches
 
@@ -25,6 +26,25 @@ MODEL = "l2_supercat"
 DIMENSIONS = 256
 VARIANT = f"wordllama-{MODEL}-{DIMENSIONS}-f16"
 """What the store keeps vectors of this model under."""
+
+
+SHORT_INTERESTS_WORDS = 25
+"""Interests shorter than this (about a sentence) are compared with the keywords after them:
+a static model's vector averages the words' vectors, so a few words make a vague target that
+ranks the field's generic papers above the ones the keywords name."""
+
+
+def compared_with(rank: RankConfig) -> tuple[str, str]:
+    """The text papers are compared with by meaning, and its name for the reader: the
+    interests; shorter than about a sentence, completed by the keywords; without interests,
+    the keywords alone."""
+    interests = rank.interests.strip()
+    keywords = ", ".join(rule.term for rule in rank.keywords)
+    if len(interests.split()) >= SHORT_INTERESTS_WORDS or not keywords:
+        return interests, "your interests"
+    if not interests:
+        return keywords, "your keywords"
+    return f"{interests} {keywords}", "your interests and keywords"
 
 
 class MeaningError(Exception):

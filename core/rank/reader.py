@@ -106,21 +106,17 @@ def embedded(
     return replace(examples, vectors=vectors), ""
 
 
-def meaning_text(settings: Settings) -> str:
-    """What papers are compared with by meaning: the interests, else the keywords."""
-    return settings.rank.interests.strip() or ", ".join(r.term for r in settings.rank.keywords)
-
-
 def with_meaning(
     settings: Settings, store: Caches | None, examples: Examples, papers: list[Paper]
 ) -> tuple[Examples, str]:
     """`examples` with each paper's similarity by meaning to the reader's interests
     (`core.rank.meaning`), unless `rank.meaning_weight` is 0 or the reader wrote nothing to
     compare with; the second value is the report's note when the model failed."""
-    text = meaning_text(settings)
+    from core.rank.meaning import MeaningError, closeness, compared_with  # refresh only
+
+    text, _ = compared_with(settings.rank)
     if settings.rank.meaning_weight == 0 or not text or not papers:
         return examples, ""
-    from core.rank.meaning import MeaningError, closeness  # numpy and the model: refresh only
 
     try:
         found = closeness(papers, text, store)
