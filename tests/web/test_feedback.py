@@ -109,6 +109,29 @@ def test_the_next_refresh_ranks_with_the_recorded_opinion(
     assert "like: Paged attention memory for serving" in item.content[0].value
 
 
+def test_a_like_through_a_feed_link_lifts_similar_papers_of_a_later_day(
+    served: tuple[TestClient, Store, Settings], clock: FakeClock
+) -> None:
+    """The whole way a reader teaches the ranking: a link in today's feed, the confirm form,
+    then a later day's order, where the keyword paper would otherwise come first."""
+    client, store, settings = served
+    href = _links(client, "/feeds/cs.LG.xml")[("2411.00001", "More like this")]
+    assert client.post("/feedback", data=_confirm_form(client, href)).status_code == 200
+    later = [
+        RssItem("2411.00011", title="Topology of surfaces", abstract="Surface topology."),
+        RssItem(
+            "2411.00012",
+            title="Paged attention memory for serving long prompts",
+            abstract="A serving system that pages attention memory to batch requests.",
+        ),
+    ]
+    report = refresh(
+        settings, store, lambda: arxiv_rss(later, day="Fri, 29 Nov 2024"), source="t", clock=clock
+    )
+    assert report.status == "published"
+    assert store.day_index()[max(store.day_index())] == ["2411.00012", "2411.00011"]
+
+
 @pytest.mark.parametrize(
     ("change", "status"),
     [
