@@ -162,7 +162,11 @@ class RankConfig(_Strict):
         default="", max_length=2000, description="a few sentences on what you want to read"
     )
     like_weight: float = Field(
-        default=20.0, ge=0, le=100, description="points for a paper as like a liked one as can be"
+        default=12.0,
+        ge=0,
+        le=100,
+        description="how much a paper as like a liked one as can be gains, in the day's scale "
+        "(the spread of its scores, at least a point)",
     )
     interests_weight: float = Field(
         default=10.0,

@@ -183,28 +183,45 @@ def ranking_milliseconds(settings: Settings) -> RankingTimes:
 
 
 WRITTEN_OTHERWISE: dict[str, Callable[[RankConfig], dict[str, object]]] = {
+    "as written": lambda rank: {},
     "one sentence of interests": lambda rank: {"interests": re.split(r"[.:]", rank.interests)[0]},
     "interests only": lambda rank: {"keywords": []},
     "keywords only": lambda rank: {"interests": ""},
 }
 
 
+def _styled(settings: Settings, change: Callable[[RankConfig], dict[str, object]]) -> Settings:
+    return settings.model_copy(
+        update={"rank": settings.rank.model_copy(update=change(settings.rank))}
+    )
+
+
 def _written_otherwise(evaluator: ModuleType, days: list[GradedDay]) -> None:
+    """Per style, mean NDCG@15 per reader: by words, served, and on the days that have an
+    earlier one, served without and with that earlier day's likes."""
     print("\nmean NDCG@15 with the configuration written otherwise (A / B)")
     for style, change in WRITTEN_OTHERWISE.items():
         found: dict[str, dict[str, list[float]]] = {}
         for day in days:
-            settings = reader_settings(day.reader)
-            rank = settings.rank.model_copy(update=change(settings.rank))
-            settings = settings.model_copy(update={"rank": rank})
-            for name, meaning in (("by words", False), ("served", True)):
-                ranking = ranked(settings, specificity=True, interests=True, meaning=meaning)
+            settings = _styled(reader_settings(day.reader), change)
+            runs = {
+                "by words": ranked(settings, specificity=True, interests=True),
+                "served": ranked(settings, specificity=True, interests=True, meaning=True),
+            }
+            for before in (d for d in days if d.reader == day.reader and d.day < day.day):
+                liked = [p for p in before.papers if before.labels[p.id]["rel"] == 3]
+                runs[f"served, like days {before.day}"] = runs["served"]
+                runs[f"likes {before.day}"] = ranked(
+                    settings, specificity=True, interests=True, meaning=True, liked=liked
+                )
+            for name, ranking in runs.items():
                 score = measure(evaluator, day, ranking(day.papers))["NDCG@15"]
-                found.setdefault(name, {}).setdefault(day.reader, []).append(score)
+                kind = name.split(" 2")[0]  # the pairs of each kind pooled
+                found.setdefault(kind, {}).setdefault(day.reader, []).append(score)
         print(
-            f"  {style:28}"
+            f"  {style:27}"
             + "".join(
-                f"  {name} " + " / ".join(f"{statistics.mean(v):.3f}" for v in per.values())
+                f" {name} " + "/".join(f"{statistics.mean(v):.3f}" for v in per.values())
                 for name, per in found.items()
             )
         )

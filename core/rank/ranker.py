@@ -20,7 +20,13 @@ from core.code import code_digest
 from core.config import RankConfig, Rule
 from core.models import INTERESTS_TITLE, Hit, Paper, Score
 from core.rank.rules import CompiledRule, Place, RuleIndex, first_hit
-from core.rank.similarity import PRIOR_PAPERS, Example, Similarity, VectorSimilarity
+from core.rank.similarity import (
+    PRIOR_PAPERS,
+    Example,
+    Nearest,
+    Similarity,
+    VectorSimilarity,
+)
 from core.rank.words import (
     Fields,
     TextField,
@@ -196,12 +202,20 @@ class Ranker:
                 for rule in {h.rule for h in paper_hits if _is_keyword_hit(h, keywords)}
             )
             hits = [_weighed(paper_hits, keywords, counts, size) for paper_hits in hits]
-        if self.examples.all():
-            nearest = self.examples.nearest_hits(papers, keys)
-            hits = [[*mine, *added] for mine, added in zip(hits, nearest, strict=True)]
+        if not self.examples.all():
+            return self.examples.meaning_hits(papers, hits) if self.examples.meaning else hits
+        nearest = self.examples.nearest(papers, keys)
+        hits = [
+            [*mine, *self.examples.interests_hits(found)]
+            for mine, found in zip(hits, nearest, strict=True)
+        ]
         if self.examples.meaning:
             hits = self.examples.meaning_hits(papers, hits)
-        return hits
+        scale = day_scale(hits)
+        return [
+            [*mine, *self.examples.opinion_hits(found, scale)]
+            for mine, found in zip(hits, nearest, strict=True)
+        ]
 
     def rank(self, papers: Iterable[Paper], read: Fields | None = None) -> list[Paper]:
         """Papers with their scores set, best first, vetoed last (ties keep arXiv's order)."""
@@ -227,10 +241,11 @@ interests, 69 keep one; NDCG unchanged)."""
 @dataclass(frozen=True)
 class Examples:
     """What the reader told: liked and disliked papers, and their interests in plain words.
-    Each ranked paper gains `weight` times its similarity to the nearest liked paper, loses
-    as much for the nearest disliked one, and gains `interests_weight` times its similarity
-    to the interests. Interests and likes add up rather than compete for "nearest": a liked
-    paper adds to what the interests say instead of standing in for them."""
+    Each ranked paper gains `interests_weight` times its similarity to the interests, and
+    `weight` times its similarity to the nearest liked paper in the day's own scale
+    (`day_scale`); it loses as much for the nearest disliked one. Interests and likes add
+    up rather than compete for "nearest": a liked paper adds to what the interests say
+    instead of standing in for them."""
 
     liked: Sequence[Example] = ()
     disliked: Sequence[Example] = ()
@@ -247,41 +262,30 @@ class Examples:
     def all(self) -> list[Example]:
         return [*self.interests, *self.liked, *self.disliked]
 
-    def nearest_hits(
+    def nearest(
         self, papers: list[Paper], keys: dict[str, tuple[str, ...]]
-    ) -> list[list[Hit]]:
-        """For each of one day's `papers` (`keys`: their words' keys), a hit for the nearest
-        interests, liked and disliked example, where near enough to count."""
+    ) -> list[dict[str, Nearest]]:
+        """For each of one day's `papers` (`keys`: their words' keys), the nearest interests,
+        liked and disliked example by side."""
         sides = {"interests": self.interests, "like": self.liked, "dislike": self.disliked}
         similarity = (
             VectorSimilarity(sides, self.vectors) if self.vectors else Similarity(sides, keys)
         )
-        signs: dict[str, tuple[Literal["like", "dislike"], float]] = {
-            "interests": ("like", self.interests_weight),
-            "like": ("like", self.weight),
-            "dislike": ("dislike", -self.weight),
-        }
-        added = []
-        for paper in papers:
-            hits = []
-            found = similarity.nearest(paper.id)
-            for side, (opinion, sign) in signs.items():
-                nearest = found.get(side)
-                if nearest is None or nearest.similarity < MIN_SIMILARITY:
-                    continue
-                points = round(sign * nearest.similarity, 2)
-                if points != 0:
-                    hits.append(
-                        Hit(
-                            rule=opinion,
-                            field=opinion,
-                            matched=nearest.example.title,
-                            points=points,
-                            similarity=nearest.similarity,
-                        )
-                    )
-            added.append(hits)
-        return added
+        return [similarity.nearest(paper.id) for paper in papers]
+
+    def interests_hits(self, nearest: dict[str, Nearest]) -> list[Hit]:
+        """A hit for the interests, `interests_weight` points at most."""
+        return _nearest_hit(nearest.get("interests"), "like", self.interests_weight)
+
+    def opinion_hits(self, nearest: dict[str, Nearest], scale: float) -> list[Hit]:
+        """Hits for the nearest liked and disliked papers: `weight` times the similarity in
+        the day's own `scale` (`day_scale`), so likes count as much beside a reader's many
+        keywords as beside their interests alone."""
+        points = self.weight * scale
+        return [
+            *_nearest_hit(nearest.get("like"), "like", points),
+            *_nearest_hit(nearest.get("dislike"), "dislike", -points),
+        ]
 
     def meaning_hits(self, papers: list[Paper], hits: list[list[Hit]]) -> list[list[Hit]]:
         """One day's `hits` with points for the papers closest in meaning to the interests:
@@ -296,13 +300,40 @@ class Examples:
         if weight <= 0 or spread == 0:
             return hits
         mean = statistics.fmean(known)
-        scale = weight * max(statistics.pstdev([_total(h) for h in hits]), 1.0)
+        scale = weight * day_scale(hits)
         return [
             [*mine, _meaning_hit(scale * ((value - mean) / spread - MEANING_ABOVE), value)]
             if value is not None and (value - mean) / spread > MEANING_ABOVE
             else mine
             for mine, value in zip(hits, closeness, strict=True)
         ]
+
+
+def day_scale(hits: Sequence[Sequence[Hit]]) -> float:
+    """How far one day's scores spread (their standard deviation, at least a point): the unit
+    meaning and likes are counted in, so they weigh alike against many keywords or few."""
+    return max(statistics.pstdev([_total(h) for h in hits]), 1.0) if len(hits) > 1 else 1.0
+
+
+def _nearest_hit(
+    nearest: Nearest | None, opinion: Literal["like", "dislike"], weight: float
+) -> list[Hit]:
+    """A hit of `weight` times the similarity to the `nearest` example, where near enough to
+    count and worth a hundredth of a point."""
+    if nearest is None or nearest.similarity < MIN_SIMILARITY:
+        return []
+    points = round(weight * nearest.similarity, 2)
+    if points == 0:
+        return []
+    return [
+        Hit(
+            rule=opinion,
+            field=opinion,
+            matched=nearest.example.title,
+            points=points,
+            similarity=nearest.similarity,
+        )
+    ]
 
 
 def _meaning_hit(points: float, closeness: float) -> Hit:

@@ -111,9 +111,10 @@ def test_embeddings_find_a_paper_that_shares_no_word_with_the_liked_one(
     assert provider.bodies[0]["model"] == "text-embedding-3-small"
     assert provider.bodies[0]["dimensions"] == 256
     found = _papers(store)["2411.00002"].score
-    assert "like: Paged attention memory for serving (1.00, +20)" in found.explain()
+    assert "like: Paged attention memory for serving (1.00, +" in found.explain()
     likes = {i: [h for h in p.score.hits if h.field == "like"] for i, p in _papers(store).items()}
-    assert likes["2411.00002"][0].points > 19.9 and likes["2411.00003"] == [], "another topic"
+    assert likes["2411.00002"][0].points >= 12, "like_weight at least: the day's scale is >= 1"
+    assert likes["2411.00003"] == [], "another topic"
 
     terms_only = _settings(tmp_path, "")
     live_refresh(terms_only, store, source_file=_day(tmp_path), clock=clock)

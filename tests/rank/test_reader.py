@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
 import httpx
 import pytest
 
-from core.config import Settings, load_settings
+from core.config import RankConfig, Settings, load_settings
 from core.days.recovery import live_refresh
 from core.models import Paper
 from core.rank.ranker import MIN_SIMILARITY, Examples, Ranker
@@ -170,6 +171,36 @@ def test_a_liked_paper_adds_to_the_interests_instead_of_standing_in_for_them() -
     alone = Examples((), (), 20.0, interests=interests, interests_weight=10.0)
     without_likes = Ranker.from_config(Settings().rank.model_copy(update={"keywords": []}), alone)
     assert scores[1].total > without_likes.scores(papers)[1].total
+
+
+def _like_points_and_scale(keywords: list[str]) -> tuple[float, float, float]:
+    """The like's points on the paper like the liked one, its similarity, and the spread of
+    the day's scores without the likes' points."""
+    papers = [make_paper(i.arxiv_id, i.title, i.abstract) for i in (SIMILAR, KNOTS)]
+    rank = RankConfig.model_validate({"keywords": keywords, "interests": ""})
+    liked = Examples(
+        [Example.of(make_paper(SERVING.arxiv_id, SERVING.title, SERVING.abstract))],
+        weight=12.0,
+        interests=[Example.interests("paged attention serving systems that batch requests")],
+        interests_weight=10.0,
+    )
+    scores = Ranker.from_config(rank, liked).scores(papers)
+    likes = [[hit for hit in score.hits if hit.matched == SERVING.title] for score in scores]
+    before = [s.total - sum(h.points for h in mine) for s, mine in zip(scores, likes, strict=True)]
+    hit = likes[0][0]
+    assert hit.similarity is not None
+    return hit.points, hit.similarity, max(statistics.pstdev(before), 1.0)
+
+
+def test_a_like_counts_in_the_days_scale_beside_many_keywords_or_none() -> None:
+    """A like gains like_weight x similarity x the spread of the day's scores without likes
+    (at least a point): absolute points outweighed a reader's interests alone and vanished
+    beside a long keyword list (graded days: likes cost readers of interests only 0.04)."""
+    few = _like_points_and_scale([])
+    many = _like_points_and_scale(["paged", "serving", "memory", "attention", "batching"])
+    for points, similarity, scale in (few, many):
+        assert points == pytest.approx(12.0 * scale * similarity, abs=0.01)
+    assert many[2] > 2 * few[2] and many[0] > 2 * few[0], "more keywords, a larger scale"
 
 
 def test_a_like_recorded_today_lifts_similar_papers_of_a_later_day(
