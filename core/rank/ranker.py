@@ -193,7 +193,8 @@ class Ranker:
         size: int,
     ) -> list[list[Hit]]:
         """Each paper's hits of one day: keywords weighed by their specificity among the
-        day's `size` papers, and the nearest examples' hits added."""
+        day's `size` papers, the interests' and meaning's points added, then the likes' and
+        dislikes' in the day's scale those make (`day_scale`)."""
         if self.specificity:
             keywords = {rule.name for rule in self.keywords.rules}
             counts = Counter(
@@ -203,14 +204,13 @@ class Ranker:
             )
             hits = [_weighed(paper_hits, keywords, counts, size) for paper_hits in hits]
         if not self.examples.all():
-            return self.examples.meaning_hits(papers, hits) if self.examples.meaning else hits
+            return self.examples.meaning_hits(papers, hits)
         nearest = self.examples.nearest(papers, keys)
         hits = [
             [*mine, *self.examples.interests_hits(found)]
             for mine, found in zip(hits, nearest, strict=True)
         ]
-        if self.examples.meaning:
-            hits = self.examples.meaning_hits(papers, hits)
+        hits = self.examples.meaning_hits(papers, hits)
         scale = day_scale(hits)
         return [
             [*mine, *self.examples.opinion_hits(found, scale)]
