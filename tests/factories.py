@@ -53,6 +53,19 @@ class RssItem:
     extra: list[str] = field(default_factory=list)
 
 
+NEXT_DAY = "Fri, 29 Nov 2024"
+NEXT_DAY_ITEMS = [
+    RssItem("2411.00011", title="Topology of surfaces", abstract="Surface topology."),
+    RssItem(
+        "2411.00012",
+        title="Paged attention memory for serving long prompts",
+        abstract="A serving system that pages attention memory to batch requests.",
+    ),
+]
+"""A later day: a paper on the tests' keyword (topology) and one like "Paged attention memory
+for serving" (2411.00001), to show a like carrying over to it."""
+
+
 def arxiv_rss(items: list[RssItem], day: str = "Thu, 28 Nov 2024") -> bytes:
     """An rss.arxiv.org response with these items, in arXiv's layout."""
     entries = []

@@ -18,7 +18,7 @@ from core.rank.words import Words
 from core.refresh import refresh
 from core.store import Store
 from tests.conftest import FakeClock
-from tests.factories import RssItem, arxiv_api, arxiv_rss, make_paper
+from tests.factories import NEXT_DAY, NEXT_DAY_ITEMS, RssItem, arxiv_api, arxiv_rss, make_paper
 
 SERVING = RssItem(
     "2411.00001",
@@ -208,16 +208,8 @@ def test_a_like_recorded_today_lifts_similar_papers_of_a_later_day(
 ) -> None:
     settings = _settings(tmp_path, "")
     refresh(settings, store, lambda: arxiv_rss([SERVING, KNOTS]), source="t", clock=clock)
-    later = [
-        RssItem("2411.00011", title="Topology of surfaces", abstract="Surface topology."),
-        RssItem(
-            "2411.00012",
-            title="Batching requests with paged memory",
-            abstract="A serving system that pages attention memory to batch requests.",
-        ),
-    ]
     before = refresh(
-        settings, store, lambda: arxiv_rss(later, day="Fri, 29 Nov 2024"), source="t", clock=clock
+        settings, store, lambda: arxiv_rss(NEXT_DAY_ITEMS, day=NEXT_DAY), source="t", clock=clock
     )
     assert before.status == "published"
     order_before = store.day_index()[max(store.day_index())]

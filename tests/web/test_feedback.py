@@ -17,7 +17,7 @@ from core.refresh import refresh
 from core.store import Store
 from core.web.feed_cache import TTL_SECONDS
 from tests.conftest import FakeClock
-from tests.factories import RssItem, arxiv_rss
+from tests.factories import NEXT_DAY, NEXT_DAY_ITEMS, RssItem, arxiv_rss
 
 ITEMS = [
     RssItem("2411.00001", title="Paged attention memory for serving"),
@@ -117,16 +117,8 @@ def test_a_like_through_a_feed_link_lifts_similar_papers_of_a_later_day(
     client, store, settings = served
     href = _links(client, "/feeds/cs.LG.xml")[("2411.00001", "More like this")]
     assert client.post("/feedback", data=_confirm_form(client, href)).status_code == 200
-    later = [
-        RssItem("2411.00011", title="Topology of surfaces", abstract="Surface topology."),
-        RssItem(
-            "2411.00012",
-            title="Paged attention memory for serving long prompts",
-            abstract="A serving system that pages attention memory to batch requests.",
-        ),
-    ]
     report = refresh(
-        settings, store, lambda: arxiv_rss(later, day="Fri, 29 Nov 2024"), source="t", clock=clock
+        settings, store, lambda: arxiv_rss(NEXT_DAY_ITEMS, day=NEXT_DAY), source="t", clock=clock
     )
     assert report.status == "published"
     assert store.day_index()[max(store.day_index())] == ["2411.00012", "2411.00011"]
