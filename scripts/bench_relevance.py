@@ -55,6 +55,8 @@ RECORDED_DAY = SHARED / "fixtures" / "arxiv-rss" / "all-archives-2024-11-28.rss.
 METRICS = ("NDCG@15", "NDCG@30", "P@15(rel>=2)", "R@30(rel=3)")
 
 Ranking = Callable[[list[Paper]], list[str]]
+Pooled = dict[tuple[str, str], list[float]]
+"""NDCG@15 values by (reader, ranking)."""
 
 
 class GradedDay(NamedTuple):
@@ -126,14 +128,20 @@ def ranked(
     return rank
 
 
-def rankings(day: GradedDay, earlier: list[GradedDay]) -> dict[str, Ranking]:
-    settings = reader_settings(day.reader)
+SERVED = "served (+ meaning)"
+LIKED = "likes from an earlier day"
+SERVED_LIKE_DAYS = "served, those days"
+"""Served on the days measured with likes from an earlier day, to compare them with."""
+
+
+def rankings(settings: Settings, earlier: list[GradedDay]) -> dict[str, Ranking]:
+    """The rankings of a day by `settings`, with each `earlier` day's likes."""
     found = {
         "substring": substring(settings),
         "rules": ranked(settings, specificity=False, interests=False),
         "rules+specificity": ranked(settings, specificity=True, interests=False),
         "+ interests by words": ranked(settings, specificity=True, interests=True),
-        "served (+ meaning)": ranked(settings, specificity=True, interests=True, meaning=True),
+        SERVED: ranked(settings, specificity=True, interests=True, meaning=True),
     }
     for before in earlier:
         liked = [paper for paper in before.papers if before.labels[paper.id]["rel"] == 3]
@@ -196,54 +204,55 @@ def _styled(settings: Settings, change: Callable[[RankConfig], dict[str, object]
     )
 
 
+def _pool(pooled: Pooled, reader: str, ndcg: dict[str, float]) -> None:
+    """One day's NDCG@15 by ranking, pooled per (reader, ranking): each earlier day's likes
+    as LIKED, and beside them what the same day serves without likes."""
+    for name, value in ndcg.items():
+        if name.startswith("likes"):
+            pooled.setdefault((reader, SERVED_LIKE_DAYS), []).append(ndcg[SERVED])
+            name = LIKED
+        pooled.setdefault((reader, name), []).append(value)
+
+
+def _earlier(day: GradedDay, days: list[GradedDay]) -> list[GradedDay]:
+    return [d for d in days if d.reader == day.reader and d.day < day.day]
+
+
 def _written_otherwise(evaluator: ModuleType, days: list[GradedDay]) -> None:
     """Per style, mean NDCG@15 per reader: by words, served, and on the days that have an
     earlier one, served without and with that earlier day's likes."""
+    shown = {"+ interests by words": "by words", SERVED: "served"}
+    shown.update({SERVED_LIKE_DAYS: "served, like days", LIKED: "likes"})
     print("\nmean NDCG@15 with the configuration written otherwise (A / B)")
     for style, change in WRITTEN_OTHERWISE.items():
-        found: dict[str, dict[str, list[float]]] = {}
+        pooled: Pooled = {}
         for day in days:
-            settings = _styled(reader_settings(day.reader), change)
-            runs = {
-                "by words": ranked(settings, specificity=True, interests=True),
-                "served": ranked(settings, specificity=True, interests=True, meaning=True),
+            found = rankings(_styled(reader_settings(day.reader), change), _earlier(day, days))
+            ndcg = {
+                name: measure(evaluator, day, r(day.papers))["NDCG@15"] for name, r in found.items()
             }
-            for before in (d for d in days if d.reader == day.reader and d.day < day.day):
-                liked = [p for p in before.papers if before.labels[p.id]["rel"] == 3]
-                runs[f"served, like days {before.day}"] = runs["served"]
-                runs[f"likes {before.day}"] = ranked(
-                    settings, specificity=True, interests=True, meaning=True, liked=liked
-                )
-            for name, ranking in runs.items():
-                score = measure(evaluator, day, ranking(day.papers))["NDCG@15"]
-                kind = name.split(" 2")[0]  # the pairs of each kind pooled
-                found.setdefault(kind, {}).setdefault(day.reader, []).append(score)
-        print(
-            f"  {style:27}"
-            + "".join(
-                f" {name} " + "/".join(f"{statistics.mean(v):.3f}" for v in per.values())
-                for name, per in found.items()
-            )
-        )
+            _pool(pooled, day.reader, ndcg)
+        readers = sorted({reader for reader, _ in pooled})
+        means = {
+            label: "/".join(f"{statistics.mean(pooled[reader, name]):.3f}" for reader in readers)
+            for name, label in shown.items()
+        }
+        print(f"  {style:27}" + "".join(f" {label} {mean}" for label, mean in means.items()))
 
 
 def _report(evaluator: ModuleType, days: list[GradedDay]) -> None:
-    per_reader: dict[tuple[str, str], list[float]] = {}
+    pooled: Pooled = {}
     for day in days:
-        earlier = [d for d in days if d.reader == day.reader and d.day < day.day]
         print(f"reader {day.reader}, {day.day}: {len(day.papers)} graded papers")
         print(f"  {'':32}" + "".join(f"{name:>14}" for name in METRICS))
-        served = 0.0
-        for name, ranking in rankings(day, earlier).items():
+        ndcg = {}
+        for name, ranking in rankings(reader_settings(day.reader), _earlier(day, days)).items():
             found = measure(evaluator, day, ranking(day.papers))
             print(f"  {name:32}" + "".join(f"{found[m]:14.3f}" for m in METRICS))
-            served = found["NDCG@15"] if name == "served (+ meaning)" else served
-            if name.startswith("likes"):  # beside what the same day serves without them
-                per_reader.setdefault((day.reader, "served, those days"), []).append(served)
-                name = "likes from an earlier day"
-            per_reader.setdefault((day.reader, name), []).append(found["NDCG@15"])
+            ndcg[name] = found["NDCG@15"]
+        _pool(pooled, day.reader, ndcg)
     print("\nmean NDCG@15 per reader (likes: each earlier day's likes on each later day)")
-    for (reader, kind), values in sorted(per_reader.items()):
+    for (reader, kind), values in sorted(pooled.items()):
         print(f"  {reader}  {kind:28} {statistics.mean(values):.3f}  (n={len(values)})")
 
 
@@ -254,9 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     if not RELEVANCE.is_dir():
         print(f"no graded days: {RELEVANCE} is missing", file=sys.stderr)
         return 2
-    days = graded_days()
-    _report(_evaluator(), days)
-    _written_otherwise(_evaluator(), days)
+    days, evaluator = graded_days(), _evaluator()
+    _report(evaluator, days)
+    _written_otherwise(evaluator, days)
     if not args.no_timing:
         timed = ranking_milliseconds(reader_settings("A"))
         print(
