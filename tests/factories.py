@@ -53,6 +53,16 @@ class RssItem:
     extra: list[str] = field(default_factory=list)
 
 
+SERVING = RssItem(
+    "2411.00001",
+    title="Paged attention memory for serving",
+    abstract="We page the attention memory of a serving system to batch many requests.",
+)
+"""The paper the tests of likes like."""
+KNOTS = RssItem(
+    "2411.00003", title="Topology of knots", abstract="Knot invariants and their topology."
+)
+"""A paper on the tests' keyword (topology) and nothing like SERVING."""
 NEXT_DAY = "Fri, 29 Nov 2024"
 NEXT_DAY_ITEMS = [
     RssItem("2411.00011", title="Topology of surfaces", abstract="Surface topology."),
@@ -62,8 +72,8 @@ NEXT_DAY_ITEMS = [
         abstract="A serving system that pages attention memory to batch requests.",
     ),
 ]
-"""A later day: a paper on the tests' keyword (topology) and one like "Paged attention memory
-for serving" (2411.00001), to show a like carrying over to it."""
+"""A later day: a paper on the tests' keyword (topology) and one like SERVING, to show a like
+carrying over to it."""
 
 
 def arxiv_rss(items: list[RssItem], day: str = "Thu, 28 Nov 2024") -> bytes:

@@ -16,20 +16,12 @@ from core.models import Paper, RefreshReport
 from core.rank.embeddings import pack, unpack
 from core.store import Store
 from tests.conftest import FakeClock
-from tests.factories import RssItem, arxiv_rss
+from tests.factories import KNOTS, SERVING, RssItem, arxiv_rss
 
-LIKED = RssItem(
-    "2411.00001",
-    title="Paged attention memory for serving",
-    abstract="We page the attention memory of a serving system to batch many requests.",
-)
 NO_SHARED_WORD = RssItem(
     "2411.00002",
     title="Fast GPU inference engines",
     abstract="Throughput of deployed language models on accelerators.",
-)
-KNOTS = RssItem(
-    "2411.00003", title="Topology of knots", abstract="Knot invariants and their topology."
 )
 TOPICS = (("serving", "inference"), ("knot",))
 """The stand-in's idea of meaning: one axis per topic, by words a text holds."""
@@ -80,7 +72,7 @@ def _settings(tmp_path: Path, rank: str, key: bool = True) -> Settings:
 
 def _day(tmp_path: Path) -> Path:
     path = tmp_path / "day.xml"
-    path.write_bytes(arxiv_rss([KNOTS, NO_SHARED_WORD, LIKED]))
+    path.write_bytes(arxiv_rss([KNOTS, NO_SHARED_WORD, SERVING]))
     return path
 
 

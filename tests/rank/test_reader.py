@@ -18,20 +18,21 @@ from core.rank.words import Words
 from core.refresh import refresh
 from core.store import Store
 from tests.conftest import FakeClock
-from tests.factories import NEXT_DAY, NEXT_DAY_ITEMS, RssItem, arxiv_api, arxiv_rss, make_paper
-
-SERVING = RssItem(
-    "2411.00001",
-    title="Paged attention memory for serving",
-    abstract="We page the attention memory of a serving system to batch many requests.",
+from tests.factories import (
+    KNOTS,
+    NEXT_DAY,
+    NEXT_DAY_ITEMS,
+    SERVING,
+    RssItem,
+    arxiv_api,
+    arxiv_rss,
+    make_paper,
 )
+
 SIMILAR = RssItem(
     "2411.00002",
     title="Serving with paged memory and batching",
     abstract="A serving system that batches requests with paged attention memory.",
-)
-KNOTS = RssItem(
-    "2411.00003", title="Topology of knots", abstract="Knot invariants and their topology."
 )
 
 

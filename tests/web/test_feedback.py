@@ -17,13 +17,9 @@ from core.refresh import refresh
 from core.store import Store
 from core.web.feed_cache import TTL_SECONDS
 from tests.conftest import FakeClock
-from tests.factories import NEXT_DAY, NEXT_DAY_ITEMS, RssItem, arxiv_rss
+from tests.factories import KNOTS, NEXT_DAY, NEXT_DAY_ITEMS, SERVING, RssItem, arxiv_rss
 
-ITEMS = [
-    RssItem("2411.00001", title="Paged attention memory for serving"),
-    RssItem("2411.00002", title="Serving with paged memory and batching"),
-    RssItem("2411.00003", title="Topology of knots"),
-]
+ITEMS = [SERVING, RssItem("2411.00002", title="Serving with paged memory and batching"), KNOTS]
 
 
 @pytest.fixture
